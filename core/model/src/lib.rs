@@ -1,0 +1,26 @@
+//! The poshub domain model: the POS types (locations, items and matrix
+//! variants, stock, customers, stores, API users, sales orders and bills) and
+//! the rules that govern them.
+//!
+//! No IO lives here: storage calls these rules inside its transactions and the
+//! HTTP layer only translates. Every value that crosses a boundary has a type
+//! that cannot hold an invalid value (money, quantities, phones, codes).
+
+pub mod bill;
+pub mod codes;
+pub mod decimal;
+pub mod error;
+pub mod item;
+pub mod order;
+pub mod phone;
+pub mod stock;
+pub mod store;
+
+pub use error::{DomainError, FieldError};
+
+/// Current time, truncated to microseconds so that it survives a round trip
+/// through either database unchanged.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}

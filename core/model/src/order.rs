@@ -1,0 +1,562 @@
+//! Sales orders: the canonical order document a store sends, the rules it must
+//! pass (known codes, positive quantities, a total that adds up, allowed
+//! payment types that cover the total), and the status machine.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{Code, PaymentType};
+use crate::decimal::{round_money, Amount, Quantity, Rate};
+use crate::error::{DomainError, Problems};
+use crate::phone::{CountryCode, Phone};
+
+/// Most lines one order may carry.
+pub const MAX_LINES: usize = 500;
+
+/// The canonical order document (store API body, and what connectors produce).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// The storefront's own order number; unique per store.
+    pub online_reference_no: String,
+    /// Location code the order is fulfilled from. May be left out when the
+    /// API key acts for exactly one location.
+    #[serde(default)]
+    pub location: Option<Code>,
+    #[serde(default)]
+    pub customer: Option<CustomerIn>,
+    pub lines: Vec<LineIn>,
+    #[serde(default)]
+    pub shipping: Option<Shipping>,
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+    /// What the customer is charged: lines (with tax when prices exclude it)
+    /// plus shipping.
+    pub total: Amount,
+    /// When the customer placed the order on the storefront.
+    #[serde(default)]
+    pub placed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Free-form address: a string or an object.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub address: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineIn {
+    pub reference_code: Code,
+    pub quantity: Quantity,
+    /// Price of one unit before discount.
+    pub unit_price: Amount,
+    /// Discount on the whole line.
+    #[serde(default)]
+    pub discount: Option<Amount>,
+    /// Tax percentage; defaults to the item's tax rate.
+    #[serde(default)]
+    pub tax_rate: Option<Rate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Shipping {
+    pub amount: Amount,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub address: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    #[serde(rename = "type")]
+    pub kind: PaymentType,
+    pub amount: Amount,
+    /// Gateway transaction id or similar.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// What the order rules need to know about the store and the hub.
+pub struct OrderRules<'a> {
+    pub payment_types: &'a [PaymentType],
+    pub prices_include_tax: bool,
+    pub default_country: &'a CountryCode,
+}
+
+/// A reference code as found in the catalogue.
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    pub variant_id: i64,
+    pub item_code: String,
+    pub tax_rate: Rate,
+}
+
+/// A line that passed every rule, with its amounts worked out.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidLine {
+    pub variant_id: i64,
+    pub reference_code: String,
+    pub item_code: String,
+    pub quantity: Decimal,
+    pub unit_price: Decimal,
+    pub discount: Decimal,
+    pub tax_rate: Decimal,
+    pub tax_amount: Decimal,
+    /// Line total including tax.
+    pub amount: Decimal,
+}
+
+/// Customer contact data after normalisation.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<Phone>,
+    pub email: Option<String>,
+    pub address: Option<serde_json::Value>,
+}
+
+/// An order that passed every rule except stock (checked under the lock).
+#[derive(Debug, Clone)]
+pub struct ValidOrder {
+    pub online_reference_no: String,
+    pub lines: Vec<ValidLine>,
+    pub contact: Contact,
+    pub shipping: Option<Shipping>,
+    pub payments: Vec<Payment>,
+    pub total: Decimal,
+    pub placed_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+}
+
+impl OrderRequest {
+    /// Applies every order rule. `catalog[i]` is line i's reference code as
+    /// found in the catalogue (None: unknown). All problems are reported at
+    /// once.
+    pub fn validate(
+        &self,
+        catalog: &[Option<CatalogEntry>],
+        rules: &OrderRules,
+    ) -> Result<ValidOrder, DomainError> {
+        let mut p = Problems::default();
+        let reference = self.online_reference_no.trim();
+        if reference.is_empty() || reference.chars().count() > 64 {
+            p.push(
+                "online_reference_no",
+                "invalid_online_reference_no",
+                "must be 1 to 64 characters",
+            );
+        }
+        if self.lines.is_empty() {
+            p.push("lines", "no_lines", "an order needs at least one line");
+        }
+        if self.lines.len() > MAX_LINES {
+            p.push("lines", "too_many_lines", format!("at most {MAX_LINES} lines per order"));
+        }
+        let contact = self.contact(rules.default_country, &mut p);
+
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, (line, found)) in self.lines.iter().zip(catalog).enumerate() {
+            let Some(entry) = found else {
+                p.push(
+                    format!("lines[{i}].reference_code"),
+                    "unknown_reference_code",
+                    format!("no variant has reference code `{}`", line.reference_code),
+                );
+                continue;
+            };
+            let qty = line.quantity.value();
+            let gross = qty * line.unit_price.value();
+            let discount = line.discount.map(Amount::value).unwrap_or_default();
+            if discount > gross {
+                p.push(
+                    format!("lines[{i}].discount"),
+                    "discount_exceeds_line",
+                    format!("discount {discount} is more than the line's {gross}"),
+                );
+                continue;
+            }
+            let net = gross - discount;
+            let rate = line.tax_rate.unwrap_or(entry.tax_rate).value();
+            let (tax, amount) = if rules.prices_include_tax {
+                let tax = round_money(net - net / (Decimal::ONE + rate / Decimal::ONE_HUNDRED));
+                (tax, net)
+            } else {
+                let tax = round_money(net * rate / Decimal::ONE_HUNDRED);
+                (tax, net + tax)
+            };
+            lines.push(ValidLine {
+                variant_id: entry.variant_id,
+                reference_code: line.reference_code.to_string(),
+                item_code: entry.item_code.clone(),
+                quantity: qty,
+                unit_price: line.unit_price.value(),
+                discount,
+                tax_rate: rate,
+                tax_amount: tax,
+                amount,
+            });
+        }
+
+        let total = self.total.value();
+        if lines.len() == self.lines.len() && !lines.is_empty() {
+            let shipping = self.shipping.as_ref().map(|s| s.amount.value()).unwrap_or_default();
+            let computed = lines.iter().map(|l| l.amount).sum::<Decimal>() + shipping;
+            // Storefronts round tax per line or per order; allow half a cent
+            // per line (and at least a cent) for that, no more.
+            let tolerance = (Decimal::new(5, 3) * Decimal::from(lines.len())).max(Decimal::new(1, 2));
+            if (round_money(computed) - total).abs() > tolerance {
+                p.push(
+                    "total",
+                    "total_mismatch",
+                    format!(
+                        "total is {total} but the lines{} add up to {}",
+                        if shipping.is_zero() { "" } else { " and shipping" },
+                        round_money(computed)
+                    ),
+                );
+            }
+        }
+        self.check_payments(total, rules, &mut p);
+        p.into_result()?;
+        Ok(ValidOrder {
+            online_reference_no: reference.to_string(),
+            lines,
+            contact: contact.unwrap_or_default(),
+            shipping: self.shipping.clone(),
+            payments: self.payments.clone(),
+            total,
+            placed_at: self.placed_at,
+            notes: self.notes.clone(),
+        })
+    }
+
+    fn contact(&self, country: &CountryCode, p: &mut Problems) -> Option<Contact> {
+        let c = self.customer.clone().unwrap_or_default();
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let phone = match clean(c.phone) {
+            None => None,
+            Some(raw) => match Phone::parse(&raw, country) {
+                Ok(phone) => Some(phone),
+                Err(e) => {
+                    p.push("customer.phone", "invalid_phone", e.to_string());
+                    return None;
+                }
+            },
+        };
+        let email = clean(c.email).map(|e| e.to_lowercase());
+        if let Some(e) = &email {
+            let valid = e.len() <= 254
+                && !e.contains(char::is_whitespace)
+                && e.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
+            if !valid {
+                p.push("customer.email", "invalid_email", format!("`{e}` is not an email address"));
+            }
+        }
+        for (field, addr) in [
+            ("customer.address", &c.address),
+            ("shipping.address", &self.shipping.as_ref().and_then(|s| s.address.clone())),
+        ] {
+            if let Some(a) = addr {
+                if !(a.is_string() || a.is_object() || a.is_null()) {
+                    p.push(field, "invalid_address", "an address is a string or an object");
+                }
+            }
+        }
+        Some(Contact {
+            name: clean(c.name),
+            phone,
+            email,
+            address: c.address.filter(|a| !a.is_null()),
+        })
+    }
+
+    fn check_payments(&self, total: Decimal, rules: &OrderRules, p: &mut Problems) {
+        let mut paid = Decimal::ZERO;
+        let mut on_delivery = false;
+        for (i, pay) in self.payments.iter().enumerate() {
+            if !rules.payment_types.contains(&pay.kind) {
+                let allowed: Vec<_> = rules.payment_types.iter().map(PaymentType::as_str).collect();
+                p.push(
+                    format!("payments[{i}].type"),
+                    "payment_type_not_allowed",
+                    format!("`{}` is not accepted by this store; allowed: {}", pay.kind, allowed.join(", ")),
+                );
+            }
+            if pay.amount.value().is_zero() {
+                p.push(format!("payments[{i}].amount"), "zero_payment", "a payment must be more than zero");
+            }
+            on_delivery |= pay.kind.is_pay_on_delivery();
+            paid += pay.amount.value();
+        }
+        if paid > total {
+            p.push(
+                "payments",
+                "payments_exceed_total",
+                format!("payments add up to {paid}, more than the total {total}"),
+            );
+        } else if paid < total && !on_delivery {
+            p.push(
+                "payments",
+                "payments_do_not_cover_total",
+                format!(
+                    "payments add up to {paid} but the total is {total}; add a payment, or a `{}` payment for pay on delivery",
+                    PaymentType::CASH_ON_DELIVERY
+                ),
+            );
+        }
+    }
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    Billed,
+    Delivered,
+    Cancelled,
+}
+
+/// What a merchant or store can do to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderAction {
+    Bill,
+    Deliver,
+    Cancel,
+}
+
+impl OrderAction {
+    pub fn verb(self) -> &'static str {
+        match self {
+            OrderAction::Bill => "bill",
+            OrderAction::Deliver => "deliver",
+            OrderAction::Cancel => "cancel",
+        }
+    }
+}
+
+/// The outcome of applying an action to a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The order moves to a new status.
+    To(OrderStatus),
+    /// The order is already where the action leads (cancel is idempotent).
+    AlreadyThere,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Billed => "billed",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        Some(match s {
+            "pending" => OrderStatus::Pending,
+            "billed" => OrderStatus::Billed,
+            "delivered" => OrderStatus::Delivered,
+            "cancelled" => OrderStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// `pending -> billed -> delivered`; `pending | billed -> cancelled`.
+    pub fn apply(self, action: OrderAction) -> Result<Transition, DomainError> {
+        use OrderAction::*;
+        use OrderStatus::*;
+        match (self, action) {
+            (Pending, Bill) => Ok(Transition::To(Billed)),
+            (Billed, Deliver) => Ok(Transition::To(Delivered)),
+            (Pending | Billed, Cancel) => Ok(Transition::To(Cancelled)),
+            (Cancelled, Cancel) => Ok(Transition::AlreadyThere),
+            (current, action) => Err(DomainError::InvalidTransition {
+                current,
+                action: action.verb(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An order as read back by stores and the merchant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Order {
+    pub id: i64,
+    pub online_reference_no: String,
+    /// Store code.
+    pub store: String,
+    /// Location code.
+    pub location: String,
+    pub status: OrderStatus,
+    pub customer: CustomerRef,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Option<Shipping>,
+    pub payments: Vec<Payment>,
+    pub total: Amount,
+    /// Set once the order is billed.
+    pub bill_no: Option<String>,
+    pub notes: Option<String>,
+    pub placed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerRef {
+    pub id: i64,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderLine {
+    pub line_no: i32,
+    pub reference_code: String,
+    pub item_code: String,
+    pub quantity: Quantity,
+    pub unit_price: Amount,
+    pub discount: Amount,
+    pub tax_rate: Rate,
+    pub tax_amount: Amount,
+    /// Line total including tax.
+    pub amount: Amount,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub status: OrderStatus,
+    pub at: DateTime<Utc>,
+    /// Who made the change: `store`, `admin`, ...
+    pub by: String,
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules<'a>(types: &'a [PaymentType], country: &'a CountryCode) -> OrderRules<'a> {
+        OrderRules {
+            payment_types: types,
+            prices_include_tax: false,
+            default_country: country,
+        }
+    }
+
+    fn entry() -> Option<CatalogEntry> {
+        Some(CatalogEntry {
+            variant_id: 1,
+            item_code: "TOY1".into(),
+            tax_rate: Rate::parse("18").unwrap(),
+        })
+    }
+
+    fn order(json: serde_json::Value) -> OrderRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "online_reference_no": "WEB-1",
+            "customer": {"name": "Asha", "phone": "98765 43210", "email": "Asha@Example.com"},
+            "lines": [{"reference_code": "TOY1-Red-S", "quantity": "2", "unit_price": "100.00", "discount": "10.00"}],
+            "shipping": {"amount": "50.00", "method": "courier"},
+            "payments": [{"type": "prepaid", "amount": "274.20"}],
+            "total": "274.20"
+        })
+    }
+
+    #[test]
+    fn tax_is_added_when_prices_exclude_it() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let v = order(base()).validate(&[entry()], &rules(&types, &cc)).unwrap();
+        // (2 x 100 - 10) = 190, +18% = 34.20, +50 shipping = 274.20
+        assert_eq!(v.lines[0].tax_amount.to_string(), "34.20");
+        assert_eq!(v.contact.phone.unwrap().as_str(), "+919876543210");
+        assert_eq!(v.contact.email.as_deref(), Some("asha@example.com"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut body = base();
+        body["total"] = "999.00".into();
+        body["payments"][0]["type"] = "bitcoin".into();
+        body["customer"]["phone"] = "call me".into();
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let err = order(body).validate(&[None], &rules(&types, &cc)).unwrap_err();
+        let DomainError::Invalid(errors) = err else { panic!() };
+        let codes: Vec<_> = errors.iter().map(|e| e.code.as_str()).collect();
+        assert!(codes.contains(&"unknown_reference_code"), "{codes:?}");
+        assert!(codes.contains(&"payment_type_not_allowed"), "{codes:?}");
+        assert!(codes.contains(&"invalid_phone"), "{codes:?}");
+        assert!(codes.contains(&"payments_exceed_total") || codes.contains(&"payments_do_not_cover_total"));
+    }
+
+    #[test]
+    fn totals_must_add_up_and_payments_cover_them() {
+        let types = [PaymentType::parse("prepaid").unwrap(), PaymentType::parse("cod").unwrap()];
+        let cc = CountryCode::default();
+        let mut body = base();
+        body["total"] = "274.00".into();
+        body["payments"][0]["amount"] = "274.00".into();
+        let err = order(body).validate(&[entry()], &rules(&types, &cc)).unwrap_err();
+        assert!(err.to_string().contains("add up to 274.20"), "{err}");
+
+        let mut body = base();
+        body["payments"][0]["amount"] = "100.00".into();
+        let err = order(body.clone()).validate(&[entry()], &rules(&types, &cc)).unwrap_err();
+        assert!(err.to_string().contains("pay on delivery"), "{err}");
+
+        // The rest is paid on delivery.
+        body["payments"] = serde_json::json!([{"type": "prepaid", "amount": "100.00"}, {"type": "cod", "amount": "174.20"}]);
+        assert!(order(body).validate(&[entry()], &rules(&types, &cc)).is_ok());
+    }
+
+    #[test]
+    fn status_machine() {
+        use OrderAction::*;
+        use OrderStatus::*;
+        assert_eq!(Pending.apply(Bill).unwrap(), Transition::To(Billed));
+        assert_eq!(Billed.apply(Deliver).unwrap(), Transition::To(Delivered));
+        assert_eq!(Billed.apply(Cancel).unwrap(), Transition::To(Cancelled));
+        assert_eq!(Cancelled.apply(Cancel).unwrap(), Transition::AlreadyThere);
+        assert!(matches!(
+            Delivered.apply(Cancel),
+            Err(DomainError::InvalidTransition { current: Delivered, .. })
+        ));
+        assert!(Pending.apply(Deliver).is_err());
+        assert!(Cancelled.apply(Bill).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Online stores (channels), their API users and the location scope a key
+//! acts for.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{Code, PaymentType};
+use crate::error::{DomainError, Problems};
+
+/// The connector id of a store that uses the hub's own API unchanged.
+pub const CANONICAL_CONNECTOR: &str = "canonical";
+
+/// A location (shop, warehouse).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Location {
+    pub code: Code,
+    pub name: String,
+}
+
+/// A named set of locations; its stock is the sum over its members.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationGroup {
+    pub code: Code,
+    pub name: String,
+    pub locations: Vec<Code>,
+}
+
+/// A request to create a store (admin API).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStore {
+    pub code: Code,
+    pub name: String,
+    /// Connector id; `canonical` means the store calls the hub's own API.
+    #[serde(default = "canonical")]
+    pub connector: String,
+    /// Connector settings (shape defined by the connector).
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Locations the store sells from.
+    pub locations: Vec<Code>,
+    /// Payment types the store accepts; defaults to `prepaid` and `cod`.
+    #[serde(default = "default_payment_types")]
+    pub payment_types: Vec<PaymentType>,
+    /// Accept orders beyond available stock.
+    #[serde(default)]
+    pub allow_backorder: bool,
+    /// Whether order prices include tax. Defaults to true.
+    #[serde(default = "yes")]
+    pub prices_include_tax: bool,
+}
+
+fn canonical() -> String {
+    CANONICAL_CONNECTOR.to_string()
+}
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+fn default_payment_types() -> Vec<PaymentType> {
+    ["prepaid", "cod"]
+        .iter()
+        .map(|t| PaymentType::parse(t).expect("valid"))
+        .collect()
+}
+fn yes() -> bool {
+    true
+}
+
+impl NewStore {
+    /// Checks what can be checked without looking anything up.
+    pub fn check(&self) -> Result<(), DomainError> {
+        let mut p = Problems::default();
+        if self.name.trim().is_empty() {
+            p.push("name", "required", "a store needs a name");
+        }
+        if self.locations.is_empty() {
+            p.push("locations", "required", "a store sells from at least one location");
+        }
+        if self.payment_types.is_empty() {
+            p.push("payment_types", "required", "a store accepts at least one payment type");
+        }
+        if !self.config.is_object() {
+            p.push("config", "invalid_config", "config is a JSON object");
+        }
+        p.into_result()
+    }
+}
+
+/// A store as read back.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Store {
+    pub code: String,
+    pub name: String,
+    pub connector: String,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    pub locations: Vec<String>,
+    pub payment_types: Vec<PaymentType>,
+    pub allow_backorder: bool,
+    pub prices_include_tax: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request to create an API user for a store.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiUser {
+    pub name: String,
+    /// Locations this key acts for; all of the store's when left out.
+    #[serde(default)]
+    pub locations: Option<Vec<Code>>,
+}
+
+/// An API user as read back; the key itself is only ever shown at creation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiUser {
+    pub id: i64,
+    pub name: String,
+    pub store: String,
+    pub locations: Vec<String>,
+    /// First characters of the key, to tell keys apart.
+    pub key_prefix: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who is calling the store API: an API user of one store, acting for a set
+/// of locations.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub api_user_id: i64,
+    pub store_id: i64,
+    pub store_code: String,
+    /// (location id, location code) the key may act for.
+    pub locations: Vec<(i64, String)>,
+    pub payment_types: Vec<PaymentType>,
+    pub allow_backorder: bool,
+    pub prices_include_tax: bool,
+}
+
+impl Principal {
+    /// Resolves the location an order or query names, within the key's scope.
+    /// Without a location the key must act for exactly one.
+    pub fn location(&self, requested: Option<&str>) -> Result<(i64, String), DomainError> {
+        match requested {
+            Some(code) => self
+                .locations
+                .iter()
+                .find(|(_, c)| c == code)
+                .cloned()
+                .ok_or_else(|| DomainError::Forbidden {
+                    code: "location_out_of_scope",
+                    detail: format!(
+                        "this API key does not act for location `{code}`; it acts for: {}",
+                        self.location_codes().join(", ")
+                    ),
+                }),
+            None if self.locations.len() == 1 => Ok(self.locations[0].clone()),
+            None => Err(DomainError::invalid(
+                "location",
+                "location_required",
+                format!(
+                    "this API key acts for several locations ({}); name one",
+                    self.location_codes().join(", ")
+                ),
+            )),
+        }
+    }
+
+    pub fn location_codes(&self) -> Vec<&str> {
+        self.locations.iter().map(|(_, c)| c.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            api_user_id: 1,
+            store_id: 1,
+            store_code: "WEB".into(),
+            locations: vec![(1, "BLR".into()), (2, "MUM".into())],
+            payment_types: vec![],
+            allow_backorder: false,
+            prices_include_tax: true,
+        }
+    }
+
+    #[test]
+    fn a_key_acts_only_for_its_locations() {
+        let p = principal();
+        assert_eq!(p.location(Some("MUM")).unwrap().0, 2);
+        assert!(matches!(p.location(Some("DEL")), Err(DomainError::Forbidden { .. })));
+        assert!(matches!(p.location(None), Err(DomainError::Invalid(_))));
+        let mut single = principal();
+        single.locations.truncate(1);
+        assert_eq!(single.location(None).unwrap().1, "BLR");
+    }
+}
