@@ -1,1 +1,234 @@
-//! placeholder
+//! poshub storage: one [`Storage`] trait with two real backends, SQLite (the
+//! embedded default) and Postgres, each with its own migrations, chosen by the
+//! URL scheme at start-up.
+//!
+//! Both backends share one implementation of the trait (`ops.rs`, compiled
+//! once per backend with that backend's concrete types) so that the same
+//! transaction runs on both; what differs (row locking, partial-index
+//! predicates, pool shape) is a handful of constants in each backend module.
+//! The rules themselves live in `poshub-model`: storage looks things up,
+//! calls the rules under its locks, and writes the outcome atomically.
+
+mod decimal;
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use poshub_model::bill::{Bill, BillRequest};
+use poshub_model::item::{Item, NewItem, NewVariant};
+use poshub_model::order::{Order, OrderRequest, OrderStatus};
+use poshub_model::phone::CountryCode;
+use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
+use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store};
+use poshub_model::DomainError;
+use rust_decimal::Decimal;
+
+pub use postgres::PgStorage;
+pub use sqlite::SqliteStorage;
+
+/// A storage failure: either the domain refused (a client's mistake) or the
+/// database failed (ours).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+impl Error {
+    pub fn domain(&self) -> Option<&DomainError> {
+        match self {
+            Error::Domain(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Who acts on an order, recorded in its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Store,
+    Admin,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Store => "store",
+            Actor::Admin => "admin",
+        }
+    }
+}
+
+/// Which orders a caller may see: a store key sees its store's orders at its
+/// locations; the admin sees all.
+#[derive(Debug, Clone, Default)]
+pub struct OrderScope {
+    pub store_id: Option<i64>,
+    pub location_ids: Option<Vec<i64>>,
+}
+
+impl OrderScope {
+    pub fn admin() -> Self {
+        OrderScope::default()
+    }
+
+    pub fn of(p: &Principal) -> Self {
+        OrderScope {
+            store_id: Some(p.store_id),
+            location_ids: Some(p.locations.iter().map(|(id, _)| *id).collect()),
+        }
+    }
+}
+
+/// A page of orders.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    pub scope: OrderScope,
+    pub status: Option<OrderStatus>,
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Return orders with an id greater than this.
+    pub after_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// A page of the catalogue as a store sees it.
+#[derive(Debug, Clone)]
+pub struct CatalogQuery {
+    /// (location id, code) whose stock is reported, in report order.
+    pub locations: Vec<(i64, String)>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub after_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// One variant with its price and per-location availability.
+#[derive(Debug, Clone)]
+pub struct CatalogRow {
+    pub variant_id: i64,
+    pub item_code: String,
+    pub name: String,
+    pub unit: String,
+    pub reference_code: String,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    pub price: Option<Decimal>,
+    pub mrp: Option<Decimal>,
+    pub tax_rate: Decimal,
+    /// Available stock per requested location, in the query's order.
+    pub locations: Vec<(String, Decimal)>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An order to place, on behalf of a store key.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub principal: Principal,
+    pub request: OrderRequest,
+    pub default_country: CountryCode,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// The `Idempotency-Key` header and a hash of the request body it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// What placing an order did.
+#[derive(Debug, Clone)]
+pub enum Placed {
+    /// A new order; its JSON is what an idempotent replay returns.
+    Created(Box<Order>),
+    /// The same key and body were seen before: the first response, verbatim.
+    Replayed(String),
+}
+
+/// A disagreement between the stock ledger and the balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerMismatch {
+    pub variant_id: i64,
+    pub location_id: i64,
+    pub ledger: (Decimal, Decimal),
+    pub balance: (Decimal, Decimal),
+}
+
+/// Everything the hub stores. Every method is one transaction: it either
+/// happens completely or not at all.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<()>;
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores a setting unless it already exists; returns the value in force.
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<String>;
+
+    async fn create_location(&self, location: &Location) -> Result<Location>;
+    async fn list_locations(&self) -> Result<Vec<Location>>;
+    async fn create_location_group(&self, group: &LocationGroup) -> Result<LocationGroup>;
+    async fn list_location_groups(&self) -> Result<Vec<LocationGroup>>;
+
+    async fn create_item(&self, item: &NewItem, variants: &[NewVariant]) -> Result<Item>;
+    async fn get_item(&self, item_code: &str) -> Result<Item>;
+
+    async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>>;
+    async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>>;
+    async fn stock_levels(&self, reference_code: &str) -> Result<Vec<StockLevel>>;
+
+    async fn create_store(&self, store: &NewStore) -> Result<Store>;
+    async fn list_stores(&self) -> Result<Vec<Store>>;
+    async fn get_store(&self, code: &str) -> Result<Store>;
+    async fn create_api_user(
+        &self,
+        store_code: &str,
+        user: &NewApiUser,
+        key_hash: &str,
+        key_prefix: &str,
+    ) -> Result<ApiUser>;
+    async fn list_api_users(&self, store_code: &str) -> Result<Vec<ApiUser>>;
+    /// The API user whose key hashes to `key_hash`, with its store's rules.
+    async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>>;
+
+    async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>>;
+
+    /// Validates, reserves stock and stores an order, or replays the response
+    /// to an earlier request with the same idempotency key.
+    async fn place_order(&self, order: &PlaceOrder) -> Result<Placed>;
+    async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order>;
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>>;
+    /// Turns a pending order into a sales bill: stock leaves the reservation.
+    async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill>;
+    async fn deliver_order(&self, id: i64) -> Result<Order>;
+    /// Cancels a pending or billed order (idempotent): a reservation is
+    /// released, billed stock goes back on hand.
+    async fn cancel_order(&self, scope: &OrderScope, id: i64, by: Actor, reason: Option<&str>) -> Result<Order>;
+    async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
+
+    /// Every (variant, location) whose balance is not the sum of its ledger.
+    async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>>;
+}
+
+/// Opens the storage a URL names (`sqlite://PATH`, `sqlite::memory:`,
+/// `postgres://...`) and applies its migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Storage>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStorage::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStorage::open(url).await?))
+    } else {
+        Err(Error::UnsupportedUrl(url.to_string()))
+    }
+}

@@ -157,3 +157,9 @@ mod tests {
         assert!(PaymentType::parse("credit card").is_err());
     }
 }
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}

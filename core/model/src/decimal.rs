@@ -76,6 +76,11 @@ macro_rules! decimal_newtype {
             pub fn value(self) -> Decimal {
                 self.0
             }
+
+            /// Wraps a value that storage wrote after checking it.
+            pub fn from_stored(value: Decimal) -> Self {
+                $name(value)
+            }
         }
 
         impl fmt::Display for $name {

@@ -1,0 +1,1468 @@
+// The one implementation of `Storage`, compiled once per backend: the
+// including module defines `Db` (the sqlx database), `Backend` (the storage
+// struct with `write` and `read` pools) and the dialect constants
+// `BACKEND`, `FOR_UPDATE` and `EMAIL_ONLY`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use poshub_model::bill::{bill_number, Bill, BillRequest};
+use poshub_model::codes::PaymentType;
+use poshub_model::decimal::{Amount, Rate};
+use poshub_model::item::{Item, NewItem, NewVariant, Variant};
+use poshub_model::order::{
+    CatalogEntry, Contact, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
+};
+use poshub_model::stock::{check_reservation, Balance, MovementKind, StockAdjustment, StockInward, StockLevel};
+use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store};
+use poshub_model::{now, DomainError, FieldError};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+use sqlx::{Connection, QueryBuilder, Row};
+
+
+use crate::decimal::Dec;
+use crate::rows::*;
+use crate::{
+    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, OrderQuery, OrderScope, Placed, PlaceOrder, Result,
+    Storage,
+};
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// Extra facts recorded with a stock movement.
+#[derive(Default)]
+struct MovementNote<'a> {
+    cost: Option<Decimal>,
+    price: Option<Decimal>,
+    order_id: Option<i64>,
+    reference: Option<&'a str>,
+}
+
+async fn location_by_code(conn: &mut Conn, code: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar::<Db, i64>("SELECT id FROM locations WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Resolves location codes for a request field, collecting unknown ones.
+async fn locations_for(conn: &mut Conn, field: &str, codes: &[impl AsRef<str>]) -> Result<Vec<(i64, String)>> {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        let code = code.as_ref();
+        match location_by_code(conn, code).await? {
+            Some(id) => found.push((id, code.to_string())),
+            None => problems.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "unknown_location",
+                format!("no location has code `{code}`"),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(found)
+    } else {
+        Err(DomainError::Invalid(problems).into())
+    }
+}
+
+/// Looks up the catalogue entry of each reference code (None: unknown).
+async fn catalog_entries(conn: &mut Conn, codes: &[&str]) -> Result<Vec<Option<CatalogEntry>>> {
+    if codes.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT v.id, v.reference_code, i.item_code, i.tax_rate FROM variants v \
+         JOIN items i ON i.id = v.item_id WHERE v.reference_code IN ({})",
+        placeholders(0, codes.len())
+    );
+    let mut q = sqlx::query_as::<Db, (i64, String, String, Dec)>(&sql);
+    for c in codes {
+        q = q.bind(*c);
+    }
+    let found: HashMap<String, CatalogEntry> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|(id, code, item_code, rate)| {
+            (
+                code,
+                CatalogEntry {
+                    variant_id: id,
+                    item_code,
+                    tax_rate: Rate::from_stored(rate.0),
+                },
+            )
+        })
+        .collect();
+    Ok(codes.iter().map(|c| found.get(*c).cloned()).collect())
+}
+
+/// Variant ids for the reference codes of request lines, or a 422 naming
+/// every unknown code.
+async fn variants_for_lines(conn: &mut Conn, codes: &[&str]) -> Result<Vec<i64>> {
+    let entries = catalog_entries(conn, codes).await?;
+    let mut ids = Vec::new();
+    let mut problems = Vec::new();
+    for (i, (e, code)) in entries.iter().zip(codes).enumerate() {
+        match e {
+            Some(e) => ids.push(e.variant_id),
+            None => problems.push(FieldError::new(
+                format!("lines[{i}].reference_code"),
+                "unknown_reference_code",
+                format!("no variant has reference code `{code}`"),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(ids)
+    } else {
+        Err(DomainError::Invalid(problems).into())
+    }
+}
+
+/// Locks the balance of a variant at a location (creating an empty one), and
+/// returns it.
+async fn lock_balance(conn: &mut Conn, variant_id: i64, location_id: i64) -> Result<Balance> {
+    sqlx::query::<Db>(
+        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) \
+         VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(variant_id)
+    .bind(location_id)
+    .bind(Dec(Decimal::ZERO))
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    let (on_hand, reserved) = sqlx::query_as::<Db, (Dec, Dec)>(&format!(
+        "SELECT on_hand, reserved FROM stock_balances WHERE variant_id = $1 AND location_id = $2{FOR_UPDATE}"
+    ))
+    .bind(variant_id)
+    .bind(location_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Balance {
+        on_hand: on_hand.0,
+        reserved: reserved.0,
+    })
+}
+
+/// Appends a movement to the ledger and moves the (locked) balance with it.
+#[allow(clippy::too_many_arguments)]
+async fn record_movement(
+    conn: &mut Conn,
+    variant_id: i64,
+    location_id: i64,
+    kind: MovementKind,
+    quantity: Decimal,
+    before: Balance,
+    note: MovementNote<'_>,
+) -> Result<Balance> {
+    let delta = kind.delta(quantity);
+    let after = before.apply(delta);
+    let at = now();
+    sqlx::query::<Db>(
+        "UPDATE stock_balances SET on_hand = $1, reserved = $2, updated_at = $3 \
+         WHERE variant_id = $4 AND location_id = $5",
+    )
+    .bind(Dec(after.on_hand))
+    .bind(Dec(after.reserved))
+    .bind(at)
+    .bind(variant_id)
+    .bind(location_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query::<Db>(
+        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
+         cost, price, order_id, reference, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(variant_id)
+    .bind(location_id)
+    .bind(kind.as_str())
+    .bind(Dec(quantity))
+    .bind(Dec(delta.on_hand))
+    .bind(Dec(delta.reserved))
+    .bind(note.cost.map(Dec))
+    .bind(note.price.map(Dec))
+    .bind(note.order_id)
+    .bind(note.reference)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query::<Db>("UPDATE variants SET updated_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(variant_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(after)
+}
+
+async fn levels(conn: &mut Conn, pairs: &[(i64, i64)]) -> Result<Vec<StockLevel>> {
+    let mut out = Vec::new();
+    for (variant_id, location_id) in pairs {
+        let (code, loc, on_hand, reserved) = sqlx::query_as::<Db, (String, String, Dec, Dec)>(
+            "SELECT v.reference_code, l.code, b.on_hand, b.reserved FROM stock_balances b \
+             JOIN variants v ON v.id = b.variant_id JOIN locations l ON l.id = b.location_id \
+             WHERE b.variant_id = $1 AND b.location_id = $2",
+        )
+        .bind(variant_id)
+        .bind(location_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        out.push(StockLevel {
+            reference_code: code,
+            location: loc,
+            on_hand: on_hand.0,
+            reserved: reserved.0,
+            available: on_hand.0 - reserved.0,
+        });
+    }
+    Ok(out)
+}
+
+async fn load_item(conn: &mut Conn, item_code: &str) -> Result<Item> {
+    let item = sqlx::query_as::<Db, ItemRow>(
+        "SELECT id, item_code, name, unit, tax_rate, mrp, attributes, reference_code_template, created_at \
+         FROM items WHERE item_code = $1",
+    )
+    .bind(item_code)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| DomainError::not_found("item", item_code))?;
+    let variants = sqlx::query_as::<Db, VariantRow>(
+        "SELECT reference_code, attributes, price, updated_at FROM variants WHERE item_id = $1 ORDER BY id",
+    )
+    .bind(item.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Item {
+        item_code: item.item_code,
+        name: item.name,
+        unit: item.unit,
+        tax_rate: Rate::from_stored(item.tax_rate.0),
+        mrp: item.mrp.map(|d| Amount::from_stored(d.0)),
+        attributes: item.attributes.0,
+        reference_code_template: item.reference_code_template,
+        variants: variants
+            .into_iter()
+            .map(|v| Variant {
+                reference_code: v.reference_code,
+                attributes: v.attributes.0,
+                price: v.price.map(|d| Amount::from_stored(d.0)),
+                updated_at: v.updated_at,
+            })
+            .collect(),
+        created_at: item.created_at,
+    })
+}
+
+async fn store_row(conn: &mut Conn, code: &str) -> Result<StoreRow> {
+    Ok(sqlx::query_as::<Db, StoreRow>(
+        "SELECT id, code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
+         created_at FROM stores WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| DomainError::not_found("store", code))?)
+}
+
+async fn store_locations(conn: &mut Conn, store_id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as::<Db, (i64, String)>(
+        "SELECT l.id, l.code FROM store_locations sl JOIN locations l ON l.id = sl.location_id \
+         WHERE sl.store_id = $1 ORDER BY l.code",
+    )
+    .bind(store_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
+    let row = store_row(conn, code).await?;
+    let locations = store_locations(conn, row.id).await?;
+    Ok(Store {
+        code: row.code,
+        name: row.name,
+        connector: row.connector,
+        config: row.config.0,
+        locations: locations.into_iter().map(|(_, c)| c).collect(),
+        payment_types: row.payment_types.0,
+        allow_backorder: row.allow_backorder,
+        prices_include_tax: row.prices_include_tax,
+        created_at: row.created_at,
+    })
+}
+
+async fn load_api_user(conn: &mut Conn, id: i64) -> Result<ApiUser> {
+    let (name, store, key_prefix, created_at) = sqlx::query_as::<Db, (String, String, String, chrono::DateTime<chrono::Utc>)>(
+        "SELECT u.name, s.code, u.key_prefix, u.created_at FROM api_users u JOIN stores s ON s.id = u.store_id \
+         WHERE u.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let locations = sqlx::query_scalar::<Db, String>(
+        "SELECT l.code FROM api_user_locations ul JOIN locations l ON l.id = ul.location_id \
+         WHERE ul.api_user_id = $1 ORDER BY l.code",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ApiUser {
+        id,
+        name,
+        store,
+        locations,
+        key_prefix,
+        created_at,
+    })
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, o.store_id, o.location_id, o.online_reference_no, s.code AS store_code, \
+     l.code AS location_code, o.status, o.total, o.shipping, o.payments, o.notes, o.placed_at, o.created_at, \
+     o.updated_at, o.customer_id, c.name AS customer_name, c.phone AS customer_phone, c.email AS customer_email, \
+     b.bill_no AS bill_no \
+     FROM sales_orders o JOIN stores s ON s.id = o.store_id JOIN locations l ON l.id = o.location_id \
+     JOIN customers c ON c.id = o.customer_id LEFT JOIN bills b ON b.order_id = o.id";
+
+fn visible(row: &OrderRow, scope: &OrderScope) -> bool {
+    scope.store_id.is_none_or(|s| s == row.store_id)
+        && scope
+            .location_ids
+            .as_ref()
+            .is_none_or(|ls| ls.contains(&row.location_id))
+}
+
+/// The order row, locked for update when `lock` is set, if the scope sees it.
+async fn order_row(conn: &mut Conn, scope: &OrderScope, id: i64, lock: bool) -> Result<OrderRow> {
+    if lock {
+        // Lock the order itself; the joined rows are reference data.
+        sqlx::query::<Db>(&format!("SELECT id FROM sales_orders WHERE id = $1{FOR_UPDATE}"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    let row = sqlx::query_as::<Db, OrderRow>(&format!("{ORDER_SELECT} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) if visible(&row, scope) => Ok(row),
+        _ => Err(DomainError::not_found("sales order", id).into()),
+    }
+}
+
+async fn order_lines(conn: &mut Conn, id: i64) -> Result<Vec<LineRow>> {
+    Ok(sqlx::query_as::<Db, LineRow>(
+        "SELECT line_no, variant_id, reference_code, item_code, quantity, unit_price, discount, tax_rate, \
+         tax_amount, amount FROM sales_order_lines WHERE order_id = $1 ORDER BY line_no",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
+    let lines = order_lines(conn, row.id).await?;
+    let history = sqlx::query_as::<Db, HistoryRow>(
+        "SELECT status, by_actor, note, at FROM order_history WHERE order_id = $1 ORDER BY id",
+    )
+    .bind(row.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Order {
+        id: row.id,
+        online_reference_no: row.online_reference_no,
+        store: row.store_code,
+        location: row.location_code,
+        status: status(&row.status),
+        customer: CustomerRef {
+            id: row.customer_id,
+            name: row.customer_name,
+            phone: row.customer_phone,
+            email: row.customer_email,
+        },
+        lines: lines.iter().map(LineRow::to_model).collect(),
+        shipping: row.shipping.map(|s| s.0),
+        payments: row.payments.0,
+        total: Amount::from_stored(row.total.0),
+        bill_no: row.bill_no,
+        notes: row.notes,
+        placed_at: row.placed_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        history: history.iter().map(HistoryRow::to_model).collect(),
+    })
+}
+
+async fn load_order(conn: &mut Conn, scope: &OrderScope, id: i64) -> Result<Order> {
+    let row = order_row(conn, scope, id, false).await?;
+    complete_order(conn, row).await
+}
+
+async fn set_status(conn: &mut Conn, id: i64, to: OrderStatus, by: Actor, note: Option<&str>) -> Result<()> {
+    let at = now();
+    sqlx::query::<Db>("UPDATE sales_orders SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(to.as_str())
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query::<Db>("INSERT INTO order_history (order_id, status, by_actor, note, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(to.as_str())
+        .bind(by.as_str())
+        .bind(note)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Finds or creates the customer an order belongs to: by phone, else by
+/// email, else the store's walk-in customer. Known customers keep their
+/// data; blanks are filled from the order.
+async fn resolve_customer(conn: &mut Conn, contact: &Contact, store_id: i64) -> Result<i64> {
+    let at = now();
+    let address = contact.address.clone().map(Json);
+    if let Some(phone) = &contact.phone {
+        return Ok(sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, FALSE, $5, $5) ON CONFLICT (phone) DO UPDATE SET \
+             email = COALESCE(customers.email, excluded.email), name = COALESCE(customers.name, excluded.name), \
+             address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
+             RETURNING id",
+        )
+        .bind(phone.as_str())
+        .bind(&contact.email)
+        .bind(&contact.name)
+        .bind(address)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?);
+    }
+    if let Some(email) = &contact.email {
+        let known = sqlx::query_scalar::<Db, i64>("SELECT id FROM customers WHERE email = $1 ORDER BY id LIMIT 1")
+            .bind(email)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        return Ok(sqlx::query_scalar::<Db, i64>(&format!(
+            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
+             VALUES (NULL, $1, $2, $3, FALSE, $4, $4) ON CONFLICT (email) WHERE {EMAIL_ONLY} DO UPDATE SET \
+             updated_at = excluded.updated_at RETURNING id"
+        ))
+        .bind(email)
+        .bind(&contact.name)
+        .bind(address)
+        .bind(at)
+        .fetch_one(&mut *conn)
+        .await?);
+    }
+    Ok(sqlx::query_scalar::<Db, i64>("SELECT walk_in_customer_id FROM stores WHERE id = $1")
+        .bind(store_id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// The idempotency record for a key: claims it (None) or returns what an
+/// earlier request with the same key stored.
+async fn claim_idempotency_key(conn: &mut Conn, store_id: i64, key: &crate::IdempotencyKey) -> Result<Option<String>> {
+    // On Postgres a concurrent claim of the same key waits here until the
+    // other transaction ends, then sees its row.
+    let claimed = sqlx::query::<Db>(
+        "INSERT INTO idempotency_keys (store_id, key, request_hash, response, created_at) \
+         VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(store_id)
+    .bind(&key.key)
+    .bind(&key.request_hash)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let (hash, response) = sqlx::query_as::<Db, (String, Option<String>)>(
+        "SELECT request_hash, response FROM idempotency_keys WHERE store_id = $1 AND key = $2",
+    )
+    .bind(store_id)
+    .bind(&key.key)
+    .fetch_one(&mut *conn)
+    .await?;
+    if hash != key.request_hash {
+        return Err(DomainError::IdempotencyKeyReused.into());
+    }
+    match response {
+        Some(body) => Ok(Some(body)),
+        None => Err(DomainError::conflict(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .into()),
+    }
+}
+
+async fn existing_order(conn: &mut Conn, store_id: i64, reference: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<Db, i64>("SELECT id FROM sales_orders WHERE store_id = $1 AND online_reference_no = $2")
+            .bind(store_id)
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+fn duplicate_order(reference: &str, id: i64) -> Error {
+    DomainError::Conflict {
+        code: "duplicate_online_reference_no",
+        detail: format!("this store already has order {id} with online_reference_no `{reference}`"),
+        existing_id: Some(id),
+    }
+    .into()
+}
+
+async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
+    let p = &order.principal;
+    let (location_id, _) = p.location(order.request.location.as_ref().map(|c| c.as_str()))?;
+    if let Some(key) = &order.idempotency {
+        if let Some(body) = claim_idempotency_key(conn, p.store_id, key).await? {
+            return Ok(Placed::Replayed(body));
+        }
+    }
+    let codes: Vec<&str> = order.request.lines.iter().map(|l| l.reference_code.as_str()).collect();
+    let catalog = catalog_entries(conn, &codes).await?;
+    let rules = OrderRules {
+        payment_types: &p.payment_types,
+        prices_include_tax: p.prices_include_tax,
+        default_country: &order.default_country,
+    };
+    let valid = order.request.validate(&catalog, &rules)?;
+    if let Some(id) = existing_order(conn, p.store_id, &valid.online_reference_no).await? {
+        return Err(duplicate_order(&valid.online_reference_no, id));
+    }
+
+    // Lock balances in variant order so that concurrent orders cannot deadlock.
+    let mut variant_ids: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
+    variant_ids.sort_unstable();
+    variant_ids.dedup();
+    let mut balances = HashMap::new();
+    for v in &variant_ids {
+        balances.insert(*v, lock_balance(conn, *v, location_id).await?);
+    }
+    if !p.allow_backorder {
+        let wanted: Vec<_> = valid
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.reference_code.as_str(), l.quantity, balances[&l.variant_id]))
+            .collect();
+        let per_line: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
+        check_reservation(&wanted, &per_line).map_err(DomainError::InsufficientStock)?;
+    }
+
+    let customer_id = resolve_customer(conn, &valid.contact, p.store_id).await?;
+    let at = now();
+    let inserted = sqlx::query_scalar::<Db, i64>(
+        "INSERT INTO sales_orders (store_id, online_reference_no, location_id, customer_id, status, total, \
+         shipping, payments, notes, placed_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(p.store_id)
+    .bind(&valid.online_reference_no)
+    .bind(location_id)
+    .bind(customer_id)
+    .bind(OrderStatus::Pending.as_str())
+    .bind(Dec(valid.total))
+    .bind(valid.shipping.clone().map(Json))
+    .bind(Json(valid.payments.clone()))
+    .bind(&valid.notes)
+    .bind(valid.placed_at)
+    .bind(at)
+    .fetch_one(&mut *conn)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // A concurrent request with the same reference won the race.
+        Err(e) if is_unique_violation(&e) => {
+            return Err(DomainError::conflict(
+                "duplicate_online_reference_no",
+                format!(
+                    "this store already has an order with online_reference_no `{}`",
+                    valid.online_reference_no
+                ),
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (i, line) in valid.lines.iter().enumerate() {
+        sqlx::query::<Db>(
+            "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
+             unit_price, discount, tax_rate, tax_amount, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(id)
+        .bind(i as i32 + 1)
+        .bind(line.variant_id)
+        .bind(&line.reference_code)
+        .bind(&line.item_code)
+        .bind(Dec(line.quantity))
+        .bind(Dec(line.unit_price))
+        .bind(Dec(line.discount))
+        .bind(Dec(line.tax_rate))
+        .bind(Dec(line.tax_amount))
+        .bind(Dec(line.amount))
+        .execute(&mut *conn)
+        .await?;
+        let before = balances[&line.variant_id];
+        let after = record_movement(
+            conn,
+            line.variant_id,
+            location_id,
+            MovementKind::Reservation,
+            line.quantity,
+            before,
+            MovementNote {
+                order_id: Some(id),
+                ..Default::default()
+            },
+        )
+        .await?;
+        balances.insert(line.variant_id, after);
+    }
+    sqlx::query::<Db>("INSERT INTO order_history (order_id, status, by_actor, note, at) VALUES ($1, $2, $3, NULL, $4)")
+        .bind(id)
+        .bind(OrderStatus::Pending.as_str())
+        .bind(Actor::Store.as_str())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    let created = load_order(conn, &OrderScope::admin(), id).await?;
+    if let Some(key) = &order.idempotency {
+        let body = serde_json::to_string(&created).expect("orders serialize");
+        sqlx::query::<Db>("UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3")
+            .bind(body)
+            .bind(p.store_id)
+            .bind(&key.key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Placed::Created(Box::new(created)))
+}
+
+async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
+    let order = order_row(conn, &OrderScope::admin(), id, true).await?;
+    status(&order.status).apply(OrderAction::Bill)?;
+    let allowed = sqlx::query_scalar::<Db, Json<Vec<PaymentType>>>("SELECT payment_types FROM stores WHERE id = $1")
+        .bind(order.store_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .0;
+    if !allowed.contains(&request.payment_type) {
+        let names: Vec<_> = allowed.iter().map(PaymentType::as_str).collect();
+        return Err(DomainError::invalid(
+            "payment_type",
+            "payment_type_not_allowed",
+            format!(
+                "store {} does not accept `{}`; allowed: {}",
+                order.store_code,
+                request.payment_type,
+                names.join(", ")
+            ),
+        )
+        .into());
+    }
+    let next = sqlx::query_scalar::<Db, i64>(
+        "UPDATE locations SET next_bill_seq = next_bill_seq + 1 WHERE id = $1 RETURNING next_bill_seq",
+    )
+    .bind(order.location_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let bill_no = bill_number(&order.location_code, next - 1);
+    sqlx::query::<Db>(
+        "INSERT INTO bills (bill_no, location_id, order_id, payment_type, total, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6)",
+    )
+    .bind(&bill_no)
+    .bind(order.location_id)
+    .bind(id)
+    .bind(request.payment_type.as_str())
+    .bind(order.total)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    move_order_stock(conn, &order, MovementKind::Sale, Some(&bill_no)).await?;
+    set_status(conn, id, OrderStatus::Billed, Actor::Admin, Some(&format!("bill {bill_no}"))).await?;
+    load_bill(conn, &bill_no).await
+}
+
+/// Applies one movement per order line, e.g. the sale when billing.
+async fn move_order_stock(conn: &mut Conn, order: &OrderRow, kind: MovementKind, reference: Option<&str>) -> Result<()> {
+    let mut lines = order_lines(conn, order.id).await?;
+    lines.sort_by_key(|l| l.variant_id);
+    for line in lines {
+        let before = lock_balance(conn, line.variant_id, order.location_id).await?;
+        record_movement(
+            conn,
+            line.variant_id,
+            order.location_id,
+            kind,
+            line.quantity.0,
+            before,
+            MovementNote {
+                order_id: Some(order.id),
+                reference,
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
+    let row = sqlx::query_as::<Db, BillRow>(
+        "SELECT b.bill_no, b.order_id, s.code AS store_code, l.code AS location_code, b.payment_type, b.total, \
+         b.status, b.created_at FROM bills b JOIN sales_orders o ON o.id = b.order_id \
+         JOIN stores s ON s.id = o.store_id JOIN locations l ON l.id = b.location_id WHERE b.bill_no = $1",
+    )
+    .bind(bill_no)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| DomainError::not_found("bill", bill_no))?;
+    let lines = order_lines(conn, row.order_id).await?;
+    Ok(Bill {
+        bill_no: row.bill_no,
+        order_id: row.order_id,
+        store: row.store_code,
+        location: row.location_code,
+        payment_type: PaymentType::parse(&row.payment_type).map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?,
+        total: Amount::from_stored(row.total.0),
+        lines: lines.iter().map(LineRow::to_model).collect(),
+        status: row.status,
+        created_at: row.created_at,
+    })
+}
+
+#[async_trait]
+impl Storage for Backend {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query::<Db>("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<String> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query::<Db>("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        let v = sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn create_location(&self, location: &Location) -> Result<Location> {
+        if location.name.trim().is_empty() {
+            return Err(DomainError::invalid("name", "required", "a location needs a name").into());
+        }
+        let r = sqlx::query::<Db>("INSERT INTO locations (code, name, created_at) VALUES ($1, $2, $3)")
+            .bind(location.code.as_str())
+            .bind(&location.name)
+            .bind(now())
+            .execute(&self.write)
+            .await;
+        match r {
+            Ok(_) => Ok(location.clone()),
+            Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
+                "duplicate_location",
+                format!("location `{}` already exists", location.code),
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_locations(&self) -> Result<Vec<Location>> {
+        let rows = sqlx::query_as::<Db, (String, String)>("SELECT code, name FROM locations ORDER BY code")
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(code, name)| {
+                Some(Location {
+                    code: poshub_model::codes::Code::parse(&code).ok()?,
+                    name,
+                })
+            })
+            .collect())
+    }
+
+    async fn create_location_group(&self, group: &LocationGroup) -> Result<LocationGroup> {
+        if group.locations.is_empty() {
+            return Err(DomainError::invalid("locations", "required", "a group needs at least one location").into());
+        }
+        let mut tx = self.write.begin().await?;
+        let members = locations_for(&mut tx, "locations", &group.locations).await?;
+        let id = sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO location_groups (code, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(group.code.as_str())
+        .bind(&group.name)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::conflict(
+                    "duplicate_location_group",
+                    format!("location group `{}` already exists", group.code),
+                )
+                .into()
+            } else {
+                Error::from(e)
+            }
+        })?;
+        for (pos, (loc, code)) in members.iter().enumerate() {
+            sqlx::query::<Db>("INSERT INTO location_group_members (group_id, location_id, position) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(loc)
+                .bind(pos as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        DomainError::invalid("locations", "duplicate_location", format!("`{code}` is listed twice")).into()
+                    } else {
+                        Error::from(e)
+                    }
+                })?;
+        }
+        tx.commit().await?;
+        Ok(group.clone())
+    }
+
+    async fn list_location_groups(&self) -> Result<Vec<LocationGroup>> {
+        let rows = sqlx::query_as::<Db, (String, String, String)>(
+            "SELECT g.code, g.name, l.code FROM location_groups g \
+             JOIN location_group_members m ON m.group_id = g.id JOIN locations l ON l.id = m.location_id \
+             ORDER BY g.code, m.position",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut groups: Vec<LocationGroup> = Vec::new();
+        for (code, name, loc) in rows {
+            let (Ok(code), Ok(loc)) = (poshub_model::codes::Code::parse(&code), poshub_model::codes::Code::parse(&loc)) else {
+                continue;
+            };
+            match groups.last_mut() {
+                Some(g) if g.code == code => g.locations.push(loc),
+                _ => groups.push(LocationGroup {
+                    code,
+                    name,
+                    locations: vec![loc],
+                }),
+            }
+        }
+        Ok(groups)
+    }
+
+    async fn create_item(&self, item: &NewItem, variants: &[NewVariant]) -> Result<Item> {
+        let mut tx = self.write.begin().await?;
+        let codes: Vec<&str> = variants.iter().map(|v| v.reference_code.as_str()).collect();
+        let mut taken = Vec::new();
+        for chunk in codes.chunks(500) {
+            let sql = format!(
+                "SELECT reference_code FROM variants WHERE reference_code IN ({})",
+                placeholders(0, chunk.len())
+            );
+            let mut q = sqlx::query_scalar::<Db, String>(&sql);
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            taken.extend(q.fetch_all(&mut *tx).await?);
+        }
+        if !taken.is_empty() {
+            taken.truncate(10);
+            return Err(DomainError::conflict(
+                "reference_code_taken",
+                format!("reference code(s) already used by other variants: {}", taken.join(", ")),
+            )
+            .into());
+        }
+        let at = now();
+        let item_id = sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO items (item_code, name, unit, tax_rate, mrp, attributes, reference_code_template, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(item.item_code.as_str())
+        .bind(item.name.trim())
+        .bind(&item.unit)
+        .bind(Dec(item.tax_rate.unwrap_or(Rate::ZERO).value()))
+        .bind(item.mrp.map(|m| Dec(m.value())))
+        .bind(Json(&item.attributes))
+        .bind(&item.reference_code_template)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::conflict(
+                    "duplicate_item_code",
+                    format!("item `{}` already exists", item.item_code),
+                )
+                .into()
+            } else {
+                Error::from(e)
+            }
+        })?;
+        for v in variants {
+            sqlx::query::<Db>(
+                "INSERT INTO variants (item_id, reference_code, attributes, price, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(item_id)
+            .bind(v.reference_code.as_str())
+            .bind(Json(&v.attributes))
+            .bind(item.price.map(|p| Dec(p.value())))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let created = load_item(&mut tx, item.item_code.as_str()).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn get_item(&self, item_code: &str) -> Result<Item> {
+        let mut conn = self.read.acquire().await?;
+        load_item(&mut conn, item_code).await
+    }
+
+    async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>> {
+        if inward.lines.is_empty() {
+            return Err(DomainError::invalid("lines", "no_lines", "an inward needs at least one line").into());
+        }
+        let mut tx = self.write.begin().await?;
+        let location = locations_for(&mut tx, "location", &[inward.location.as_str()])
+            .await
+            .map_err(|_| DomainError::invalid("location", "unknown_location", format!("no location has code `{}`", inward.location)))?[0]
+            .0;
+        let codes: Vec<&str> = inward.lines.iter().map(|l| l.reference_code.as_str()).collect();
+        let ids = variants_for_lines(&mut tx, &codes).await?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i]);
+        let mut touched = Vec::new();
+        for i in order {
+            let (line, variant) = (&inward.lines[i], ids[i]);
+            let before = lock_balance(&mut tx, variant, location).await?;
+            record_movement(
+                &mut tx,
+                variant,
+                location,
+                MovementKind::Inward,
+                line.quantity.value(),
+                before,
+                MovementNote {
+                    cost: line.cost.map(Amount::value),
+                    price: line.price.map(Amount::value),
+                    reference: inward.reference.as_deref(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            if let (true, Some(price)) = (inward.set_price, line.price) {
+                sqlx::query::<Db>("UPDATE variants SET price = $1 WHERE id = $2")
+                    .bind(Dec(price.value()))
+                    .bind(variant)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if !touched.contains(&(variant, location)) {
+                touched.push((variant, location));
+            }
+        }
+        let out = levels(&mut tx, &touched).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>> {
+        if adjustment.lines.is_empty() {
+            return Err(DomainError::invalid("lines", "no_lines", "an adjustment needs at least one line").into());
+        }
+        let mut tx = self.write.begin().await?;
+        let location = locations_for(&mut tx, "location", &[adjustment.location.as_str()])
+            .await
+            .map_err(|_| DomainError::invalid("location", "unknown_location", format!("no location has code `{}`", adjustment.location)))?[0]
+            .0;
+        let codes: Vec<&str> = adjustment.lines.iter().map(|l| l.reference_code.as_str()).collect();
+        let ids = variants_for_lines(&mut tx, &codes).await?;
+        let mut problems = Vec::new();
+        let mut touched = Vec::new();
+        for (i, (line, variant)) in adjustment.lines.iter().zip(&ids).enumerate() {
+            if line.reason.trim().is_empty() {
+                problems.push(FieldError::new(format!("lines[{i}].reason"), "required", "say why the stock changes"));
+                continue;
+            }
+            let before = lock_balance(&mut tx, *variant, location).await?;
+            let after = before.apply(MovementKind::Adjustment.delta(line.quantity.value()));
+            if after.on_hand < Decimal::ZERO {
+                problems.push(FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    "negative_stock",
+                    format!(
+                        "{} has {} on hand; removing {} would leave less than none",
+                        line.reference_code,
+                        before.on_hand,
+                        -line.quantity.value()
+                    ),
+                ));
+                continue;
+            }
+            record_movement(
+                &mut tx,
+                *variant,
+                location,
+                MovementKind::Adjustment,
+                line.quantity.value(),
+                before,
+                MovementNote {
+                    reference: Some(line.reason.trim()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            if !touched.contains(&(*variant, location)) {
+                touched.push((*variant, location));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DomainError::Invalid(problems).into());
+        }
+        let out = levels(&mut tx, &touched).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn stock_levels(&self, reference_code: &str) -> Result<Vec<StockLevel>> {
+        let rows = sqlx::query_as::<Db, (String, Dec, Dec)>(
+            "SELECT l.code, b.on_hand, b.reserved FROM stock_balances b JOIN variants v ON v.id = b.variant_id \
+             JOIN locations l ON l.id = b.location_id WHERE v.reference_code = $1 ORDER BY l.code",
+        )
+        .bind(reference_code)
+        .fetch_all(&self.read)
+        .await?;
+        if rows.is_empty()
+            && sqlx::query_scalar::<Db, i64>("SELECT id FROM variants WHERE reference_code = $1")
+                .bind(reference_code)
+                .fetch_optional(&self.read)
+                .await?
+                .is_none()
+        {
+            return Err(DomainError::not_found("reference code", reference_code).into());
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(location, on_hand, reserved)| StockLevel {
+                reference_code: reference_code.to_string(),
+                location,
+                on_hand: on_hand.0,
+                reserved: reserved.0,
+                available: on_hand.0 - reserved.0,
+            })
+            .collect())
+    }
+
+    async fn create_store(&self, store: &NewStore) -> Result<Store> {
+        store.check()?;
+        let mut tx = self.write.begin().await?;
+        let locations = locations_for(&mut tx, "locations", &store.locations).await?;
+        let at = now();
+        let walk_in = sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
+             VALUES (NULL, NULL, $1, NULL, TRUE, $2, $2) RETURNING id",
+        )
+        .bind(format!("Walk-in customer ({})", store.code))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO stores (code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
+             walk_in_customer_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(store.code.as_str())
+        .bind(store.name.trim())
+        .bind(&store.connector)
+        .bind(Json(&store.config))
+        .bind(Json(&store.payment_types))
+        .bind(store.allow_backorder)
+        .bind(store.prices_include_tax)
+        .bind(walk_in)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::conflict("duplicate_store", format!("store `{}` already exists", store.code)).into()
+            } else {
+                Error::from(e)
+            }
+        })?;
+        for (loc, code) in &locations {
+            sqlx::query::<Db>("INSERT INTO store_locations (store_id, location_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(loc)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        DomainError::invalid("locations", "duplicate_location", format!("`{code}` is listed twice")).into()
+                    } else {
+                        Error::from(e)
+                    }
+                })?;
+        }
+        let created = load_store(&mut tx, store.code.as_str()).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list_stores(&self) -> Result<Vec<Store>> {
+        let mut conn = self.read.acquire().await?;
+        let codes = sqlx::query_scalar::<Db, String>("SELECT code FROM stores ORDER BY code")
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            out.push(load_store(&mut conn, &code).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_store(&self, code: &str) -> Result<Store> {
+        let mut conn = self.read.acquire().await?;
+        load_store(&mut conn, code).await
+    }
+
+    async fn create_api_user(&self, store_code: &str, user: &NewApiUser, key_hash: &str, key_prefix: &str) -> Result<ApiUser> {
+        if user.name.trim().is_empty() {
+            return Err(DomainError::invalid("name", "required", "an API user needs a name").into());
+        }
+        let mut tx = self.write.begin().await?;
+        let store = store_row(&mut tx, store_code).await?;
+        let store_locs = store_locations(&mut tx, store.id).await?;
+        let chosen: Vec<(i64, String)> = match &user.locations {
+            None => store_locs.clone(),
+            Some(codes) if codes.is_empty() => {
+                return Err(DomainError::invalid("locations", "required", "an API user acts for at least one location").into())
+            }
+            Some(codes) => {
+                let mut chosen = Vec::new();
+                let mut problems = Vec::new();
+                for (i, code) in codes.iter().enumerate() {
+                    match store_locs.iter().find(|(_, c)| c == code.as_str()) {
+                        Some(l) if !chosen.contains(l) => chosen.push(l.clone()),
+                        Some(_) => {}
+                        None => problems.push(FieldError::new(
+                            format!("locations[{i}]"),
+                            "location_not_in_store",
+                            format!(
+                                "store {store_code} does not sell from `{code}`; its locations: {}",
+                                store_locs.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        )),
+                    }
+                }
+                if !problems.is_empty() {
+                    return Err(DomainError::Invalid(problems).into());
+                }
+                chosen
+            }
+        };
+        let id = sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO api_users (store_id, name, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(store.id)
+        .bind(user.name.trim())
+        .bind(key_hash)
+        .bind(key_prefix)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        for (loc, _) in &chosen {
+            sqlx::query::<Db>("INSERT INTO api_user_locations (api_user_id, location_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(loc)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let created = load_api_user(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list_api_users(&self, store_code: &str) -> Result<Vec<ApiUser>> {
+        let mut conn = self.read.acquire().await?;
+        let store = store_row(&mut conn, store_code).await?;
+        let ids = sqlx::query_scalar::<Db, i64>("SELECT id FROM api_users WHERE store_id = $1 ORDER BY id")
+            .bind(store.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(load_api_user(&mut conn, id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>> {
+        let mut conn = self.read.acquire().await?;
+        let Some(row) = sqlx::query::<Db>(
+            "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, s.prices_include_tax \
+             FROM api_users u JOIN stores s ON s.id = u.store_id WHERE u.key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let user_id: i64 = row.try_get("user_id")?;
+        let store_id: i64 = row.try_get("store_id")?;
+        // A key acts for its own locations that its store still sells from.
+        let locations = sqlx::query_as::<Db, (i64, String)>(
+            "SELECT l.id, l.code FROM api_user_locations ul JOIN locations l ON l.id = ul.location_id \
+             JOIN store_locations sl ON sl.location_id = l.id AND sl.store_id = $2 \
+             WHERE ul.api_user_id = $1 ORDER BY l.code",
+        )
+        .bind(user_id)
+        .bind(store_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Some(Principal {
+            api_user_id: user_id,
+            store_id,
+            store_code: row.try_get("code")?,
+            locations,
+            payment_types: row.try_get::<Json<Vec<PaymentType>>, _>("payment_types")?.0,
+            allow_backorder: row.try_get("allow_backorder")?,
+            prices_include_tax: row.try_get("prices_include_tax")?,
+        }))
+    }
+
+    async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>> {
+        let mut conn = self.read.acquire().await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT v.id, v.reference_code, v.attributes, v.price, v.updated_at, i.item_code, i.name, i.unit, \
+             i.tax_rate, i.mrp FROM variants v JOIN items i ON i.id = v.item_id WHERE v.id > ",
+        );
+        qb.push_bind(query.after_id.unwrap_or(0));
+        if let Some(since) = query.updated_since {
+            qb.push(" AND v.updated_at >= ").push_bind(since);
+        }
+        qb.push(" ORDER BY v.id LIMIT ").push_bind(i64::from(query.limit));
+        let variants: Vec<CatalogVariantRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        let (Some(first), Some(last)) = (variants.first(), variants.last()) else {
+            return Ok(vec![]);
+        };
+        let balances = sqlx::query_as::<Db, BalanceRow>(
+            "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances \
+             WHERE variant_id >= $1 AND variant_id <= $2",
+        )
+        .bind(first.id)
+        .bind(last.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut available: HashMap<(i64, i64), Decimal> = HashMap::with_capacity(balances.len());
+        for b in balances {
+            available.insert((b.variant_id, b.location_id), b.on_hand.0 - b.reserved.0);
+        }
+        Ok(variants
+            .into_iter()
+            .map(|v| CatalogRow {
+                locations: query
+                    .locations
+                    .iter()
+                    .map(|(id, code)| (code.clone(), available.get(&(v.id, *id)).copied().unwrap_or_default()))
+                    .collect(),
+                variant_id: v.id,
+                item_code: v.item_code,
+                name: v.name,
+                unit: v.unit,
+                reference_code: v.reference_code,
+                attributes: v.attributes.0,
+                price: v.price.map(|d| d.0),
+                mrp: v.mrp.map(|d| d.0),
+                tax_rate: v.tax_rate.0,
+                updated_at: v.updated_at,
+            })
+            .collect())
+    }
+
+    async fn place_order(&self, order: &PlaceOrder) -> Result<Placed> {
+        let mut conn = self.write.acquire().await?;
+        let mut tx = conn.begin().await?;
+        match place(&mut tx, order).await {
+            Ok(placed) => {
+                tx.commit().await?;
+                Ok(placed)
+            }
+            Err(Error::Domain(DomainError::Conflict { code: "duplicate_online_reference_no", existing_id: None, .. })) => {
+                // Lost a race against a concurrent insert: name the winner.
+                tx.rollback().await?;
+                let reference = order.request.online_reference_no.trim();
+                match existing_order(&mut conn, order.principal.store_id, reference).await? {
+                    Some(id) => Err(duplicate_order(reference, id)),
+                    None => Err(DomainError::conflict("duplicate_online_reference_no", "duplicate online_reference_no").into()),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order> {
+        let mut conn = self.read.acquire().await?;
+        load_order(&mut conn, scope, id).await
+    }
+
+    async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>> {
+        let mut conn = self.read.acquire().await?;
+        let mut qb = QueryBuilder::<Db>::new("SELECT id FROM sales_orders WHERE id > ");
+        qb.push_bind(query.after_id.unwrap_or(0));
+        if let Some(store) = query.scope.store_id {
+            qb.push(" AND store_id = ").push_bind(store);
+        }
+        if let Some(locs) = &query.scope.location_ids {
+            if locs.is_empty() {
+                return Ok(vec![]);
+            }
+            qb.push(" AND location_id IN (");
+            let mut sep = qb.separated(", ");
+            for l in locs {
+                sep.push_bind(*l);
+            }
+            qb.push(")");
+        }
+        if let Some(status) = query.status {
+            qb.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(since) = query.updated_since {
+            qb.push(" AND updated_at >= ").push_bind(since);
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(query.limit));
+        let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_order(&mut conn, &query.scope, id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill> {
+        let mut tx = self.write.begin().await?;
+        let out = bill(&mut tx, id, request).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn deliver_order(&self, id: i64) -> Result<Order> {
+        let mut tx = self.write.begin().await?;
+        let order = order_row(&mut tx, &OrderScope::admin(), id, true).await?;
+        if let Transition::To(to) = status(&order.status).apply(OrderAction::Deliver)? {
+            set_status(&mut tx, id, to, Actor::Admin, None).await?;
+        }
+        let out = load_order(&mut tx, &OrderScope::admin(), id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn cancel_order(&self, scope: &OrderScope, id: i64, by: Actor, reason: Option<&str>) -> Result<Order> {
+        let mut tx = self.write.begin().await?;
+        let order = order_row(&mut tx, scope, id, true).await?;
+        let current = status(&order.status);
+        if let Transition::To(to) = current.apply(OrderAction::Cancel)? {
+            if current == OrderStatus::Billed {
+                move_order_stock(&mut tx, &order, MovementKind::Return, order.bill_no.as_deref()).await?;
+                sqlx::query::<Db>("UPDATE bills SET status = 'cancelled' WHERE order_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                move_order_stock(&mut tx, &order, MovementKind::Release, None).await?;
+            }
+            set_status(&mut tx, id, to, by, reason).await?;
+        }
+        let out = load_order(&mut tx, scope, id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn get_bill(&self, bill_no: &str) -> Result<Bill> {
+        let mut conn = self.read.acquire().await?;
+        load_bill(&mut conn, bill_no).await
+    }
+
+    async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>> {
+        let mut conn = self.read.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let moves = sqlx::query_as::<Db, (i64, i64, Dec, Dec)>(
+            "SELECT variant_id, location_id, on_hand_delta, reserved_delta FROM stock_movements",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ledger: BTreeMap<(i64, i64), (Decimal, Decimal)> = BTreeMap::new();
+        for (v, l, oh, r) in moves {
+            let e = ledger.entry((v, l)).or_default();
+            e.0 += oh.0;
+            e.1 += r.0;
+        }
+        let balances = sqlx::query_as::<Db, BalanceRow>(
+            "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut out = Vec::new();
+        for b in balances {
+            let key = (b.variant_id, b.location_id);
+            let sums = ledger.remove(&key).unwrap_or_default();
+            if sums != (b.on_hand.0, b.reserved.0) {
+                out.push(LedgerMismatch {
+                    variant_id: b.variant_id,
+                    location_id: b.location_id,
+                    ledger: sums,
+                    balance: (b.on_hand.0, b.reserved.0),
+                });
+            }
+        }
+        for ((variant_id, location_id), sums) in ledger {
+            out.push(LedgerMismatch {
+                variant_id,
+                location_id,
+                ledger: sums,
+                balance: Default::default(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,47 @@
+//! The Postgres backend, for larger set-ups and several hub processes on one
+//! database. Stock balances and orders are locked row by row
+//! (`SELECT ... FOR UPDATE`), always in the same order.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+
+type Db = Postgres;
+type Backend = PgStorage;
+const BACKEND: &str = "postgres";
+const FOR_UPDATE: &str = " FOR UPDATE";
+/// Predicate of the partial unique index on e-mail-only customers.
+const EMAIL_ONLY: &str = "phone IS NULL AND NOT walk_in";
+
+/// Postgres storage (`postgres://...`).
+pub struct PgStorage {
+    write: Pool<Postgres>,
+    read: Pool<Postgres>,
+}
+
+impl PgStorage {
+    pub async fn open(url: &str) -> crate::Result<Self> {
+        Self::open_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Opens with explicit options, e.g. a `search_path` for a test schema.
+    pub async fn open_with(options: PgConnectOptions) -> crate::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStorage {
+            write: pool.clone(),
+            read: pool,
+        })
+    }
+}
+
+mod ops {
+    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE};
+    include!("ops.rs");
+}

@@ -1,0 +1,172 @@
+//! Row shapes as the databases return them (not the domain types), and the
+//! conversions from rows to the model. Shared by both backends.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use poshub_model::codes::PaymentType;
+use poshub_model::decimal::{Amount, Quantity, Rate};
+use poshub_model::item::AttributeDim;
+use poshub_model::order::{HistoryEntry, OrderLine, OrderStatus, Payment, Shipping};
+use sqlx::types::Json;
+
+use crate::decimal::Dec;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ItemRow {
+    pub id: i64,
+    pub item_code: String,
+    pub name: String,
+    pub unit: String,
+    pub tax_rate: Dec,
+    pub mrp: Option<Dec>,
+    pub attributes: Json<Vec<AttributeDim>>,
+    pub reference_code_template: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VariantRow {
+    pub reference_code: String,
+    pub attributes: Json<BTreeMap<String, String>>,
+    pub price: Option<Dec>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CatalogVariantRow {
+    pub id: i64,
+    pub reference_code: String,
+    pub attributes: Json<BTreeMap<String, String>>,
+    pub price: Option<Dec>,
+    pub updated_at: DateTime<Utc>,
+    pub item_code: String,
+    pub name: String,
+    pub unit: String,
+    pub tax_rate: Dec,
+    pub mrp: Option<Dec>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BalanceRow {
+    pub variant_id: i64,
+    pub location_id: i64,
+    pub on_hand: Dec,
+    pub reserved: Dec,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoreRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub connector: String,
+    pub config: Json<serde_json::Value>,
+    pub payment_types: Json<Vec<PaymentType>>,
+    pub allow_backorder: bool,
+    pub prices_include_tax: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRow {
+    pub id: i64,
+    pub store_id: i64,
+    pub location_id: i64,
+    pub online_reference_no: String,
+    pub store_code: String,
+    pub location_code: String,
+    pub status: String,
+    pub total: Dec,
+    pub shipping: Option<Json<Shipping>>,
+    pub payments: Json<Vec<Payment>>,
+    pub notes: Option<String>,
+    pub placed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub customer_id: i64,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub customer_email: Option<String>,
+    pub bill_no: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LineRow {
+    pub line_no: i32,
+    pub variant_id: i64,
+    pub reference_code: String,
+    pub item_code: String,
+    pub quantity: Dec,
+    pub unit_price: Dec,
+    pub discount: Dec,
+    pub tax_rate: Dec,
+    pub tax_amount: Dec,
+    pub amount: Dec,
+}
+
+impl LineRow {
+    pub fn to_model(&self) -> OrderLine {
+        OrderLine {
+            line_no: self.line_no,
+            reference_code: self.reference_code.clone(),
+            item_code: self.item_code.clone(),
+            quantity: Quantity::from_stored(self.quantity.0),
+            unit_price: Amount::from_stored(self.unit_price.0),
+            discount: Amount::from_stored(self.discount.0),
+            tax_rate: Rate::from_stored(self.tax_rate.0),
+            tax_amount: Amount::from_stored(self.tax_amount.0),
+            amount: Amount::from_stored(self.amount.0),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub status: String,
+    pub by_actor: String,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl HistoryRow {
+    pub fn to_model(&self) -> HistoryEntry {
+        HistoryEntry {
+            status: status(&self.status),
+            at: self.at,
+            by: self.by_actor.clone(),
+            note: self.note.clone(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BillRow {
+    pub bill_no: String,
+    pub order_id: i64,
+    pub store_code: String,
+    pub location_code: String,
+    pub payment_type: String,
+    pub total: Dec,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Statuses are written by this crate only, from `OrderStatus::as_str`.
+pub(crate) fn status(s: &str) -> OrderStatus {
+    OrderStatus::parse(s).unwrap_or(OrderStatus::Pending)
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// `$1, $2, ...` starting after `offset` bound parameters. Both backends
+/// accept numbered `$N` parameters.
+pub(crate) fn placeholders(offset: usize, n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${}", offset + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
