@@ -1,1 +1,73 @@
-//! placeholder
+//! poshub's HTTP layer: the store API v1, the admin API, operations endpoints
+//! and the OpenAPI document. Handlers only extract, call storage (which calls
+//! the model's rules) and map the outcome; every error leaves as
+//! problem+json through [`error::Problem`].
+
+pub mod admin_api;
+mod cursor;
+pub mod error;
+pub mod extract;
+mod ops;
+pub mod store_api;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use poshub_db::Storage;
+use poshub_model::phone::CountryCode;
+
+pub use ops::{ApiDoc, Metrics};
+
+/// Largest request body the hub reads (an order of 500 lines fits easily).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    /// SHA-256 (hex) of the admin token.
+    pub admin_token_hash: String,
+    /// Country calling code for phone numbers written without one.
+    pub default_country: CountryCode,
+    /// Connector ids a store may use.
+    pub connectors: Vec<String>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The whole HTTP surface as one flat table.
+pub fn router(state: AppState) -> Router {
+    use admin_api as admin;
+    use store_api as store;
+    Router::new()
+        .route("/api/v1/items", get(store::list_items))
+        .route("/api/v1/sales-orders", post(store::create_order).get(store::list_orders))
+        .route("/api/v1/sales-orders/{id}", get(store::get_order))
+        .route("/api/v1/sales-orders/{id}/cancel", post(store::cancel_order))
+        .route("/admin/v1/locations", post(admin::create_location).get(admin::list_locations))
+        .route("/admin/v1/location-groups", post(admin::create_location_group).get(admin::list_location_groups))
+        .route("/admin/v1/items", post(admin::create_item))
+        .route("/admin/v1/items/{item_code}", get(admin::get_item))
+        .route("/admin/v1/stock/inward", post(admin::stock_inward))
+        .route("/admin/v1/stock/adjustments", post(admin::stock_adjust))
+        .route("/admin/v1/stock/{reference_code}", get(admin::stock_levels))
+        .route("/admin/v1/stores", post(admin::create_store).get(admin::list_stores))
+        .route("/admin/v1/stores/{code}", get(admin::get_store))
+        .route("/admin/v1/stores/{code}/api-users", post(admin::create_api_user).get(admin::list_api_users))
+        .route("/admin/v1/sales-orders", get(admin::list_orders))
+        .route("/admin/v1/sales-orders/{id}", get(admin::get_order))
+        .route("/admin/v1/sales-orders/{id}/bill", post(admin::bill_order))
+        .route("/admin/v1/sales-orders/{id}/deliver", post(admin::deliver_order))
+        .route("/admin/v1/sales-orders/{id}/cancel", post(admin::cancel_order))
+        .route("/admin/v1/bills/{bill_no}", get(admin::get_bill))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::count_requests))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

@@ -191,6 +191,7 @@ pub trait Storage: Send + Sync + 'static {
     async fn create_store(&self, store: &NewStore) -> Result<Store>;
     async fn list_stores(&self) -> Result<Vec<Store>>;
     async fn get_store(&self, code: &str) -> Result<Store>;
+    async fn store_id(&self, code: &str) -> Result<Option<i64>>;
     async fn create_api_user(
         &self,
         store_code: &str,

@@ -1164,6 +1164,13 @@ impl Storage for Backend {
         load_store(&mut conn, code).await
     }
 
+    async fn store_id(&self, code: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar::<Db, i64>("SELECT id FROM stores WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
     async fn create_api_user(&self, store_code: &str, user: &NewApiUser, key_hash: &str, key_prefix: &str) -> Result<ApiUser> {
         if user.name.trim().is_empty() {
             return Err(DomainError::invalid("name", "required", "an API user needs a name").into());

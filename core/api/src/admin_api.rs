@@ -1,0 +1,246 @@
+//! The admin API, called by the merchant's tools with the admin token.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use poshub_db::{Actor, OrderScope};
+use poshub_model::bill::{Bill, BillRequest};
+use poshub_model::item::{Item, NewItem};
+use poshub_model::order::Order;
+use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
+use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Store};
+use poshub_model::DomainError;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{hash_key, order_id, Admin, ApiJson, ApiQuery};
+use crate::store_api::{cancel_reason, order_page, CancelRequest, OrderPage};
+use crate::AppState;
+
+type Created<T> = (StatusCode, Json<T>);
+
+fn created<T>(v: T) -> Created<T> {
+    (StatusCode::CREATED, Json(v))
+}
+
+/// Create a location.
+#[utoipa::path(post, path = "/admin/v1/locations", tag = "admin", request_body = Location, security(("admin_token" = [])),
+    responses((status = 201, body = Location), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_location(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<Location>) -> ApiResult<Created<Location>> {
+    Ok(created(s.storage.create_location(&body).await?))
+}
+
+/// List locations.
+#[utoipa::path(get, path = "/admin/v1/locations", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Location>), (status = 401, body = Problem)))]
+pub async fn list_locations(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<Location>>> {
+    Ok(Json(s.storage.list_locations().await?))
+}
+
+/// Create a location group.
+#[utoipa::path(post, path = "/admin/v1/location-groups", tag = "admin", request_body = LocationGroup, security(("admin_token" = [])),
+    responses((status = 201, body = LocationGroup), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_location_group(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<LocationGroup>,
+) -> ApiResult<Created<LocationGroup>> {
+    Ok(created(s.storage.create_location_group(&body).await?))
+}
+
+/// List location groups.
+#[utoipa::path(get, path = "/admin/v1/location-groups", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<LocationGroup>), (status = 401, body = Problem)))]
+pub async fn list_location_groups(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<LocationGroup>>> {
+    Ok(Json(s.storage.list_location_groups().await?))
+}
+
+/// Create an item; a matrix item gets one variant per attribute combination,
+/// with reference codes from the template.
+#[utoipa::path(post, path = "/admin/v1/items", tag = "admin", request_body = NewItem, security(("admin_token" = [])),
+    responses((status = 201, body = Item), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_item(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<NewItem>) -> ApiResult<Created<Item>> {
+    let variants = body.variants()?;
+    Ok(created(s.storage.create_item(&body, &variants).await?))
+}
+
+/// Read an item with its variants.
+#[utoipa::path(get, path = "/admin/v1/items/{item_code}", tag = "admin", params(("item_code" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Item), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_item(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Item>> {
+    Ok(Json(s.storage.get_item(&code).await?))
+}
+
+/// Receive stock at a location; by default each line's price becomes the
+/// selling price.
+#[utoipa::path(post, path = "/admin/v1/stock/inward", tag = "admin", request_body = StockInward, security(("admin_token" = [])),
+    responses((status = 200, body = Vec<StockLevel>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn stock_inward(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<StockInward>) -> ApiResult<Json<Vec<StockLevel>>> {
+    Ok(Json(s.storage.stock_inward(&body).await?))
+}
+
+/// Correct on-hand stock (signed quantities, with a reason).
+#[utoipa::path(post, path = "/admin/v1/stock/adjustments", tag = "admin", request_body = StockAdjustment, security(("admin_token" = [])),
+    responses((status = 200, body = Vec<StockLevel>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn stock_adjust(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<StockAdjustment>,
+) -> ApiResult<Json<Vec<StockLevel>>> {
+    Ok(Json(s.storage.stock_adjust(&body).await?))
+}
+
+/// Stock of one variant at every location.
+#[utoipa::path(get, path = "/admin/v1/stock/{reference_code}", tag = "admin", params(("reference_code" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Vec<StockLevel>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn stock_levels(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Vec<StockLevel>>> {
+    Ok(Json(s.storage.stock_levels(&code).await?))
+}
+
+/// Create an online store.
+#[utoipa::path(post, path = "/admin/v1/stores", tag = "admin", request_body = NewStore, security(("admin_token" = [])),
+    responses((status = 201, body = Store), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_store(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<NewStore>) -> ApiResult<Created<Store>> {
+    if !s.connectors.iter().any(|c| c == &body.connector) {
+        return Err(DomainError::invalid(
+            "connector",
+            "unknown_connector",
+            format!("no connector `{}`; available: {}", body.connector, s.connectors.join(", ")),
+        )
+        .into());
+    }
+    Ok(created(s.storage.create_store(&body).await?))
+}
+
+/// List stores.
+#[utoipa::path(get, path = "/admin/v1/stores", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Store>), (status = 401, body = Problem)))]
+pub async fn list_stores(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<Store>>> {
+    Ok(Json(s.storage.list_stores().await?))
+}
+
+/// Read one store.
+#[utoipa::path(get, path = "/admin/v1/stores/{code}", tag = "admin", params(("code" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Store), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_store(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Store>> {
+    Ok(Json(s.storage.get_store(&code).await?))
+}
+
+/// A new API user with its key; the key is shown only here.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiUser {
+    #[serde(flatten)]
+    pub user: ApiUser,
+    /// The key to send as `Authorization: Bearer <api_key>`. Shown once;
+    /// the hub keeps only its hash.
+    pub api_key: String,
+}
+
+/// Create an API user for a store, acting for some of its locations.
+#[utoipa::path(post, path = "/admin/v1/stores/{code}/api-users", tag = "admin", params(("code" = String, Path)), request_body = NewApiUser,
+    security(("admin_token" = [])),
+    responses((status = 201, body = CreatedApiUser), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_api_user(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+    ApiJson(body, _): ApiJson<NewApiUser>,
+) -> ApiResult<Created<CreatedApiUser>> {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let api_key = format!("psk_{}", URL_SAFE_NO_PAD.encode(secret));
+    let user = s
+        .storage
+        .create_api_user(&code, &body, &hash_key(&api_key), &api_key[..12])
+        .await?;
+    Ok(created(CreatedApiUser { user, api_key }))
+}
+
+/// List a store's API users (without keys).
+#[utoipa::path(get, path = "/admin/v1/stores/{code}/api-users", tag = "admin", params(("code" = String, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Vec<ApiUser>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_api_users(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Vec<ApiUser>>> {
+    Ok(Json(s.storage.list_api_users(&code).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AdminOrdersQuery {
+    /// Only this store's orders.
+    pub store: Option<String>,
+    pub status: Option<String>,
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Every store's orders.
+#[utoipa::path(get, path = "/admin/v1/sales-orders", tag = "admin", params(AdminOrdersQuery), security(("admin_token" = [])),
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list_orders(State(s): State<AppState>, _: Admin, ApiQuery(q): ApiQuery<AdminOrdersQuery>) -> ApiResult<Json<OrderPage>> {
+    let mut scope = OrderScope::admin();
+    if let Some(code) = &q.store {
+        let id = s.storage.store_id(code).await?;
+        scope.store_id = Some(id.ok_or_else(|| Problem::not_found(format!("store {code} not found")))?);
+    }
+    let q = crate::store_api::OrdersQuery {
+        status: q.status,
+        updated_since: q.updated_since,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(order_page(&s, scope, q).await?))
+}
+
+/// One order.
+#[utoipa::path(get, path = "/admin/v1/sales-orders/{id}", tag = "admin", params(("id" = i64, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Order>> {
+    Ok(Json(s.storage.get_order(&OrderScope::admin(), order_id(&id)?).await?))
+}
+
+/// Bill a pending order: creates the sales bill with the payment type used
+/// and takes the stock out of the reservation.
+#[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/bill", tag = "admin", params(("id" = i64, Path)), request_body = BillRequest,
+    security(("admin_token" = [])),
+    responses((status = 201, body = Bill), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn bill_order(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<BillRequest>,
+) -> ApiResult<Created<Bill>> {
+    Ok(created(s.storage.bill_order(order_id(&id)?, &body).await?))
+}
+
+/// Mark a billed order delivered.
+#[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/deliver", tag = "admin", params(("id" = i64, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn deliver_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Order>> {
+    Ok(Json(s.storage.deliver_order(order_id(&id)?).await?))
+}
+
+/// Cancel a pending or billed order: a reservation is released, billed stock
+/// goes back on hand and the bill is marked cancelled.
+#[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/cancel", tag = "admin", params(("id" = i64, Path)),
+    request_body(content = Option<CancelRequest>), security(("admin_token" = [])),
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>, body: bytes::Bytes) -> ApiResult<Json<Order>> {
+    let reason = cancel_reason(&body)?;
+    Ok(Json(
+        s.storage
+            .cancel_order(&OrderScope::admin(), order_id(&id)?, Actor::Admin, reason.as_deref())
+            .await?,
+    ))
+}
+
+/// Read a sales bill.
+#[utoipa::path(get, path = "/admin/v1/bills/{bill_no}", tag = "admin", params(("bill_no" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, body = Bill), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_bill(State(s): State<AppState>, _: Admin, Path(no): Path<String>) -> ApiResult<Json<Bill>> {
+    Ok(Json(s.storage.get_bill(&no).await?))
+}

@@ -1,0 +1,139 @@
+//! One mapping from every failure to an `application/problem+json` answer
+//! (RFC 9457) with a stable `code`. Internal errors are logged, never shown.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use poshub_model::{DomainError, FieldError};
+use serde::Serialize;
+
+/// A problem answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem kind: `urn:poshub:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `insufficient_stock`.
+    pub code: String,
+    pub detail: String,
+    /// Per-field problems (validation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Per-line availability when stock is short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<poshub_model::stock::LineAvailability>>)]
+    pub lines: Option<serde_json::Value>,
+    /// The existing record a conflict is about, e.g. the order with the same
+    /// online reference number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<i64>,
+    /// The order's status when an action is not allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("urn:poshub:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            code: code.to_string(),
+            detail: detail.into(),
+            errors: vec![],
+            lines: None,
+            existing_id: None,
+            current_status: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    pub fn unauthorized(detail: &str) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn internal() -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the hub failed to handle this request; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(&self)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<DomainError> for Problem {
+    fn from(e: DomainError) -> Problem {
+        let detail = e.to_string();
+        match e {
+            DomainError::Invalid(errors) => {
+                let code = if errors.len() == 1 { errors[0].code.clone() } else { "validation_failed".into() };
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, detail).with_errors(errors)
+            }
+            DomainError::NotFound { .. } => Problem::not_found(detail),
+            DomainError::Conflict { code, existing_id, .. } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, code, detail);
+                p.existing_id = existing_id;
+                p
+            }
+            DomainError::InsufficientStock(lines) => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "insufficient_stock", {
+                    let parts: Vec<_> = lines
+                        .iter()
+                        .map(|l| format!("line {} ({}): {} requested, {} available", l.line, l.reference_code, l.requested.normalize(), l.available.normalize()))
+                        .collect();
+                    format!("not enough stock: {}", parts.join("; "))
+                });
+                p.lines = serde_json::to_value(&lines).ok();
+                p
+            }
+            DomainError::InvalidTransition { current, .. } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "invalid_status_transition", detail);
+                p.current_status = Some(current.as_str().to_string());
+                p
+            }
+            DomainError::Forbidden { code, .. } => Problem::new(StatusCode::FORBIDDEN, code, detail),
+            DomainError::IdempotencyKeyReused => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail)
+            }
+        }
+    }
+}
+
+impl From<poshub_db::Error> for Problem {
+    fn from(e: poshub_db::Error) -> Problem {
+        match e {
+            poshub_db::Error::Domain(d) => d.into(),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;

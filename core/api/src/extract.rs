@@ -1,0 +1,144 @@
+//! Extractors that answer bad input with the same problem+json as every other
+//! error: JSON bodies (with the path of the offending field), query strings,
+//! numeric path ids, and the two kinds of credentials.
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use bytes::Bytes;
+use poshub_model::store::Principal;
+use poshub_model::FieldError;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::error::Problem;
+use crate::AppState;
+
+/// A JSON body. Malformed JSON is a 400; a body of the wrong shape is a 422
+/// naming the field; a body that is not JSON is a 415; too large is a 413.
+pub struct ApiJson<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(|v| ApiJson(v, bytes))
+    }
+}
+
+/// Parses JSON, reporting syntax errors as 400 and shape errors as 422 with
+/// the field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { String::new() } else { path };
+            let msg = inner.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("{}{msg}", if field.is_empty() { String::new() } else { format!("{field}: ") }),
+            )
+            .with_errors(vec![FieldError::new(field, "invalid_value", msg)])
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
+        }
+    })
+}
+
+/// A query string; a bad one is a 400 naming the problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+/// Parses a numeric id from the path; anything else names no order (404).
+pub fn order_id(raw: &str) -> Result<i64, Problem> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found(format!("sales order {raw} not found")))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// SHA-256 of a key, hex: what the hub stores instead of the key.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A store API caller: the API user behind a valid Bearer key.
+pub struct StoreKey(pub Principal);
+
+impl FromRequestParts<AppState> for StoreKey {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let key = bearer(parts).ok_or_else(|| Problem::unauthorized("send the store's API key as `Authorization: Bearer <key>`"))?;
+        match state.storage.authenticate(&hash_key(key)).await? {
+            Some(p) => Ok(StoreKey(p)),
+            None => Err(Problem::unauthorized("this API key is not valid")),
+        }
+    }
+}
+
+/// The merchant, holding the admin token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = bearer(parts).ok_or_else(|| Problem::unauthorized("send the admin token as `Authorization: Bearer <token>`"))?;
+        if constant_time_eq(hash_key(token).as_bytes(), state.admin_token_hash.as_bytes()) {
+            Ok(Admin)
+        } else {
+            Err(Problem::unauthorized("this is not the admin token"))
+        }
+    }
+}

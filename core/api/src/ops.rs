@@ -1,0 +1,122 @@
+//! Operations endpoints (health, readiness, Prometheus metrics), the OpenAPI
+//! document, and the fallbacks that keep even unknown routes in problem+json.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+use crate::{admin_api, store_api, AppState};
+
+/// Counters exported at `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    requests: [AtomicU64; 6],
+    orders_created: AtomicU64,
+}
+
+impl Metrics {
+    pub fn orders_created(&self) {
+        self.orders_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, backend: &str) -> String {
+        let mut out = String::from("# HELP poshub_http_requests_total HTTP requests answered, by status class.\n# TYPE poshub_http_requests_total counter\n");
+        for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx", "other"].iter().enumerate() {
+            out.push_str(&format!(
+                "poshub_http_requests_total{{class=\"{class}\"}} {}\n",
+                self.requests[i].load(Ordering::Relaxed)
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP poshub_sales_orders_created_total Sales orders accepted.\n# TYPE poshub_sales_orders_created_total counter\nposhub_sales_orders_created_total {}\n",
+            self.orders_created.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP poshub_info Build and storage backend.\n# TYPE poshub_info gauge\nposhub_info{{version=\"{}\",backend=\"{backend}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        ));
+        out
+    }
+}
+
+pub(crate) async fn count_requests(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let class = (res.status().as_u16() / 100).saturating_sub(1).min(5) as usize;
+    s.metrics.requests[class].fetch_add(1, Ordering::Relaxed);
+    res
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
+pub(crate) async fn readyz(State(s): State<AppState>) -> Result<&'static str, Problem> {
+    s.storage.ping().await.map(|_| "ready").map_err(|e| {
+        tracing::warn!(error = %e, "database not ready");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
+    })
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(s.storage.backend()),
+    )
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub(crate) async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "no_such_route", "no such route; see /api/v1/openapi.json")
+}
+
+pub(crate) async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        c.add_security_scheme("admin_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "poshub", description = "One POS back office, many online stores: the canonical store API and the admin API."),
+    modifiers(&Security),
+    paths(
+        store_api::list_items, store_api::create_order, store_api::list_orders, store_api::get_order, store_api::cancel_order,
+        admin_api::create_location, admin_api::list_locations, admin_api::create_location_group, admin_api::list_location_groups,
+        admin_api::create_item, admin_api::get_item, admin_api::stock_inward, admin_api::stock_adjust, admin_api::stock_levels,
+        admin_api::create_store, admin_api::list_stores, admin_api::get_store, admin_api::create_api_user, admin_api::list_api_users,
+        admin_api::list_orders, admin_api::get_order, admin_api::bill_order, admin_api::deliver_order, admin_api::cancel_order,
+        admin_api::get_bill,
+        healthz, readyz, metrics, openapi,
+    ),
+    tags((name = "store", description = "Called by online stores with their API key"),
+         (name = "admin", description = "Called by the merchant with the admin token"),
+         (name = "operations"))
+)]
+pub struct ApiDoc;
