@@ -1,1 +1,363 @@
-//! placeholder
+//! Test harness for poshub's end-to-end tests: a real hub on 127.0.0.1 port
+//! 0 over a fresh database (a temp SQLite file, or a new schema in the
+//! Postgres that `POSHUB_TEST_POSTGRES_URL` names), and a small client.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use poshub_db::Storage;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub use reqwest;
+pub use serde_json;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The Postgres URL tests use, if any. Set but unreachable fails the test.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("POSHUB_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh database URL for one test, or None when Postgres is not configured.
+pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("poshub.db").display());
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => {
+            let Some(base) = postgres_url() else {
+                eprintln!("POSHUB_TEST_POSTGRES_URL is not set: skipping the Postgres run of this test");
+                return None;
+            };
+            Some((fresh_schema(&base).await, None))
+        }
+    }
+}
+
+/// Creates a new schema and returns a URL whose connections use it. Schemas
+/// of earlier runs older than an hour are dropped.
+async fn fresh_schema(base: &str) -> String {
+    use sqlx::Connection;
+    static N: AtomicU32 = AtomicU32::new(0);
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("POSHUB_TEST_POSTGRES_URL={base} is set but unreachable: {e}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'poshub_t_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for s in stale {
+        let born = s.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(now);
+        if born + 3600 < now {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {s} CASCADE")).execute(&mut conn).await;
+        }
+    }
+    let schema = format!(
+        "poshub_t_{now}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options%5Bsearch_path%5D={schema}")
+}
+
+/// A running hub.
+pub struct TestHub {
+    pub base: String,
+    pub backend: Backend,
+    pub storage: Arc<dyn Storage>,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// An HTTP answer: status, headers and the JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.text);
+        &self.body
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.text);
+        assert_eq!(self.code(), code, "unexpected problem: {}", self.text);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "problems are problem+json"
+        );
+        &self.body
+    }
+}
+
+impl TestHub {
+    /// Starts a hub on a fresh database; None when the backend is not
+    /// configured (Postgres without `POSHUB_TEST_POSTGRES_URL`).
+    pub async fn start(backend: Backend) -> Option<TestHub> {
+        let (url, dir) = fresh_database(backend).await?;
+        Some(Self::start_on(backend, url, dir, None).await)
+    }
+
+    pub async fn start_on(
+        backend: Backend,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        tls: Option<poshub_server::Tls>,
+    ) -> TestHub {
+        let config = poshub_server::Config {
+            database_url: database_url.clone(),
+            admin_token: Some(ADMIN_TOKEN.to_string()),
+            default_country: Default::default(),
+        };
+        let hub = poshub_server::build(&config).await.expect("hub builds");
+        let bound = poshub_server::bind("127.0.0.1:0".parse().unwrap(), tls).expect("bind");
+        let base = bound.base_url();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            bound
+                .serve(hub.router, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        TestHub {
+            base,
+            backend,
+            storage: hub.storage,
+            client: reqwest::Client::new(),
+            database_url,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    /// Any call; `token` goes in `Authorization: Bearer`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, Some(ADMIN_TOKEN), None, &[]).await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(ADMIN_TOKEN), Some(&body), &[]).await
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Answer {
+        self.call(Method::GET, path, Some(key), None, &[]).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(key), Some(&body), &[]).await
+    }
+
+    /// Creates an API user and returns its key.
+    pub async fn api_key(&self, store: &str, locations: &[&str]) -> String {
+        let a = self
+            .admin_post(
+                &format!("/admin/v1/stores/{store}/api-users"),
+                json!({"name": format!("user for {locations:?}"), "locations": locations}),
+            )
+            .await;
+        a.expect(201)["api_key"].as_str().unwrap().to_string()
+    }
+
+    /// Locations BLR and MUM, the matrix item TOY (Red/Green/Blue x S/M, six
+    /// variants) and the plain item MUG; 10 of each at BLR and 5 at MUM,
+    /// priced 250.00 (TOY) and 100.00 (MUG), tax 12%.
+    pub async fn load_catalogue(&self) {
+        for (code, name) in [("BLR", "Bengaluru"), ("MUM", "Mumbai")] {
+            self.admin_post("/admin/v1/locations", json!({"code": code, "name": name}))
+                .await
+                .expect(201);
+        }
+        self.admin_post(
+            "/admin/v1/items",
+            json!({"item_code": "TOY", "name": "Toy car", "tax_rate": "12", "mrp": "300.00",
+                   "attributes": [{"name": "color", "values": ["Red", "Green", "Blue"]},
+                                  {"name": "size", "values": ["S", "M"]}],
+                   "reference_code_template": "{item_code}-{color}-{size}"}),
+        )
+        .await
+        .expect(201);
+        self.admin_post(
+            "/admin/v1/items",
+            json!({"item_code": "MUG", "name": "Mug", "tax_rate": "12", "mrp": "120.00"}),
+        )
+        .await
+        .expect(201);
+        for (loc, qty) in [("BLR", "10"), ("MUM", "5")] {
+            let mut lines: Vec<Value> = TOY_CODES
+                .iter()
+                .map(|c| json!({"reference_code": c, "quantity": qty, "cost": "150.00", "price": "250.00"}))
+                .collect();
+            lines.push(json!({"reference_code": "MUG", "quantity": qty, "cost": "40.00", "price": "100.00"}));
+            self.admin_post("/admin/v1/stock/inward", json!({"location": loc, "lines": lines}))
+                .await
+                .expect(200);
+        }
+    }
+
+    /// A store selling from `locations` (prices include tax; prepaid and cod).
+    pub async fn create_store(&self, code: &str, locations: &[&str], allow_backorder: bool) {
+        self.admin_post(
+            "/admin/v1/stores",
+            json!({"code": code, "name": format!("Store {code}"), "connector": "canonical",
+                   "locations": locations, "payment_types": ["prepaid", "cod"],
+                   "allow_backorder": allow_backorder, "prices_include_tax": true}),
+        )
+        .await
+        .expect(201);
+    }
+
+    /// Available stock of a variant at a location, as the admin sees it.
+    pub async fn available(&self, reference_code: &str, location: &str) -> String {
+        let levels = self.admin_get(&format!("/admin/v1/stock/{reference_code}")).await;
+        levels.expect(200)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["location"] == location)
+            .map(|l| l["available"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| "0".to_string())
+    }
+
+    /// Asserts that every balance equals the sum of its ledger movements.
+    pub async fn assert_ledger_balances(&self) {
+        let mismatches = self.storage.verify_ledger().await.unwrap();
+        assert!(mismatches.is_empty(), "ledger and balances disagree: {mismatches:?}");
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+pub const TOY_CODES: [&str; 6] = [
+    "TOY-Red-S",
+    "TOY-Red-M",
+    "TOY-Green-S",
+    "TOY-Green-M",
+    "TOY-Blue-S",
+    "TOY-Blue-M",
+];
+
+/// An order body: `lines` as (reference code, quantity, unit price); total
+/// and a single payment worked out (prices include tax).
+pub fn order(reference: &str, location: Option<&str>, phone: Option<&str>, lines: &[(&str, u32, &str)], payment: &str) -> Value {
+    use std::str::FromStr;
+    let total: rust_decimal::Decimal = lines
+        .iter()
+        .map(|(_, q, p)| rust_decimal::Decimal::from(*q) * rust_decimal::Decimal::from_str(p).unwrap())
+        .sum();
+    let total = format!("{total:.2}");
+    let mut body = json!({
+        "online_reference_no": reference,
+        "customer": {"name": "Test Customer", "email": "customer@example.com"},
+        "lines": lines.iter().map(|(c, q, p)| json!({"reference_code": c, "quantity": q.to_string(), "unit_price": p})).collect::<Vec<_>>(),
+        "payments": [{"type": payment, "amount": total}],
+        "total": total,
+    });
+    if let Some(l) = location {
+        body["location"] = json!(l);
+    }
+    if let Some(p) = phone {
+        body["customer"]["phone"] = json!(p);
+    }
+    body
+}
+
+/// Runs a test body on SQLite and on Postgres: `both_backends!(name, body_fn)`
+/// makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                if let Some(hub) = $crate::TestHub::start($crate::Backend::Sqlite).await {
+                    $body(hub).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(hub) = $crate::TestHub::start($crate::Backend::Postgres).await {
+                    $body(hub).await;
+                }
+            }
+        }
+    };
+}

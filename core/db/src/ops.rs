@@ -889,6 +889,13 @@ impl Storage for Backend {
 
     async fn create_item(&self, item: &NewItem, variants: &[NewVariant]) -> Result<Item> {
         let mut tx = self.write.begin().await?;
+        let exists = sqlx::query_scalar::<Db, i64>("SELECT id FROM items WHERE item_code = $1")
+            .bind(item.item_code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(DomainError::conflict("duplicate_item_code", format!("item `{}` already exists", item.item_code)).into());
+        }
         let codes: Vec<&str> = variants.iter().map(|v| v.reference_code.as_str()).collect();
         let mut taken = Vec::new();
         for chunk in codes.chunks(500) {

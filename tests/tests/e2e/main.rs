@@ -1,0 +1,9 @@
+//! End-to-end tests: the real hub on 127.0.0.1 over real databases. Each
+//! story runs on SQLite and on Postgres (when `POSHUB_TEST_POSTGRES_URL` is
+//! set).
+
+mod bad_input;
+mod concurrency;
+mod scope;
+mod tls;
+mod walkthrough;
