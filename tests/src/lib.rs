@@ -23,7 +23,9 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// The Postgres URL tests use, if any. Set but unreachable fails the test.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("POSHUB_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("POSHUB_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// A fresh database URL for one test, or None when Postgres is not configured.
@@ -36,7 +38,9 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
         }
         Backend::Postgres => {
             let Some(base) = postgres_url() else {
-                eprintln!("POSHUB_TEST_POSTGRES_URL is not set: skipping the Postgres run of this test");
+                eprintln!(
+                    "POSHUB_TEST_POSTGRES_URL is not set: skipping the Postgres run of this test"
+                );
                 return None;
             };
             Some((fresh_schema(&base).await, None))
@@ -63,9 +67,15 @@ async fn fresh_schema(base: &str) -> String {
     .await
     .unwrap();
     for s in stale {
-        let born = s.split('_').nth(2).and_then(|t| t.parse::<u64>().ok()).unwrap_or(now);
+        let born = s
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(now);
         if born + 3600 < now {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {s} CASCADE")).execute(&mut conn).await;
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"))
+                .execute(&mut conn)
+                .await;
         }
     }
     let schema = format!(
@@ -108,17 +118,29 @@ impl Answer {
 
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.text
+        );
         &self.body
     }
 
     /// Asserts a problem+json answer with this status and code.
     #[track_caller]
     pub fn expect_problem(&self, status: u16, code: &str) -> &Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.text
+        );
         assert_eq!(self.code(), code, "unexpected problem: {}", self.text);
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
             "problems are problem+json"
         );
@@ -191,11 +213,13 @@ impl TestHub {
     }
 
     pub async fn admin_get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, Some(ADMIN_TOKEN), None, &[]).await
+        self.call(Method::GET, path, Some(ADMIN_TOKEN), None, &[])
+            .await
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Answer {
-        self.call(Method::POST, path, Some(ADMIN_TOKEN), Some(&body), &[]).await
+        self.call(Method::POST, path, Some(ADMIN_TOKEN), Some(&body), &[])
+            .await
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Answer {
@@ -203,7 +227,8 @@ impl TestHub {
     }
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Answer {
-        self.call(Method::POST, path, Some(key), Some(&body), &[]).await
+        self.call(Method::POST, path, Some(key), Some(&body), &[])
+            .await
     }
 
     /// Creates an API user and returns its key.
@@ -247,9 +272,12 @@ impl TestHub {
                 .map(|c| json!({"reference_code": c, "quantity": qty, "cost": "150.00", "price": "250.00"}))
                 .collect();
             lines.push(json!({"reference_code": "MUG", "quantity": qty, "cost": "40.00", "price": "100.00"}));
-            self.admin_post("/admin/v1/stock/inward", json!({"location": loc, "lines": lines}))
-                .await
-                .expect(200);
+            self.admin_post(
+                "/admin/v1/stock/inward",
+                json!({"location": loc, "lines": lines}),
+            )
+            .await
+            .expect(200);
         }
     }
 
@@ -267,8 +295,11 @@ impl TestHub {
 
     /// Available stock of a variant at a location, as the admin sees it.
     pub async fn available(&self, reference_code: &str, location: &str) -> String {
-        let levels = self.admin_get(&format!("/admin/v1/stock/{reference_code}")).await;
-        levels.expect(200)
+        let levels = self
+            .admin_get(&format!("/admin/v1/stock/{reference_code}"))
+            .await;
+        levels
+            .expect(200)
             .as_array()
             .unwrap()
             .iter()
@@ -280,7 +311,10 @@ impl TestHub {
     /// Asserts that every balance equals the sum of its ledger movements.
     pub async fn assert_ledger_balances(&self) {
         let mismatches = self.storage.verify_ledger().await.unwrap();
-        assert!(mismatches.is_empty(), "ledger and balances disagree: {mismatches:?}");
+        assert!(
+            mismatches.is_empty(),
+            "ledger and balances disagree: {mismatches:?}"
+        );
     }
 }
 
@@ -316,11 +350,19 @@ pub const TOY_CODES: [&str; 6] = [
 
 /// An order body: `lines` as (reference code, quantity, unit price); total
 /// and a single payment worked out (prices include tax).
-pub fn order(reference: &str, location: Option<&str>, phone: Option<&str>, lines: &[(&str, u32, &str)], payment: &str) -> Value {
+pub fn order(
+    reference: &str,
+    location: Option<&str>,
+    phone: Option<&str>,
+    lines: &[(&str, u32, &str)],
+    payment: &str,
+) -> Value {
     use std::str::FromStr;
     let total: rust_decimal::Decimal = lines
         .iter()
-        .map(|(_, q, p)| rust_decimal::Decimal::from(*q) * rust_decimal::Decimal::from_str(p).unwrap())
+        .map(|(_, q, p)| {
+            rust_decimal::Decimal::from(*q) * rust_decimal::Decimal::from_str(p).unwrap()
+        })
         .sum();
     let total = format!("{total:.2}");
     let mut body = json!({

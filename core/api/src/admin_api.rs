@@ -29,7 +29,11 @@ fn created<T>(v: T) -> Created<T> {
 /// Create a location.
 #[utoipa::path(post, path = "/admin/v1/locations", tag = "admin", request_body = Location, security(("admin_token" = [])),
     responses((status = 201, body = Location), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_location(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<Location>) -> ApiResult<Created<Location>> {
+pub async fn create_location(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<Location>,
+) -> ApiResult<Created<Location>> {
     Ok(created(s.storage.create_location(&body).await?))
 }
 
@@ -54,7 +58,10 @@ pub async fn create_location_group(
 /// List location groups.
 #[utoipa::path(get, path = "/admin/v1/location-groups", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = Vec<LocationGroup>), (status = 401, body = Problem)))]
-pub async fn list_location_groups(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<LocationGroup>>> {
+pub async fn list_location_groups(
+    State(s): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<Vec<LocationGroup>>> {
     Ok(Json(s.storage.list_location_groups().await?))
 }
 
@@ -62,7 +69,11 @@ pub async fn list_location_groups(State(s): State<AppState>, _: Admin) -> ApiRes
 /// with reference codes from the template.
 #[utoipa::path(post, path = "/admin/v1/items", tag = "admin", request_body = NewItem, security(("admin_token" = [])),
     responses((status = 201, body = Item), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_item(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<NewItem>) -> ApiResult<Created<Item>> {
+pub async fn create_item(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<NewItem>,
+) -> ApiResult<Created<Item>> {
     let variants = body.variants()?;
     Ok(created(s.storage.create_item(&body, &variants).await?))
 }
@@ -70,7 +81,11 @@ pub async fn create_item(State(s): State<AppState>, _: Admin, ApiJson(body, _): 
 /// Read an item with its variants.
 #[utoipa::path(get, path = "/admin/v1/items/{item_code}", tag = "admin", params(("item_code" = String, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Item), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_item(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Item>> {
+pub async fn get_item(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Item>> {
     Ok(Json(s.storage.get_item(&code).await?))
 }
 
@@ -78,7 +93,11 @@ pub async fn get_item(State(s): State<AppState>, _: Admin, Path(code): Path<Stri
 /// selling price.
 #[utoipa::path(post, path = "/admin/v1/stock/inward", tag = "admin", request_body = StockInward, security(("admin_token" = [])),
     responses((status = 200, body = Vec<StockLevel>), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn stock_inward(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<StockInward>) -> ApiResult<Json<Vec<StockLevel>>> {
+pub async fn stock_inward(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<StockInward>,
+) -> ApiResult<Json<Vec<StockLevel>>> {
     Ok(Json(s.storage.stock_inward(&body).await?))
 }
 
@@ -96,19 +115,31 @@ pub async fn stock_adjust(
 /// Stock of one variant at every location.
 #[utoipa::path(get, path = "/admin/v1/stock/{reference_code}", tag = "admin", params(("reference_code" = String, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Vec<StockLevel>), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn stock_levels(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Vec<StockLevel>>> {
+pub async fn stock_levels(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<StockLevel>>> {
     Ok(Json(s.storage.stock_levels(&code).await?))
 }
 
 /// Create an online store.
 #[utoipa::path(post, path = "/admin/v1/stores", tag = "admin", request_body = NewStore, security(("admin_token" = [])),
     responses((status = 201, body = Store), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_store(State(s): State<AppState>, _: Admin, ApiJson(body, _): ApiJson<NewStore>) -> ApiResult<Created<Store>> {
+pub async fn create_store(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<NewStore>,
+) -> ApiResult<Created<Store>> {
     if !s.connectors.iter().any(|c| c == &body.connector) {
         return Err(DomainError::invalid(
             "connector",
             "unknown_connector",
-            format!("no connector `{}`; available: {}", body.connector, s.connectors.join(", ")),
+            format!(
+                "no connector `{}`; available: {}",
+                body.connector,
+                s.connectors.join(", ")
+            ),
         )
         .into());
     }
@@ -125,7 +156,11 @@ pub async fn list_stores(State(s): State<AppState>, _: Admin) -> ApiResult<Json<
 /// Read one store.
 #[utoipa::path(get, path = "/admin/v1/stores/{code}", tag = "admin", params(("code" = String, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Store), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_store(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Store>> {
+pub async fn get_store(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Store>> {
     Ok(Json(s.storage.get_store(&code).await?))
 }
 
@@ -163,7 +198,11 @@ pub async fn create_api_user(
 #[utoipa::path(get, path = "/admin/v1/stores/{code}/api-users", tag = "admin", params(("code" = String, Path)),
     security(("admin_token" = [])),
     responses((status = 200, body = Vec<ApiUser>), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_api_users(State(s): State<AppState>, _: Admin, Path(code): Path<String>) -> ApiResult<Json<Vec<ApiUser>>> {
+pub async fn list_api_users(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<ApiUser>>> {
     Ok(Json(s.storage.list_api_users(&code).await?))
 }
 
@@ -181,11 +220,16 @@ pub struct AdminOrdersQuery {
 /// Every store's orders.
 #[utoipa::path(get, path = "/admin/v1/sales-orders", tag = "admin", params(AdminOrdersQuery), security(("admin_token" = [])),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
-pub async fn list_orders(State(s): State<AppState>, _: Admin, ApiQuery(q): ApiQuery<AdminOrdersQuery>) -> ApiResult<Json<OrderPage>> {
+pub async fn list_orders(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiQuery(q): ApiQuery<AdminOrdersQuery>,
+) -> ApiResult<Json<OrderPage>> {
     let mut scope = OrderScope::admin();
     if let Some(code) = &q.store {
         let id = s.storage.store_id(code).await?;
-        scope.store_id = Some(id.ok_or_else(|| Problem::not_found(format!("store {code} not found")))?);
+        scope.store_id =
+            Some(id.ok_or_else(|| Problem::not_found(format!("store {code} not found")))?);
     }
     let q = crate::store_api::OrdersQuery {
         status: q.status,
@@ -199,8 +243,16 @@ pub async fn list_orders(State(s): State<AppState>, _: Admin, ApiQuery(q): ApiQu
 /// One order.
 #[utoipa::path(get, path = "/admin/v1/sales-orders/{id}", tag = "admin", params(("id" = i64, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Order>> {
-    Ok(Json(s.storage.get_order(&OrderScope::admin(), order_id(&id)?).await?))
+pub async fn get_order(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Order>> {
+    Ok(Json(
+        s.storage
+            .get_order(&OrderScope::admin(), order_id(&id)?)
+            .await?,
+    ))
 }
 
 /// Bill a pending order: creates the sales bill with the payment type used
@@ -220,7 +272,11 @@ pub async fn bill_order(
 /// Mark a billed order delivered.
 #[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/deliver", tag = "admin", params(("id" = i64, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn deliver_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> ApiResult<Json<Order>> {
+pub async fn deliver_order(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Order>> {
     Ok(Json(s.storage.deliver_order(order_id(&id)?).await?))
 }
 
@@ -229,11 +285,21 @@ pub async fn deliver_order(State(s): State<AppState>, _: Admin, Path(id): Path<S
 #[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/cancel", tag = "admin", params(("id" = i64, Path)),
     request_body(content = Option<CancelRequest>), security(("admin_token" = [])),
     responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn cancel_order(State(s): State<AppState>, _: Admin, Path(id): Path<String>, body: bytes::Bytes) -> ApiResult<Json<Order>> {
+pub async fn cancel_order(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    body: bytes::Bytes,
+) -> ApiResult<Json<Order>> {
     let reason = cancel_reason(&body)?;
     Ok(Json(
         s.storage
-            .cancel_order(&OrderScope::admin(), order_id(&id)?, Actor::Admin, reason.as_deref())
+            .cancel_order(
+                &OrderScope::admin(),
+                order_id(&id)?,
+                Actor::Admin,
+                reason.as_deref(),
+            )
             .await?,
     ))
 }
@@ -241,6 +307,10 @@ pub async fn cancel_order(State(s): State<AppState>, _: Admin, Path(id): Path<St
 /// Read a sales bill.
 #[utoipa::path(get, path = "/admin/v1/bills/{bill_no}", tag = "admin", params(("bill_no" = String, Path)), security(("admin_token" = [])),
     responses((status = 200, body = Bill), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_bill(State(s): State<AppState>, _: Admin, Path(no): Path<String>) -> ApiResult<Json<Bill>> {
+pub async fn get_bill(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Bill>> {
     Ok(Json(s.storage.get_bill(&no).await?))
 }

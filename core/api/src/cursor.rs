@@ -16,7 +16,13 @@ pub fn decode(cursor: &str) -> Result<i64, Problem> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("after:")?.parse::<i64>().ok())
-        .ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "invalid_cursor", "this cursor was not issued by the hub"))
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "this cursor was not issued by the hub",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -6,9 +6,13 @@ use axum::response::{IntoResponse, Response};
 use poshub_model::{DomainError, FieldError};
 use serde::Serialize;
 
-/// A problem answer.
+/// A problem answer (boxed: it travels in every `Err`).
+#[derive(Debug, Clone)]
+pub struct Problem(pub Box<ProblemDetails>);
+
+/// The body of a problem answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Problem {
+pub struct ProblemDetails {
     /// A URI naming the problem kind: `urn:poshub:problem:<code>`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -33,9 +37,43 @@ pub struct Problem {
     pub current_status: Option<String>,
 }
 
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ProblemDetails::schema()
+    }
+}
+
+impl utoipa::ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Problem".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        ProblemDetails::schemas(schemas)
+    }
+}
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemDetails;
+    fn deref(&self) -> &ProblemDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut ProblemDetails {
+        &mut self.0
+    }
+}
+
 impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
-        Problem {
+        Problem(Box::new(ProblemDetails {
             kind: format!("urn:poshub:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
@@ -45,7 +83,7 @@ impl Problem {
             lines: None,
             existing_id: None,
             current_status: None,
-        }
+        }))
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Problem {
@@ -73,7 +111,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut res = (status, axum::Json(&self)).into_response();
+        let mut res = (status, axum::Json(&*self.0)).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -91,11 +129,17 @@ impl From<DomainError> for Problem {
         let detail = e.to_string();
         match e {
             DomainError::Invalid(errors) => {
-                let code = if errors.len() == 1 { errors[0].code.clone() } else { "validation_failed".into() };
+                let code = if errors.len() == 1 {
+                    errors[0].code.clone()
+                } else {
+                    "validation_failed".into()
+                };
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, detail).with_errors(errors)
             }
             DomainError::NotFound { .. } => Problem::not_found(detail),
-            DomainError::Conflict { code, existing_id, .. } => {
+            DomainError::Conflict {
+                code, existing_id, ..
+            } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, code, detail);
                 p.existing_id = existing_id;
                 p
@@ -104,7 +148,15 @@ impl From<DomainError> for Problem {
                 let mut p = Problem::new(StatusCode::CONFLICT, "insufficient_stock", {
                     let parts: Vec<_> = lines
                         .iter()
-                        .map(|l| format!("line {} ({}): {} requested, {} available", l.line, l.reference_code, l.requested.normalize(), l.available.normalize()))
+                        .map(|l| {
+                            format!(
+                                "line {} ({}): {} requested, {} available",
+                                l.line,
+                                l.reference_code,
+                                l.requested.normalize(),
+                                l.available.normalize()
+                            )
+                        })
                         .collect();
                     format!("not enough stock: {}", parts.join("; "))
                 });
@@ -116,10 +168,14 @@ impl From<DomainError> for Problem {
                 p.current_status = Some(current.as_str().to_string());
                 p
             }
-            DomainError::Forbidden { code, .. } => Problem::new(StatusCode::FORBIDDEN, code, detail),
-            DomainError::IdempotencyKeyReused => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail)
+            DomainError::Forbidden { code, .. } => {
+                Problem::new(StatusCode::FORBIDDEN, code, detail)
             }
+            DomainError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                detail,
+            ),
         }
     }
 }

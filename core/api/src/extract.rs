@@ -27,7 +27,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -40,7 +45,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is too large",
+                )
             } else {
                 Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", e.body_text())
             }
@@ -63,11 +72,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                format!("{}{msg}", if field.is_empty() { String::new() } else { format!("{field}: ") }),
+                format!(
+                    "{}{msg}",
+                    if field.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{field}: ")
+                    }
+                ),
             )
             .with_errors(vec![FieldError::new(field, "invalid_value", msg)])
         } else {
-            Problem::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
         }
     })
 }
@@ -96,7 +116,10 @@ pub fn order_id(raw: &str) -> Result<i64, Problem> {
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// SHA-256 of a key, hex: what the hub stores instead of the key.
@@ -119,7 +142,9 @@ impl FromRequestParts<AppState> for StoreKey {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let key = bearer(parts).ok_or_else(|| Problem::unauthorized("send the store's API key as `Authorization: Bearer <key>`"))?;
+        let key = bearer(parts).ok_or_else(|| {
+            Problem::unauthorized("send the store's API key as `Authorization: Bearer <key>`")
+        })?;
         match state.storage.authenticate(&hash_key(key)).await? {
             Some(p) => Ok(StoreKey(p)),
             None => Err(Problem::unauthorized("this API key is not valid")),
@@ -134,8 +159,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let token = bearer(parts).ok_or_else(|| Problem::unauthorized("send the admin token as `Authorization: Bearer <token>`"))?;
-        if constant_time_eq(hash_key(token).as_bytes(), state.admin_token_hash.as_bytes()) {
+        let token = bearer(parts).ok_or_else(|| {
+            Problem::unauthorized("send the admin token as `Authorization: Bearer <token>`")
+        })?;
+        if constant_time_eq(
+            hash_key(token).as_bytes(),
+            state.admin_token_hash.as_bytes(),
+        ) {
             Ok(Admin)
         } else {
             Err(Problem::unauthorized("this is not the admin token"))

@@ -42,24 +42,48 @@ pub fn router(state: AppState) -> Router {
     use store_api as store;
     Router::new()
         .route("/api/v1/items", get(store::list_items))
-        .route("/api/v1/sales-orders", post(store::create_order).get(store::list_orders))
+        .route(
+            "/api/v1/sales-orders",
+            post(store::create_order).get(store::list_orders),
+        )
         .route("/api/v1/sales-orders/{id}", get(store::get_order))
-        .route("/api/v1/sales-orders/{id}/cancel", post(store::cancel_order))
-        .route("/admin/v1/locations", post(admin::create_location).get(admin::list_locations))
-        .route("/admin/v1/location-groups", post(admin::create_location_group).get(admin::list_location_groups))
+        .route(
+            "/api/v1/sales-orders/{id}/cancel",
+            post(store::cancel_order),
+        )
+        .route(
+            "/admin/v1/locations",
+            post(admin::create_location).get(admin::list_locations),
+        )
+        .route(
+            "/admin/v1/location-groups",
+            post(admin::create_location_group).get(admin::list_location_groups),
+        )
         .route("/admin/v1/items", post(admin::create_item))
         .route("/admin/v1/items/{item_code}", get(admin::get_item))
         .route("/admin/v1/stock/inward", post(admin::stock_inward))
         .route("/admin/v1/stock/adjustments", post(admin::stock_adjust))
         .route("/admin/v1/stock/{reference_code}", get(admin::stock_levels))
-        .route("/admin/v1/stores", post(admin::create_store).get(admin::list_stores))
+        .route(
+            "/admin/v1/stores",
+            post(admin::create_store).get(admin::list_stores),
+        )
         .route("/admin/v1/stores/{code}", get(admin::get_store))
-        .route("/admin/v1/stores/{code}/api-users", post(admin::create_api_user).get(admin::list_api_users))
+        .route(
+            "/admin/v1/stores/{code}/api-users",
+            post(admin::create_api_user).get(admin::list_api_users),
+        )
         .route("/admin/v1/sales-orders", get(admin::list_orders))
         .route("/admin/v1/sales-orders/{id}", get(admin::get_order))
         .route("/admin/v1/sales-orders/{id}/bill", post(admin::bill_order))
-        .route("/admin/v1/sales-orders/{id}/deliver", post(admin::deliver_order))
-        .route("/admin/v1/sales-orders/{id}/cancel", post(admin::cancel_order))
+        .route(
+            "/admin/v1/sales-orders/{id}/deliver",
+            post(admin::deliver_order),
+        )
+        .route(
+            "/admin/v1/sales-orders/{id}/cancel",
+            post(admin::cancel_order),
+        )
         .route("/admin/v1/bills/{bill_no}", get(admin::get_bill))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -67,7 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

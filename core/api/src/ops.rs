@@ -28,7 +28,10 @@ impl Metrics {
 
     fn render(&self, backend: &str) -> String {
         let mut out = String::from("# HELP poshub_http_requests_total HTTP requests answered, by status class.\n# TYPE poshub_http_requests_total counter\n");
-        for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx", "other"].iter().enumerate() {
+        for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx", "other"]
+            .iter()
+            .enumerate()
+        {
             out.push_str(&format!(
                 "poshub_http_requests_total{{class=\"{class}\"}} {}\n",
                 self.requests[i].load(Ordering::Relaxed)
@@ -46,7 +49,11 @@ impl Metrics {
     }
 }
 
-pub(crate) async fn count_requests(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn count_requests(
+    State(s): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let res = next.run(req).await;
     let class = (res.status().as_u16() / 100).saturating_sub(1).min(5) as usize;
     s.metrics.requests[class].fetch_add(1, Ordering::Relaxed);
@@ -64,7 +71,11 @@ pub(crate) async fn healthz() -> &'static str {
 pub(crate) async fn readyz(State(s): State<AppState>) -> Result<&'static str, Problem> {
     s.storage.ping().await.map(|_| "ready").map_err(|e| {
         tracing::warn!(error = %e, "database not ready");
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer")
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        )
     })
 }
 
@@ -84,11 +95,19 @@ pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 pub(crate) async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "no_such_route", "no such route; see /api/v1/openapi.json")
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "no such route; see /api/v1/openapi.json",
+    )
 }
 
 pub(crate) async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
 }
 
 struct Security;
@@ -96,8 +115,14 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let c = api.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-        c.add_security_scheme("admin_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        c.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 

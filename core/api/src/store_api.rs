@@ -114,7 +114,9 @@ pub async fn list_items(
             if in_scope.is_empty() {
                 return Err(DomainError::Forbidden {
                     code: "location_out_of_scope",
-                    detail: format!("this API key acts for none of the locations of group `{group}`"),
+                    detail: format!(
+                        "this API key acts for none of the locations of group `{group}`"
+                    ),
                 }
                 .into());
             }
@@ -230,8 +232,10 @@ pub async fn create_order(
         }
         Placed::Replayed(body) => {
             let mut res = (StatusCode::CREATED, body).into_response();
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             res.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             res
@@ -256,7 +260,11 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-pub(crate) async fn order_page(state: &AppState, scope: OrderScope, q: OrdersQuery) -> ApiResult<OrderPage> {
+pub(crate) async fn order_page(
+    state: &AppState,
+    scope: OrderScope,
+    q: OrdersQuery,
+) -> ApiResult<OrderPage> {
     let limit = limit(q.limit)?;
     let status = q
         .status
@@ -314,7 +322,12 @@ pub async fn get_order(
     StoreKey(p): StoreKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    Ok(Json(state.storage.get_order(&OrderScope::of(&p), order_id(&id)?).await?))
+    Ok(Json(
+        state
+            .storage
+            .get_order(&OrderScope::of(&p), order_id(&id)?)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -347,7 +360,12 @@ pub async fn cancel_order(
     let reason = cancel_reason(&body)?;
     let order = state
         .storage
-        .cancel_order(&OrderScope::of(&p), order_id(&id)?, Actor::Store, reason.as_deref())
+        .cancel_order(
+            &OrderScope::of(&p),
+            order_id(&id)?,
+            Actor::Store,
+            reason.as_deref(),
+        )
         .await?;
     Ok(Json(order))
 }

@@ -46,7 +46,10 @@ impl Type<Postgres> for Dec {
 }
 
 impl<'q> Encode<'q, Postgres> for Dec {
-    fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<IsNull, BoxDynError> {
         <Decimal as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
     }
 }

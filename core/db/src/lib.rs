@@ -23,7 +23,9 @@ use poshub_model::item::{Item, NewItem, NewVariant};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
-use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store};
+use poshub_model::store::{
+    ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store,
+};
 use poshub_model::DomainError;
 use rust_decimal::Decimal;
 
@@ -215,7 +217,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn deliver_order(&self, id: i64) -> Result<Order>;
     /// Cancels a pending or billed order (idempotent): a reservation is
     /// released, billed stock goes back on hand.
-    async fn cancel_order(&self, scope: &OrderScope, id: i64, by: Actor, reason: Option<&str>) -> Result<Order>;
+    async fn cancel_order(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        reason: Option<&str>,
+    ) -> Result<Order>;
     async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
 
     /// Every (variant, location) whose balance is not the sum of its ledger.

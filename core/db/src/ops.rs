@@ -13,19 +13,22 @@ use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
     CatalogEntry, Contact, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
 };
-use poshub_model::stock::{check_reservation, Balance, MovementKind, StockAdjustment, StockInward, StockLevel};
-use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store};
+use poshub_model::stock::{
+    check_reservation, Balance, MovementKind, StockAdjustment, StockInward, StockLevel,
+};
+use poshub_model::store::{
+    ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store,
+};
 use poshub_model::{now, DomainError, FieldError};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 use sqlx::{Connection, QueryBuilder, Row};
 
-
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
-    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, OrderQuery, OrderScope, Placed, PlaceOrder, Result,
-    Storage,
+    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, OrderQuery, OrderScope, PlaceOrder,
+    Placed, Result, Storage,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -40,14 +43,20 @@ struct MovementNote<'a> {
 }
 
 async fn location_by_code(conn: &mut Conn, code: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar::<Db, i64>("SELECT id FROM locations WHERE code = $1")
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar::<Db, i64>("SELECT id FROM locations WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Resolves location codes for a request field, collecting unknown ones.
-async fn locations_for(conn: &mut Conn, field: &str, codes: &[impl AsRef<str>]) -> Result<Vec<(i64, String)>> {
+async fn locations_for(
+    conn: &mut Conn,
+    field: &str,
+    codes: &[impl AsRef<str>],
+) -> Result<Vec<(i64, String)>> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     for (i, code) in codes.iter().enumerate() {
@@ -339,10 +348,12 @@ fn visible(row: &OrderRow, scope: &OrderScope) -> bool {
 async fn order_row(conn: &mut Conn, scope: &OrderScope, id: i64, lock: bool) -> Result<OrderRow> {
     if lock {
         // Lock the order itself; the joined rows are reference data.
-        sqlx::query::<Db>(&format!("SELECT id FROM sales_orders WHERE id = $1{FOR_UPDATE}"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        sqlx::query::<Db>(&format!(
+            "SELECT id FROM sales_orders WHERE id = $1{FOR_UPDATE}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     }
     let row = sqlx::query_as::<Db, OrderRow>(&format!("{ORDER_SELECT} WHERE o.id = $1"))
         .bind(id)
@@ -402,7 +413,13 @@ async fn load_order(conn: &mut Conn, scope: &OrderScope, id: i64) -> Result<Orde
     complete_order(conn, row).await
 }
 
-async fn set_status(conn: &mut Conn, id: i64, to: OrderStatus, by: Actor, note: Option<&str>) -> Result<()> {
+async fn set_status(
+    conn: &mut Conn,
+    id: i64,
+    to: OrderStatus,
+    by: Actor,
+    note: Option<&str>,
+) -> Result<()> {
     let at = now();
     sqlx::query::<Db>("UPDATE sales_orders SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(to.as_str())
@@ -444,10 +461,12 @@ async fn resolve_customer(conn: &mut Conn, contact: &Contact, store_id: i64) -> 
         .await?);
     }
     if let Some(email) = &contact.email {
-        let known = sqlx::query_scalar::<Db, i64>("SELECT id FROM customers WHERE email = $1 ORDER BY id LIMIT 1")
-            .bind(email)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let known = sqlx::query_scalar::<Db, i64>(
+            "SELECT id FROM customers WHERE email = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?;
         if let Some(id) = known {
             return Ok(id);
         }
@@ -463,15 +482,21 @@ async fn resolve_customer(conn: &mut Conn, contact: &Contact, store_id: i64) -> 
         .fetch_one(&mut *conn)
         .await?);
     }
-    Ok(sqlx::query_scalar::<Db, i64>("SELECT walk_in_customer_id FROM stores WHERE id = $1")
-        .bind(store_id)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar::<Db, i64>("SELECT walk_in_customer_id FROM stores WHERE id = $1")
+            .bind(store_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// The idempotency record for a key: claims it (None) or returns what an
 /// earlier request with the same key stored.
-async fn claim_idempotency_key(conn: &mut Conn, store_id: i64, key: &crate::IdempotencyKey) -> Result<Option<String>> {
+async fn claim_idempotency_key(
+    conn: &mut Conn,
+    store_id: i64,
+    key: &crate::IdempotencyKey,
+) -> Result<Option<String>> {
     // On Postgres a concurrent claim of the same key waits here until the
     // other transaction ends, then sees its row.
     let claimed = sqlx::query::<Db>(
@@ -509,13 +534,13 @@ async fn claim_idempotency_key(conn: &mut Conn, store_id: i64, key: &crate::Idem
 }
 
 async fn existing_order(conn: &mut Conn, store_id: i64, reference: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar::<Db, i64>("SELECT id FROM sales_orders WHERE store_id = $1 AND online_reference_no = $2")
-            .bind(store_id)
-            .bind(reference)
-            .fetch_optional(&mut *conn)
-            .await?,
+    Ok(sqlx::query_scalar::<Db, i64>(
+        "SELECT id FROM sales_orders WHERE store_id = $1 AND online_reference_no = $2",
     )
+    .bind(store_id)
+    .bind(reference)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 fn duplicate_order(reference: &str, id: i64) -> Error {
@@ -535,7 +560,12 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
             return Ok(Placed::Replayed(body));
         }
     }
-    let codes: Vec<&str> = order.request.lines.iter().map(|l| l.reference_code.as_str()).collect();
+    let codes: Vec<&str> = order
+        .request
+        .lines
+        .iter()
+        .map(|l| l.reference_code.as_str())
+        .collect();
     let catalog = catalog_entries(conn, &codes).await?;
     let rules = OrderRules {
         payment_types: &p.payment_types,
@@ -560,7 +590,14 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| (i, l.reference_code.as_str(), l.quantity, balances[&l.variant_id]))
+            .map(|(i, l)| {
+                (
+                    i,
+                    l.reference_code.as_str(),
+                    l.quantity,
+                    balances[&l.variant_id],
+                )
+            })
             .collect();
         let per_line: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
         check_reservation(&wanted, &per_line).map_err(DomainError::InsufficientStock)?;
@@ -645,12 +682,14 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     let created = load_order(conn, &OrderScope::admin(), id).await?;
     if let Some(key) = &order.idempotency {
         let body = serde_json::to_string(&created).expect("orders serialize");
-        sqlx::query::<Db>("UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3")
-            .bind(body)
-            .bind(p.store_id)
-            .bind(&key.key)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query::<Db>(
+            "UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3",
+        )
+        .bind(body)
+        .bind(p.store_id)
+        .bind(&key.key)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(Placed::Created(Box::new(created)))
 }
@@ -658,11 +697,13 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
 async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
     let order = order_row(conn, &OrderScope::admin(), id, true).await?;
     status(&order.status).apply(OrderAction::Bill)?;
-    let allowed = sqlx::query_scalar::<Db, Json<Vec<PaymentType>>>("SELECT payment_types FROM stores WHERE id = $1")
-        .bind(order.store_id)
-        .fetch_one(&mut *conn)
-        .await?
-        .0;
+    let allowed = sqlx::query_scalar::<Db, Json<Vec<PaymentType>>>(
+        "SELECT payment_types FROM stores WHERE id = $1",
+    )
+    .bind(order.store_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .0;
     if !allowed.contains(&request.payment_type) {
         let names: Vec<_> = allowed.iter().map(PaymentType::as_str).collect();
         return Err(DomainError::invalid(
@@ -697,12 +738,24 @@ async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
     .execute(&mut *conn)
     .await?;
     move_order_stock(conn, &order, MovementKind::Sale, Some(&bill_no)).await?;
-    set_status(conn, id, OrderStatus::Billed, Actor::Admin, Some(&format!("bill {bill_no}"))).await?;
+    set_status(
+        conn,
+        id,
+        OrderStatus::Billed,
+        Actor::Admin,
+        Some(&format!("bill {bill_no}")),
+    )
+    .await?;
     load_bill(conn, &bill_no).await
 }
 
 /// Applies one movement per order line, e.g. the sale when billing.
-async fn move_order_stock(conn: &mut Conn, order: &OrderRow, kind: MovementKind, reference: Option<&str>) -> Result<()> {
+async fn move_order_stock(
+    conn: &mut Conn,
+    order: &OrderRow,
+    kind: MovementKind,
+    reference: Option<&str>,
+) -> Result<()> {
     let mut lines = order_lines(conn, order.id).await?;
     lines.sort_by_key(|l| l.variant_id);
     for line in lines {
@@ -741,7 +794,8 @@ async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
         order_id: row.order_id,
         store: row.store_code,
         location: row.location_code,
-        payment_type: PaymentType::parse(&row.payment_type).map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?,
+        payment_type: PaymentType::parse(&row.payment_type)
+            .map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))?,
         total: Amount::from_stored(row.total.0),
         lines: lines.iter().map(LineRow::to_model).collect(),
         status: row.status,
@@ -761,19 +815,23 @@ impl Storage for Backend {
     }
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<String> {
         let mut tx = self.write.begin().await?;
-        sqlx::query::<Db>("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query::<Db>(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
         let v = sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_one(&mut *tx)
@@ -786,12 +844,13 @@ impl Storage for Backend {
         if location.name.trim().is_empty() {
             return Err(DomainError::invalid("name", "required", "a location needs a name").into());
         }
-        let r = sqlx::query::<Db>("INSERT INTO locations (code, name, created_at) VALUES ($1, $2, $3)")
-            .bind(location.code.as_str())
-            .bind(&location.name)
-            .bind(now())
-            .execute(&self.write)
-            .await;
+        let r =
+            sqlx::query::<Db>("INSERT INTO locations (code, name, created_at) VALUES ($1, $2, $3)")
+                .bind(location.code.as_str())
+                .bind(&location.name)
+                .bind(now())
+                .execute(&self.write)
+                .await;
         match r {
             Ok(_) => Ok(location.clone()),
             Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
@@ -804,9 +863,11 @@ impl Storage for Backend {
     }
 
     async fn list_locations(&self) -> Result<Vec<Location>> {
-        let rows = sqlx::query_as::<Db, (String, String)>("SELECT code, name FROM locations ORDER BY code")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query_as::<Db, (String, String)>(
+            "SELECT code, name FROM locations ORDER BY code",
+        )
+        .fetch_all(&self.read)
+        .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(code, name)| {
@@ -820,7 +881,12 @@ impl Storage for Backend {
 
     async fn create_location_group(&self, group: &LocationGroup) -> Result<LocationGroup> {
         if group.locations.is_empty() {
-            return Err(DomainError::invalid("locations", "required", "a group needs at least one location").into());
+            return Err(DomainError::invalid(
+                "locations",
+                "required",
+                "a group needs at least one location",
+            )
+            .into());
         }
         let mut tx = self.write.begin().await?;
         let members = locations_for(&mut tx, "locations", &group.locations).await?;
@@ -872,7 +938,10 @@ impl Storage for Backend {
         .await?;
         let mut groups: Vec<LocationGroup> = Vec::new();
         for (code, name, loc) in rows {
-            let (Ok(code), Ok(loc)) = (poshub_model::codes::Code::parse(&code), poshub_model::codes::Code::parse(&loc)) else {
+            let (Ok(code), Ok(loc)) = (
+                poshub_model::codes::Code::parse(&code),
+                poshub_model::codes::Code::parse(&loc),
+            ) else {
                 continue;
             };
             match groups.last_mut() {
@@ -894,7 +963,11 @@ impl Storage for Backend {
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
-            return Err(DomainError::conflict("duplicate_item_code", format!("item `{}` already exists", item.item_code)).into());
+            return Err(DomainError::conflict(
+                "duplicate_item_code",
+                format!("item `{}` already exists", item.item_code),
+            )
+            .into());
         }
         let codes: Vec<&str> = variants.iter().map(|v| v.reference_code.as_str()).collect();
         let mut taken = Vec::new();
@@ -913,7 +986,10 @@ impl Storage for Backend {
             taken.truncate(10);
             return Err(DomainError::conflict(
                 "reference_code_taken",
-                format!("reference code(s) already used by other variants: {}", taken.join(", ")),
+                format!(
+                    "reference code(s) already used by other variants: {}",
+                    taken.join(", ")
+                ),
             )
             .into());
         }
@@ -967,14 +1043,29 @@ impl Storage for Backend {
 
     async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>> {
         if inward.lines.is_empty() {
-            return Err(DomainError::invalid("lines", "no_lines", "an inward needs at least one line").into());
+            return Err(DomainError::invalid(
+                "lines",
+                "no_lines",
+                "an inward needs at least one line",
+            )
+            .into());
         }
         let mut tx = self.write.begin().await?;
         let location = locations_for(&mut tx, "location", &[inward.location.as_str()])
             .await
-            .map_err(|_| DomainError::invalid("location", "unknown_location", format!("no location has code `{}`", inward.location)))?[0]
+            .map_err(|_| {
+                DomainError::invalid(
+                    "location",
+                    "unknown_location",
+                    format!("no location has code `{}`", inward.location),
+                )
+            })?[0]
             .0;
-        let codes: Vec<&str> = inward.lines.iter().map(|l| l.reference_code.as_str()).collect();
+        let codes: Vec<&str> = inward
+            .lines
+            .iter()
+            .map(|l| l.reference_code.as_str())
+            .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i]);
@@ -1015,20 +1106,39 @@ impl Storage for Backend {
 
     async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>> {
         if adjustment.lines.is_empty() {
-            return Err(DomainError::invalid("lines", "no_lines", "an adjustment needs at least one line").into());
+            return Err(DomainError::invalid(
+                "lines",
+                "no_lines",
+                "an adjustment needs at least one line",
+            )
+            .into());
         }
         let mut tx = self.write.begin().await?;
         let location = locations_for(&mut tx, "location", &[adjustment.location.as_str()])
             .await
-            .map_err(|_| DomainError::invalid("location", "unknown_location", format!("no location has code `{}`", adjustment.location)))?[0]
+            .map_err(|_| {
+                DomainError::invalid(
+                    "location",
+                    "unknown_location",
+                    format!("no location has code `{}`", adjustment.location),
+                )
+            })?[0]
             .0;
-        let codes: Vec<&str> = adjustment.lines.iter().map(|l| l.reference_code.as_str()).collect();
+        let codes: Vec<&str> = adjustment
+            .lines
+            .iter()
+            .map(|l| l.reference_code.as_str())
+            .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
         let mut problems = Vec::new();
         let mut touched = Vec::new();
         for (i, (line, variant)) in adjustment.lines.iter().zip(&ids).enumerate() {
             if line.reason.trim().is_empty() {
-                problems.push(FieldError::new(format!("lines[{i}].reason"), "required", "say why the stock changes"));
+                problems.push(FieldError::new(
+                    format!("lines[{i}].reason"),
+                    "required",
+                    "say why the stock changes",
+                ));
                 continue;
             }
             let before = lock_balance(&mut tx, *variant, location).await?;
@@ -1136,18 +1246,25 @@ impl Storage for Backend {
             }
         })?;
         for (loc, code) in &locations {
-            sqlx::query::<Db>("INSERT INTO store_locations (store_id, location_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(loc)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        DomainError::invalid("locations", "duplicate_location", format!("`{code}` is listed twice")).into()
-                    } else {
-                        Error::from(e)
-                    }
-                })?;
+            sqlx::query::<Db>(
+                "INSERT INTO store_locations (store_id, location_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(loc)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DomainError::invalid(
+                        "locations",
+                        "duplicate_location",
+                        format!("`{code}` is listed twice"),
+                    )
+                    .into()
+                } else {
+                    Error::from(e)
+                }
+            })?;
         }
         let created = load_store(&mut tx, store.code.as_str()).await?;
         tx.commit().await?;
@@ -1172,15 +1289,25 @@ impl Storage for Backend {
     }
 
     async fn store_id(&self, code: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar::<Db, i64>("SELECT id FROM stores WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar::<Db, i64>("SELECT id FROM stores WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
-    async fn create_api_user(&self, store_code: &str, user: &NewApiUser, key_hash: &str, key_prefix: &str) -> Result<ApiUser> {
+    async fn create_api_user(
+        &self,
+        store_code: &str,
+        user: &NewApiUser,
+        key_hash: &str,
+        key_prefix: &str,
+    ) -> Result<ApiUser> {
         if user.name.trim().is_empty() {
-            return Err(DomainError::invalid("name", "required", "an API user needs a name").into());
+            return Err(
+                DomainError::invalid("name", "required", "an API user needs a name").into(),
+            );
         }
         let mut tx = self.write.begin().await?;
         let store = store_row(&mut tx, store_code).await?;
@@ -1188,7 +1315,12 @@ impl Storage for Backend {
         let chosen: Vec<(i64, String)> = match &user.locations {
             None => store_locs.clone(),
             Some(codes) if codes.is_empty() => {
-                return Err(DomainError::invalid("locations", "required", "an API user acts for at least one location").into())
+                return Err(DomainError::invalid(
+                    "locations",
+                    "required",
+                    "an API user acts for at least one location",
+                )
+                .into())
             }
             Some(codes) => {
                 let mut chosen = Vec::new();
@@ -1202,7 +1334,11 @@ impl Storage for Backend {
                             "location_not_in_store",
                             format!(
                                 "store {store_code} does not sell from `{code}`; its locations: {}",
-                                store_locs.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ")
+                                store_locs
+                                    .iter()
+                                    .map(|(_, c)| c.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         )),
                     }
@@ -1224,11 +1360,13 @@ impl Storage for Backend {
         .fetch_one(&mut *tx)
         .await?;
         for (loc, _) in &chosen {
-            sqlx::query::<Db>("INSERT INTO api_user_locations (api_user_id, location_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(loc)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query::<Db>(
+                "INSERT INTO api_user_locations (api_user_id, location_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(loc)
+            .execute(&mut *tx)
+            .await?;
         }
         let created = load_api_user(&mut tx, id).await?;
         tx.commit().await?;
@@ -1238,10 +1376,12 @@ impl Storage for Backend {
     async fn list_api_users(&self, store_code: &str) -> Result<Vec<ApiUser>> {
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
-        let ids = sqlx::query_scalar::<Db, i64>("SELECT id FROM api_users WHERE store_id = $1 ORDER BY id")
-            .bind(store.id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let ids = sqlx::query_scalar::<Db, i64>(
+            "SELECT id FROM api_users WHERE store_id = $1 ORDER BY id",
+        )
+        .bind(store.id)
+        .fetch_all(&mut *conn)
+        .await?;
         let mut out = Vec::new();
         for id in ids {
             out.push(load_api_user(&mut conn, id).await?);
@@ -1294,7 +1434,8 @@ impl Storage for Backend {
         if let Some(since) = query.updated_since {
             qb.push(" AND v.updated_at >= ").push_bind(since);
         }
-        qb.push(" ORDER BY v.id LIMIT ").push_bind(i64::from(query.limit));
+        qb.push(" ORDER BY v.id LIMIT ")
+            .push_bind(i64::from(query.limit));
         let variants: Vec<CatalogVariantRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
         let (Some(first), Some(last)) = (variants.first(), variants.last()) else {
             return Ok(vec![]);
@@ -1317,7 +1458,12 @@ impl Storage for Backend {
                 locations: query
                     .locations
                     .iter()
-                    .map(|(id, code)| (code.clone(), available.get(&(v.id, *id)).copied().unwrap_or_default()))
+                    .map(|(id, code)| {
+                        (
+                            code.clone(),
+                            available.get(&(v.id, *id)).copied().unwrap_or_default(),
+                        )
+                    })
                     .collect(),
                 variant_id: v.id,
                 item_code: v.item_code,
@@ -1341,13 +1487,21 @@ impl Storage for Backend {
                 tx.commit().await?;
                 Ok(placed)
             }
-            Err(Error::Domain(DomainError::Conflict { code: "duplicate_online_reference_no", existing_id: None, .. })) => {
+            Err(Error::Domain(DomainError::Conflict {
+                code: "duplicate_online_reference_no",
+                existing_id: None,
+                ..
+            })) => {
                 // Lost a race against a concurrent insert: name the winner.
                 tx.rollback().await?;
                 let reference = order.request.online_reference_no.trim();
                 match existing_order(&mut conn, order.principal.store_id, reference).await? {
                     Some(id) => Err(duplicate_order(reference, id)),
-                    None => Err(DomainError::conflict("duplicate_online_reference_no", "duplicate online_reference_no").into()),
+                    None => Err(DomainError::conflict(
+                        "duplicate_online_reference_no",
+                        "duplicate online_reference_no",
+                    )
+                    .into()),
                 }
             }
             Err(e) => Err(e),
@@ -1383,7 +1537,8 @@ impl Storage for Backend {
         if let Some(since) = query.updated_since {
             qb.push(" AND updated_at >= ").push_bind(since);
         }
-        qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(query.limit));
+        qb.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(query.limit));
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -1410,13 +1565,25 @@ impl Storage for Backend {
         Ok(out)
     }
 
-    async fn cancel_order(&self, scope: &OrderScope, id: i64, by: Actor, reason: Option<&str>) -> Result<Order> {
+    async fn cancel_order(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        reason: Option<&str>,
+    ) -> Result<Order> {
         let mut tx = self.write.begin().await?;
         let order = order_row(&mut tx, scope, id, true).await?;
         let current = status(&order.status);
         if let Transition::To(to) = current.apply(OrderAction::Cancel)? {
             if current == OrderStatus::Billed {
-                move_order_stock(&mut tx, &order, MovementKind::Return, order.bill_no.as_deref()).await?;
+                move_order_stock(
+                    &mut tx,
+                    &order,
+                    MovementKind::Return,
+                    order.bill_no.as_deref(),
+                )
+                .await?;
                 sqlx::query::<Db>("UPDATE bills SET status = 'cancelled' WHERE order_id = $1")
                     .bind(id)
                     .execute(&mut *tx)

@@ -62,6 +62,12 @@ impl fmt::Display for Code {
     }
 }
 
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl utoipa::PartialSchema for Code {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -131,7 +137,9 @@ impl utoipa::PartialSchema for PaymentType {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .pattern(Some("^[a-z0-9_]{1,32}$"))
-            .description(Some("Payment type, e.g. cod (pay on delivery), card, upi, prepaid"))
+            .description(Some(
+                "Payment type, e.g. cod (pay on delivery), card, upi, prepaid",
+            ))
             .into()
     }
 }
@@ -146,7 +154,10 @@ mod tests {
         assert!(Code::parse("TOY-RED-S").is_ok());
         assert!(Code::parse("BLR/01").is_ok());
         assert!(matches!(Code::parse(""), Err(CodeError::Empty)));
-        assert!(matches!(Code::parse("A B"), Err(CodeError::BadCharacters(_))));
+        assert!(matches!(
+            Code::parse("A B"),
+            Err(CodeError::BadCharacters(_))
+        ));
         assert!(Code::parse(&"x".repeat(65)).is_err());
     }
 
@@ -155,11 +166,5 @@ mod tests {
         assert_eq!(PaymentType::parse("COD").unwrap().as_str(), "cod");
         assert!(PaymentType::parse("COD").unwrap().is_pay_on_delivery());
         assert!(PaymentType::parse("credit card").is_err());
-    }
-}
-
-impl AsRef<str> for Code {
-    fn as_ref(&self) -> &str {
-        &self.0
     }
 }

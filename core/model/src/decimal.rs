@@ -97,9 +97,8 @@ macro_rules! decimal_newtype {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                d.deserialize_any(DecimalVisitor($example)).and_then(|raw: String| {
-                    $name::parse(&raw).map_err(de::Error::custom)
-                })
+                d.deserialize_any(DecimalVisitor($example))
+                    .and_then(|raw: String| $name::parse(&raw).map_err(de::Error::custom))
             }
         }
 
@@ -267,10 +266,15 @@ mod tests {
 
     #[test]
     fn bad_amounts_are_refused() {
-        for raw in ["", "abc", "1e5", " 1", "1,000.00", "1.", ".5", "NaN", "--1", "+1"] {
+        for raw in [
+            "", "abc", "1e5", " 1", "1,000.00", "1.", ".5", "NaN", "--1", "+1",
+        ] {
             assert!(Amount::parse(raw).is_err(), "{raw:?} should be refused");
         }
-        assert!(matches!(Amount::parse("-1"), Err(DecimalError::Negative(_))));
+        assert!(matches!(
+            Amount::parse("-1"),
+            Err(DecimalError::Negative(_))
+        ));
         assert!(matches!(
             Amount::parse("1.23456"),
             Err(DecimalError::TooManyPlaces(..))
@@ -282,8 +286,14 @@ mod tests {
     fn quantities_must_be_positive() {
         assert_eq!(Quantity::parse("2").unwrap().to_string(), "2");
         assert_eq!(Quantity::parse("2.500").unwrap().to_string(), "2.5");
-        assert!(matches!(Quantity::parse("0"), Err(DecimalError::NotPositive(_))));
-        assert!(matches!(Quantity::parse("-3"), Err(DecimalError::NotPositive(_))));
+        assert!(matches!(
+            Quantity::parse("0"),
+            Err(DecimalError::NotPositive(_))
+        ));
+        assert!(matches!(
+            Quantity::parse("-3"),
+            Err(DecimalError::NotPositive(_))
+        ));
         assert!(SignedQuantity::parse("-3").is_ok());
         assert!(SignedQuantity::parse("0").is_err());
     }
@@ -297,7 +307,9 @@ mod tests {
 
     #[test]
     fn json_numbers_are_refused_with_a_hint() {
-        let err = serde_json::from_str::<Amount>("199.5").unwrap_err().to_string();
+        let err = serde_json::from_str::<Amount>("199.5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("JSON strings"), "{err}");
         let ok: Amount = serde_json::from_str("\"199.5\"").unwrap();
         assert_eq!(serde_json::to_string(&ok).unwrap(), "\"199.50\"");
@@ -305,7 +317,13 @@ mod tests {
 
     #[test]
     fn money_rounds_half_away_from_zero() {
-        assert_eq!(round_money(Decimal::from_str("2.345").unwrap()).to_string(), "2.35");
-        assert_eq!(round_money(Decimal::from_str("2.344").unwrap()).to_string(), "2.34");
+        assert_eq!(
+            round_money(Decimal::from_str("2.345").unwrap()).to_string(),
+            "2.35"
+        );
+        assert_eq!(
+            round_money(Decimal::from_str("2.344").unwrap()).to_string(),
+            "2.34"
+        );
     }
 }

@@ -114,7 +114,10 @@ impl NewItem {
                 problems.push(
                     format!("attributes[{i}].name"),
                     "invalid_attribute",
-                    format!("`{}` is not an attribute name (letters, digits, _)", dim.name),
+                    format!(
+                        "`{}` is not an attribute name (letters, digits, _)",
+                        dim.name
+                    ),
                 );
             }
             if !names.insert(dim.name.to_lowercase()) {
@@ -173,7 +176,10 @@ impl NewItem {
         self.apply_overrides(variants)
     }
 
-    fn apply_overrides(&self, mut variants: Vec<NewVariant>) -> Result<Vec<NewVariant>, DomainError> {
+    fn apply_overrides(
+        &self,
+        mut variants: Vec<NewVariant>,
+    ) -> Result<Vec<NewVariant>, DomainError> {
         for (i, o) in self.variants.iter().enumerate() {
             match variants.iter_mut().find(|v| v.attributes == o.attributes) {
                 Some(v) => v.reference_code = o.reference_code.clone(),
@@ -181,7 +187,10 @@ impl NewItem {
                     return Err(DomainError::invalid(
                         format!("variants[{i}].attributes"),
                         "unknown_combination",
-                        format!("{:?} is not a combination of this item's attributes", o.attributes),
+                        format!(
+                            "{:?} is not a combination of this item's attributes",
+                            o.attributes
+                        ),
                     ))
                 }
             }
@@ -230,9 +239,12 @@ pub fn generate_reference_codes(
             match part {
                 Part::Literal(s) => code.push_str(s),
                 Part::ItemCode => code.push_str(item_code.as_str()),
-                Part::Attr(k) => {
-                    code.push_str(&dims[*k].values[index[*k]].split_whitespace().collect::<Vec<_>>().join("-"))
-                }
+                Part::Attr(k) => code.push_str(
+                    &dims[*k].values[index[*k]]
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join("-"),
+                ),
             }
         }
         let reference_code = Code::parse(&code).map_err(|e| {
@@ -270,7 +282,8 @@ enum Part {
 }
 
 fn parse_template(template: &str, dims: &[AttributeDim]) -> Result<Vec<Part>, DomainError> {
-    let bad = |msg: String| DomainError::invalid("reference_code_template", "invalid_template", msg);
+    let bad =
+        |msg: String| DomainError::invalid("reference_code_template", "invalid_template", msg);
     let mut parts = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -355,7 +368,14 @@ mod tests {
         let codes: Vec<_> = vs.iter().map(|v| v.reference_code.as_str()).collect();
         assert_eq!(
             codes,
-            ["TOY1-Red-S", "TOY1-Red-M", "TOY1-Green-S", "TOY1-Green-M", "TOY1-Blue-S", "TOY1-Blue-M"]
+            [
+                "TOY1-Red-S",
+                "TOY1-Red-M",
+                "TOY1-Green-S",
+                "TOY1-Green-M",
+                "TOY1-Blue-S",
+                "TOY1-Blue-M"
+            ]
         );
         assert_eq!(vs[3].attributes["color"], "Green");
         assert_eq!(vs[3].attributes["size"], "M");
@@ -381,7 +401,9 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_are_rejected() {
-        let err = toy(Some("{item_code}-{colour}-{size}")).variants().unwrap_err();
+        let err = toy(Some("{item_code}-{colour}-{size}"))
+            .variants()
+            .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
     }
 
@@ -399,9 +421,12 @@ mod tests {
         let mut item = toy(Some("{item_code}/{color}/{size}"));
         item.attributes[0].values[0] = "Dark  Red".into();
         item.variants = vec![VariantOverride {
-            attributes: [("color".to_string(), "Blue".to_string()), ("size".to_string(), "M".to_string())]
-                .into_iter()
-                .collect(),
+            attributes: [
+                ("color".to_string(), "Blue".to_string()),
+                ("size".to_string(), "M".to_string()),
+            ]
+            .into_iter()
+            .collect(),
             reference_code: Code::parse("SPECIAL").unwrap(),
         }];
         let vs = item.variants().unwrap();

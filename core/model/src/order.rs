@@ -169,7 +169,11 @@ impl OrderRequest {
             p.push("lines", "no_lines", "an order needs at least one line");
         }
         if self.lines.len() > MAX_LINES {
-            p.push("lines", "too_many_lines", format!("at most {MAX_LINES} lines per order"));
+            p.push(
+                "lines",
+                "too_many_lines",
+                format!("at most {MAX_LINES} lines per order"),
+            );
         }
         let contact = self.contact(rules.default_country, &mut p);
 
@@ -218,18 +222,27 @@ impl OrderRequest {
 
         let total = self.total.value();
         if lines.len() == self.lines.len() && !lines.is_empty() {
-            let shipping = self.shipping.as_ref().map(|s| s.amount.value()).unwrap_or_default();
+            let shipping = self
+                .shipping
+                .as_ref()
+                .map(|s| s.amount.value())
+                .unwrap_or_default();
             let computed = lines.iter().map(|l| l.amount).sum::<Decimal>() + shipping;
             // Storefronts round tax per line or per order; allow half a cent
             // per line (and at least a cent) for that, no more.
-            let tolerance = (Decimal::new(5, 3) * Decimal::from(lines.len())).max(Decimal::new(1, 2));
+            let tolerance =
+                (Decimal::new(5, 3) * Decimal::from(lines.len())).max(Decimal::new(1, 2));
             if (round_money(computed) - total).abs() > tolerance {
                 p.push(
                     "total",
                     "total_mismatch",
                     format!(
                         "total is {total} but the lines{} add up to {}",
-                        if shipping.is_zero() { "" } else { " and shipping" },
+                        if shipping.is_zero() {
+                            ""
+                        } else {
+                            " and shipping"
+                        },
                         round_money(computed)
                     ),
                 );
@@ -266,18 +279,30 @@ impl OrderRequest {
         if let Some(e) = &email {
             let valid = e.len() <= 254
                 && !e.contains(char::is_whitespace)
-                && e.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
+                && e.split_once('@')
+                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
             if !valid {
-                p.push("customer.email", "invalid_email", format!("`{e}` is not an email address"));
+                p.push(
+                    "customer.email",
+                    "invalid_email",
+                    format!("`{e}` is not an email address"),
+                );
             }
         }
         for (field, addr) in [
             ("customer.address", &c.address),
-            ("shipping.address", &self.shipping.as_ref().and_then(|s| s.address.clone())),
+            (
+                "shipping.address",
+                &self.shipping.as_ref().and_then(|s| s.address.clone()),
+            ),
         ] {
             if let Some(a) = addr {
                 if !(a.is_string() || a.is_object() || a.is_null()) {
-                    p.push(field, "invalid_address", "an address is a string or an object");
+                    p.push(
+                        field,
+                        "invalid_address",
+                        "an address is a string or an object",
+                    );
                 }
             }
         }
@@ -294,15 +319,27 @@ impl OrderRequest {
         let mut on_delivery = false;
         for (i, pay) in self.payments.iter().enumerate() {
             if !rules.payment_types.contains(&pay.kind) {
-                let allowed: Vec<_> = rules.payment_types.iter().map(PaymentType::as_str).collect();
+                let allowed: Vec<_> = rules
+                    .payment_types
+                    .iter()
+                    .map(PaymentType::as_str)
+                    .collect();
                 p.push(
                     format!("payments[{i}].type"),
                     "payment_type_not_allowed",
-                    format!("`{}` is not accepted by this store; allowed: {}", pay.kind, allowed.join(", ")),
+                    format!(
+                        "`{}` is not accepted by this store; allowed: {}",
+                        pay.kind,
+                        allowed.join(", ")
+                    ),
                 );
             }
             if pay.amount.value().is_zero() {
-                p.push(format!("payments[{i}].amount"), "zero_payment", "a payment must be more than zero");
+                p.push(
+                    format!("payments[{i}].amount"),
+                    "zero_payment",
+                    "a payment must be more than zero",
+                );
             }
             on_delivery |= pay.kind.is_pay_on_delivery();
             paid += pay.amount.value();
@@ -500,7 +537,9 @@ mod tests {
     fn tax_is_added_when_prices_exclude_it() {
         let types = [PaymentType::parse("prepaid").unwrap()];
         let cc = CountryCode::default();
-        let v = order(base()).validate(&[entry()], &rules(&types, &cc)).unwrap();
+        let v = order(base())
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap();
         // (2 x 100 - 10) = 190, +18% = 34.20, +50 shipping = 274.20
         assert_eq!(v.lines[0].tax_amount.to_string(), "34.20");
         assert_eq!(v.contact.phone.unwrap().as_str(), "+919876543210");
@@ -515,33 +554,49 @@ mod tests {
         body["customer"]["phone"] = "call me".into();
         let types = [PaymentType::parse("prepaid").unwrap()];
         let cc = CountryCode::default();
-        let err = order(body).validate(&[None], &rules(&types, &cc)).unwrap_err();
-        let DomainError::Invalid(errors) = err else { panic!() };
+        let err = order(body)
+            .validate(&[None], &rules(&types, &cc))
+            .unwrap_err();
+        let DomainError::Invalid(errors) = err else {
+            panic!()
+        };
         let codes: Vec<_> = errors.iter().map(|e| e.code.as_str()).collect();
         assert!(codes.contains(&"unknown_reference_code"), "{codes:?}");
         assert!(codes.contains(&"payment_type_not_allowed"), "{codes:?}");
         assert!(codes.contains(&"invalid_phone"), "{codes:?}");
-        assert!(codes.contains(&"payments_exceed_total") || codes.contains(&"payments_do_not_cover_total"));
+        assert!(
+            codes.contains(&"payments_exceed_total")
+                || codes.contains(&"payments_do_not_cover_total")
+        );
     }
 
     #[test]
     fn totals_must_add_up_and_payments_cover_them() {
-        let types = [PaymentType::parse("prepaid").unwrap(), PaymentType::parse("cod").unwrap()];
+        let types = [
+            PaymentType::parse("prepaid").unwrap(),
+            PaymentType::parse("cod").unwrap(),
+        ];
         let cc = CountryCode::default();
         let mut body = base();
         body["total"] = "274.00".into();
         body["payments"][0]["amount"] = "274.00".into();
-        let err = order(body).validate(&[entry()], &rules(&types, &cc)).unwrap_err();
+        let err = order(body)
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap_err();
         assert!(err.to_string().contains("add up to 274.20"), "{err}");
 
         let mut body = base();
         body["payments"][0]["amount"] = "100.00".into();
-        let err = order(body.clone()).validate(&[entry()], &rules(&types, &cc)).unwrap_err();
+        let err = order(body.clone())
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap_err();
         assert!(err.to_string().contains("pay on delivery"), "{err}");
 
         // The rest is paid on delivery.
         body["payments"] = serde_json::json!([{"type": "prepaid", "amount": "100.00"}, {"type": "cod", "amount": "174.20"}]);
-        assert!(order(body).validate(&[entry()], &rules(&types, &cc)).is_ok());
+        assert!(order(body)
+            .validate(&[entry()], &rules(&types, &cc))
+            .is_ok());
     }
 
     #[test]
@@ -554,7 +609,10 @@ mod tests {
         assert_eq!(Cancelled.apply(Cancel).unwrap(), Transition::AlreadyThere);
         assert!(matches!(
             Delivered.apply(Cancel),
-            Err(DomainError::InvalidTransition { current: Delivered, .. })
+            Err(DomainError::InvalidTransition {
+                current: Delivered,
+                ..
+            })
         ));
         assert!(Pending.apply(Deliver).is_err());
         assert!(Cancelled.apply(Bill).is_err());

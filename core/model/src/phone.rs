@@ -110,7 +110,11 @@ mod tests {
             "+919876543210",
         ];
         for raw in forms {
-            assert_eq!(Phone::parse(raw, &india()).unwrap().as_str(), "+919876543210", "{raw}");
+            assert_eq!(
+                Phone::parse(raw, &india()).unwrap().as_str(),
+                "+919876543210",
+                "{raw}"
+            );
         }
     }
 
@@ -119,13 +123,22 @@ mod tests {
         let p = Phone::parse("+852 6123 4567", &india()).unwrap();
         assert_eq!(p.as_str(), "+85261234567");
         let us = CountryCode::parse("+1").unwrap();
-        assert_eq!(Phone::parse("(415) 555-0100", &us).unwrap().as_str(), "+14155550100");
+        assert_eq!(
+            Phone::parse("(415) 555-0100", &us).unwrap().as_str(),
+            "+14155550100"
+        );
     }
 
     #[test]
     fn junk_is_refused() {
-        assert!(matches!(Phone::parse("call me", &india()), Err(PhoneError::BadCharacters(_))));
-        assert!(matches!(Phone::parse("12", &india()), Err(PhoneError::BadLength(..))));
+        assert!(matches!(
+            Phone::parse("call me", &india()),
+            Err(PhoneError::BadCharacters(_))
+        ));
+        assert!(matches!(
+            Phone::parse("12", &india()),
+            Err(PhoneError::BadLength(..))
+        ));
         assert!(Phone::parse("+1234567890123456", &india()).is_err());
         assert!(Phone::parse("98+76", &india()).is_err());
         assert!(CountryCode::parse("0").is_err());

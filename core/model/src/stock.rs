@@ -203,18 +203,26 @@ mod tests {
 
     #[test]
     fn a_sale_takes_from_both_on_hand_and_reserved() {
-        let b = Balance { on_hand: d(10), reserved: d(0) };
+        let b = Balance {
+            on_hand: d(10),
+            reserved: d(0),
+        };
         let b = b.apply(MovementKind::Reservation.delta(d(3)));
         assert_eq!(b.available(), d(7));
         let b = b.apply(MovementKind::Sale.delta(d(3)));
         assert_eq!((b.on_hand, b.reserved, b.available()), (d(7), d(0), d(7)));
-        let b = b.apply(MovementKind::Reservation.delta(d(2))).apply(MovementKind::Release.delta(d(2)));
+        let b = b
+            .apply(MovementKind::Reservation.delta(d(2)))
+            .apply(MovementKind::Release.delta(d(2)));
         assert_eq!(b.available(), d(7));
     }
 
     #[test]
     fn repeated_variants_draw_on_one_balance() {
-        let bal = Balance { on_hand: d(5), reserved: d(1) };
+        let bal = Balance {
+            on_hand: d(5),
+            reserved: d(1),
+        };
         let lines = [(0, "A", d(3), bal), (1, "A", d(2), bal)];
         let err = check_reservation(&lines, &[7, 7]).unwrap_err();
         assert_eq!(err.len(), 1);

@@ -76,10 +76,18 @@ impl NewStore {
             p.push("name", "required", "a store needs a name");
         }
         if self.locations.is_empty() {
-            p.push("locations", "required", "a store sells from at least one location");
+            p.push(
+                "locations",
+                "required",
+                "a store sells from at least one location",
+            );
         }
         if self.payment_types.is_empty() {
-            p.push("payment_types", "required", "a store accepts at least one payment type");
+            p.push(
+                "payment_types",
+                "required",
+                "a store accepts at least one payment type",
+            );
         }
         if !self.config.is_object() {
             p.push("config", "invalid_config", "config is a JSON object");
@@ -193,7 +201,10 @@ mod tests {
     fn a_key_acts_only_for_its_locations() {
         let p = principal();
         assert_eq!(p.location(Some("MUM")).unwrap().0, 2);
-        assert!(matches!(p.location(Some("DEL")), Err(DomainError::Forbidden { .. })));
+        assert!(matches!(
+            p.location(Some("DEL")),
+            Err(DomainError::Forbidden { .. })
+        ));
         assert!(matches!(p.location(None), Err(DomainError::Invalid(_))));
         let mut single = principal();
         single.locations.truncate(1);

@@ -40,7 +40,10 @@ pub async fn load(storage: &dyn Storage) -> anyhow::Result<Demo> {
         for item in items {
             let item: NewItem = from_json(item)?;
             let variants = item.variants()?;
-            storage.create_item(&item, &variants).await.context("demo item")?;
+            storage
+                .create_item(&item, &variants)
+                .await
+                .context("demo item")?;
         }
         let tee: Vec<_> = ["Red", "Blue", "Black"]
             .iter()
@@ -53,7 +56,9 @@ pub async fn load(storage: &dyn Storage) -> anyhow::Result<Demo> {
                 .collect();
             lines.push(json!({"reference_code": "MUG", "quantity": qty, "cost": "120.00", "price": "249.00"}));
             lines.push(json!({"reference_code": "NOTEBOOK", "quantity": qty, "cost": "60.00", "price": "129.00"}));
-            let inward: StockInward = from_json(json!({"location": location, "lines": lines, "reference": "DEMO-OPENING"}))?;
+            let inward: StockInward = from_json(
+                json!({"location": location, "lines": lines, "reference": "DEMO-OPENING"}),
+            )?;
             storage.stock_inward(&inward).await?;
         }
         let store: NewStore = from_json(json!({
@@ -66,7 +71,12 @@ pub async fn load(storage: &dyn Storage) -> anyhow::Result<Demo> {
     let api_key = crate::new_secret("psk_");
     let user: NewApiUser = from_json(json!({"name": "demo web app"}))?;
     storage
-        .create_api_user("WEB", &user, &poshub_api::extract::hash_key(&api_key), &api_key[..12])
+        .create_api_user(
+            "WEB",
+            &user,
+            &poshub_api::extract::hash_key(&api_key),
+            &api_key[..12],
+        )
         .await?;
     Ok(Demo {
         store: "WEB".into(),

@@ -92,7 +92,10 @@ pub fn new_secret(prefix: &str) -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// A database URL fit for logs: the password is hidden.
@@ -141,17 +144,30 @@ impl Bound {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn serve(self, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        router: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         match self.tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(self.listener)?;
-                axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await?;
             }
             Some(tls) => {
                 let _ = rustls::crypto::ring::default_provider().install_default();
-                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                    .await
-                    .with_context(|| format!("loading TLS certificate {} and key {}", tls.cert.display(), tls.key.display()))?;
+                let config =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "loading TLS certificate {} and key {}",
+                                tls.cert.display(),
+                                tls.key.display()
+                            )
+                        })?;
                 let handle = axum_server::Handle::new();
                 let h = handle.clone();
                 tokio::spawn(async move {
@@ -195,7 +211,10 @@ pub async fn shutdown_signal() {
 mod tests {
     #[test]
     fn passwords_are_hidden() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("sqlite://poshub.db"), "sqlite://poshub.db");
     }
 }

@@ -9,7 +9,11 @@ use poshub_model::phone::CountryCode;
 use poshub_server::{AdminToken, Config, Tls};
 
 #[derive(Parser)]
-#[command(name = "poshub", version, about = "One POS back office, many online stores")]
+#[command(
+    name = "poshub",
+    version,
+    about = "One POS back office, many online stores"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +31,11 @@ struct Serve {
     #[arg(long, default_value = "127.0.0.1:8080", env = "POSHUB_LISTEN")]
     listen: SocketAddr,
     /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
-    #[arg(long, default_value = "sqlite://poshub.db", env = "POSHUB_DATABASE_URL")]
+    #[arg(
+        long,
+        default_value = "sqlite://poshub.db",
+        env = "POSHUB_DATABASE_URL"
+    )]
     database: String,
     /// Load a small demo catalogue, two locations and a store, and print an
     /// API key with example calls.
@@ -91,7 +99,9 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         let demo = poshub_server::demo::load(hub.storage.as_ref()).await?;
         println!("{}", demo.instructions(&base, https));
     }
-    bound.serve(hub.router, poshub_server::shutdown_signal()).await?;
+    bound
+        .serve(hub.router, poshub_server::shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

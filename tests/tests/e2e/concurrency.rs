@@ -12,7 +12,13 @@ async fn last_ten_units(hub: TestHub) {
     for i in 0..50 {
         let (hub, key) = (hub.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
-            let body = order(&format!("RACE-{i}"), None, None, &[("TOY-Red-S", 1, "250.00")], "cod");
+            let body = order(
+                &format!("RACE-{i}"),
+                None,
+                None,
+                &[("TOY-Red-S", 1, "250.00")],
+                "cod",
+            );
             hub.post(&key, "/api/v1/sales-orders", body).await
         }));
     }
@@ -34,8 +40,18 @@ async fn last_ten_units(hub: TestHub) {
     assert_eq!((accepted, refused), (10, 40));
     assert_eq!(hub.available("TOY-Red-S", "BLR").await, "0");
     let levels = hub.admin_get("/admin/v1/stock/TOY-Red-S").await;
-    let blr = levels.expect(200).as_array().unwrap().iter().find(|l| l["location"] == "BLR").unwrap().clone();
-    assert_eq!((blr["on_hand"].as_str(), blr["reserved"].as_str()), (Some("10"), Some("10")));
+    let blr = levels
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location"] == "BLR")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (blr["on_hand"].as_str(), blr["reserved"].as_str()),
+        (Some("10"), Some("10"))
+    );
     hub.assert_ledger_balances().await;
 }
 
@@ -45,9 +61,13 @@ async fn backorders(hub: TestHub) {
     hub.load_catalogue().await;
     hub.create_store("WEB", &["BLR"], true).await;
     let key = hub.api_key("WEB", &["BLR"]).await;
-    hub.post(&key, "/api/v1/sales-orders", order("BO-1", None, None, &[("MUG", 12, "100.00")], "cod"))
-        .await
-        .expect(201);
+    hub.post(
+        &key,
+        "/api/v1/sales-orders",
+        order("BO-1", None, None, &[("MUG", 12, "100.00")], "cod"),
+    )
+    .await
+    .expect(201);
     assert_eq!(hub.available("MUG", "BLR").await, "-2");
     hub.assert_ledger_balances().await;
 }

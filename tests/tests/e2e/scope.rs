@@ -9,20 +9,44 @@ async fn one_user_one_location(hub: TestHub) {
     hub.load_catalogue().await;
     hub.create_store("SHOP", &["BLR"], false).await;
     let key = hub.api_key("SHOP", &["BLR"]).await;
-    let o = hub.post(&key, "/api/v1/sales-orders", order("S-1", None, None, &[("MUG", 1, "100.00")], "cod")).await;
+    let o = hub
+        .post(
+            &key,
+            "/api/v1/sales-orders",
+            order("S-1", None, None, &[("MUG", 1, "100.00")], "cod"),
+        )
+        .await;
     assert_eq!(o.expect(201)["location"], "BLR");
     let items = hub.get(&key, "/api/v1/items").await;
-    let mug = items.expect(200)["items"].as_array().unwrap().iter().find(|i| i["reference_code"] == "MUG").unwrap().clone();
-    assert_eq!(mug["locations"], json!([{"location": "BLR", "available": "9"}]));
+    let mug = items.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mug["locations"],
+        json!([{"location": "BLR", "available": "9"}])
+    );
     // MUM exists but the store does not sell from it.
-    hub.get(&key, "/api/v1/items?location=MUM").await.expect_problem(403, "location_out_of_scope");
-    hub.post(&key, "/api/v1/sales-orders", order("S-2", Some("MUM"), None, &[("MUG", 1, "100.00")], "cod"))
+    hub.get(&key, "/api/v1/items?location=MUM")
         .await
         .expect_problem(403, "location_out_of_scope");
+    hub.post(
+        &key,
+        "/api/v1/sales-orders",
+        order("S-2", Some("MUM"), None, &[("MUG", 1, "100.00")], "cod"),
+    )
+    .await
+    .expect_problem(403, "location_out_of_scope");
     // An API user cannot be given a location its store does not sell from.
-    hub.admin_post("/admin/v1/stores/SHOP/api-users", json!({"name": "x", "locations": ["MUM"]}))
-        .await
-        .expect_problem(422, "location_not_in_store");
+    hub.admin_post(
+        "/admin/v1/stores/SHOP/api-users",
+        json!({"name": "x", "locations": ["MUM"]}),
+    )
+    .await
+    .expect_problem(422, "location_not_in_store");
 }
 
 /// Two users, two locations: each sees and acts only for its own.
@@ -31,27 +55,72 @@ async fn two_users_two_locations(hub: TestHub) {
     hub.create_store("WEB", &["BLR", "MUM"], false).await;
     let blr = hub.api_key("WEB", &["BLR"]).await;
     let mum = hub.api_key("WEB", &["MUM"]).await;
-    let a = hub.post(&blr, "/api/v1/sales-orders", order("A-1", None, None, &[("MUG", 1, "100.00")], "cod")).await;
+    let a = hub
+        .post(
+            &blr,
+            "/api/v1/sales-orders",
+            order("A-1", None, None, &[("MUG", 1, "100.00")], "cod"),
+        )
+        .await;
     let a_id = a.expect(201)["id"].as_i64().unwrap();
-    let b = hub.post(&mum, "/api/v1/sales-orders", order("B-1", None, None, &[("MUG", 2, "100.00")], "cod")).await;
+    let b = hub
+        .post(
+            &mum,
+            "/api/v1/sales-orders",
+            order("B-1", None, None, &[("MUG", 2, "100.00")], "cod"),
+        )
+        .await;
     assert_eq!(b.expect(201)["location"], "MUM");
     let b_id = b.body["id"].as_i64().unwrap();
 
     let listed = hub.get(&blr, "/api/v1/sales-orders").await;
-    let ids: Vec<_> = listed.expect(200)["sales_orders"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = listed.expect(200)["sales_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [a_id]);
-    hub.get(&blr, &format!("/api/v1/sales-orders/{b_id}")).await.expect_problem(404, "not_found");
-    hub.post(&blr, &format!("/api/v1/sales-orders/{b_id}/cancel"), json!({})).await.expect_problem(404, "not_found");
-    hub.post(&blr, "/api/v1/sales-orders", order("A-2", Some("MUM"), None, &[("MUG", 1, "100.00")], "cod"))
+    hub.get(&blr, &format!("/api/v1/sales-orders/{b_id}"))
+        .await
+        .expect_problem(404, "not_found");
+    hub.post(
+        &blr,
+        &format!("/api/v1/sales-orders/{b_id}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    hub.post(
+        &blr,
+        "/api/v1/sales-orders",
+        order("A-2", Some("MUM"), None, &[("MUG", 1, "100.00")], "cod"),
+    )
+    .await
+    .expect_problem(403, "location_out_of_scope");
+    let items = hub.get(&mum, "/api/v1/items?location=all").await;
+    let mug = items.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mug["locations"],
+        json!([{"location": "MUM", "available": "3"}])
+    );
+    assert_eq!(mug["available"], "3");
+    hub.get(&mum, "/api/v1/items?location=BLR")
         .await
         .expect_problem(403, "location_out_of_scope");
-    let items = hub.get(&mum, "/api/v1/items?location=all").await;
-    let mug = items.expect(200)["items"].as_array().unwrap().iter().find(|i| i["reference_code"] == "MUG").unwrap().clone();
-    assert_eq!(mug["locations"], json!([{"location": "MUM", "available": "3"}]));
-    assert_eq!(mug["available"], "3");
-    hub.get(&mum, "/api/v1/items?location=BLR").await.expect_problem(403, "location_out_of_scope");
     // The order at MUM is untouched.
-    assert_eq!(hub.admin_get(&format!("/admin/v1/sales-orders/{b_id}")).await.expect(200)["status"], "pending");
+    assert_eq!(
+        hub.admin_get(&format!("/admin/v1/sales-orders/{b_id}"))
+            .await
+            .expect(200)["status"],
+        "pending"
+    );
 }
 
 /// Two users, one location: both act for it and see each other's orders.
@@ -60,18 +129,39 @@ async fn two_users_one_location(hub: TestHub) {
     hub.create_store("WEB", &["BLR"], false).await;
     let app = hub.api_key("WEB", &["BLR"]).await;
     let site = hub.api_key("WEB", &["BLR"]).await;
-    let a = hub.post(&app, "/api/v1/sales-orders", order("APP-1", None, None, &[("MUG", 4, "100.00")], "cod")).await;
+    let a = hub
+        .post(
+            &app,
+            "/api/v1/sales-orders",
+            order("APP-1", None, None, &[("MUG", 4, "100.00")], "cod"),
+        )
+        .await;
     let a_id = a.expect(201)["id"].as_i64().unwrap();
-    hub.post(&site, "/api/v1/sales-orders", order("SITE-1", None, None, &[("MUG", 4, "100.00")], "cod"))
-        .await
-        .expect(201);
+    hub.post(
+        &site,
+        "/api/v1/sales-orders",
+        order("SITE-1", None, None, &[("MUG", 4, "100.00")], "cod"),
+    )
+    .await
+    .expect(201);
     // They draw on the same stock.
     let items = hub.get(&site, "/api/v1/items?location=BLR").await;
-    let mug = items.expect(200)["items"].as_array().unwrap().iter().find(|i| i["reference_code"] == "MUG").unwrap().clone();
+    let mug = items.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap()
+        .clone();
     assert_eq!(mug["available"], "2");
     let listed = hub.get(&site, "/api/v1/sales-orders").await;
-    assert_eq!(listed.expect(200)["sales_orders"].as_array().unwrap().len(), 2);
-    let seen = hub.get(&site, &format!("/api/v1/sales-orders/{a_id}")).await;
+    assert_eq!(
+        listed.expect(200)["sales_orders"].as_array().unwrap().len(),
+        2
+    );
+    let seen = hub
+        .get(&site, &format!("/api/v1/sales-orders/{a_id}"))
+        .await;
     assert_eq!(seen.expect(200)["online_reference_no"], "APP-1");
 }
 
@@ -83,19 +173,48 @@ async fn stores_are_isolated(hub: TestHub) {
     hub.create_store("TWO", &["BLR"], false).await;
     let one = hub.api_key("ONE", &["BLR"]).await;
     let two = hub.api_key("TWO", &["BLR"]).await;
-    let a = hub.post(&one, "/api/v1/sales-orders", order("X-1", None, None, &[("MUG", 1, "100.00")], "cod")).await;
+    let a = hub
+        .post(
+            &one,
+            "/api/v1/sales-orders",
+            order("X-1", None, None, &[("MUG", 1, "100.00")], "cod"),
+        )
+        .await;
     let a_id = a.expect(201)["id"].as_i64().unwrap();
-    hub.post(&two, "/api/v1/sales-orders", order("X-1", None, None, &[("MUG", 1, "100.00")], "cod"))
+    hub.post(
+        &two,
+        "/api/v1/sales-orders",
+        order("X-1", None, None, &[("MUG", 1, "100.00")], "cod"),
+    )
+    .await
+    .expect(201);
+    hub.get(&two, &format!("/api/v1/sales-orders/{a_id}"))
         .await
-        .expect(201);
-    hub.get(&two, &format!("/api/v1/sales-orders/{a_id}")).await.expect_problem(404, "not_found");
-    hub.post(&two, &format!("/api/v1/sales-orders/{a_id}/cancel"), json!({})).await.expect_problem(404, "not_found");
+        .expect_problem(404, "not_found");
+    hub.post(
+        &two,
+        &format!("/api/v1/sales-orders/{a_id}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect_problem(404, "not_found");
     let listed = hub.get(&two, "/api/v1/sales-orders").await;
-    assert_eq!(listed.expect(200)["sales_orders"].as_array().unwrap().len(), 1);
-    assert_eq!(hub.admin_get(&format!("/admin/v1/sales-orders/{a_id}")).await.expect(200)["status"], "pending");
+    assert_eq!(
+        listed.expect(200)["sales_orders"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        hub.admin_get(&format!("/admin/v1/sales-orders/{a_id}"))
+            .await
+            .expect(200)["status"],
+        "pending"
+    );
 }
 
 both_backends!(one_user_one_location_model, super::one_user_one_location);
-both_backends!(two_users_two_locations_model, super::two_users_two_locations);
+both_backends!(
+    two_users_two_locations_model,
+    super::two_users_two_locations
+);
 both_backends!(two_users_one_location_model, super::two_users_one_location);
 both_backends!(store_isolation, super::stores_are_isolated);

@@ -4,7 +4,9 @@ use poshub_tests::{Backend, TestHub};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_https_with_a_self_signed_certificate() {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
@@ -14,7 +16,10 @@ async fn serves_https_with_a_self_signed_certificate() {
         Backend::Sqlite,
         db,
         None,
-        Some(poshub_server::Tls { cert: cert_path, key: key_path }),
+        Some(poshub_server::Tls {
+            cert: cert_path,
+            key: key_path,
+        }),
     )
     .await;
     assert!(hub.base.starts_with("https://127.0.0.1:"), "{}", hub.base);
@@ -22,7 +27,11 @@ async fn serves_https_with_a_self_signed_certificate() {
         .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
         .build()
         .unwrap();
-    let res = client.get(format!("{}/healthz", hub.base)).send().await.unwrap();
+    let res = client
+        .get(format!("{}/healthz", hub.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "ok");
     let res = client
@@ -39,7 +48,11 @@ async fn serves_https_with_a_self_signed_certificate() {
         .await;
     assert!(plain.is_err() || plain.unwrap().status() != 200);
     // An untrusting client refuses the self-signed certificate.
-    assert!(reqwest::Client::new().get(format!("{}/healthz", hub.base)).send().await.is_err());
+    assert!(reqwest::Client::new()
+        .get(format!("{}/healthz", hub.base))
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,13 +85,34 @@ async fn openapi_covers_every_route_and_operations_answer() {
         ("/healthz", "get"),
         ("/metrics", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the OpenAPI document");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for s in ["OrderRequest", "Order", "Problem", "ItemPage", "Bill", "NewStore"] {
+    for s in [
+        "OrderRequest",
+        "Order",
+        "Problem",
+        "ItemPage",
+        "Bill",
+        "NewStore",
+    ] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
     hub.admin_get("/readyz").await.expect(200);
-    let metrics = hub.client.get(format!("{}/metrics", hub.base)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("poshub_http_requests_total{class=\"2xx\"}"), "{metrics}");
+    let metrics = hub
+        .client
+        .get(format!("{}/metrics", hub.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("poshub_http_requests_total{class=\"2xx\"}"),
+        "{metrics}"
+    );
 }
