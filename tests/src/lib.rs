@@ -100,6 +100,8 @@ pub struct TestHub {
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
+    /// The plugins directory, when the hub has one.
+    pub plugins_dir: Option<tempfile::TempDir>,
 }
 
 /// An HTTP answer: status, headers and the JSON body (Null when empty).
@@ -156,16 +158,32 @@ impl TestHub {
         Some(Self::start_on(backend, url, dir, None).await)
     }
 
+    /// Starts a hub whose plugins directory holds these test plugins (file
+    /// names as cargo builds them, e.g. `poshub_test_plugin_spin.wasm`).
+    pub async fn start_with_plugins(backend: Backend, plugins: &[&str]) -> Option<TestHub> {
+        let (url, dir) = fresh_database(backend).await?;
+        let plugins_dir = tempfile::tempdir().expect("temp dir");
+        for p in plugins {
+            std::fs::copy(test_plugin(p), plugins_dir.path().join(p)).expect("copy test plugin");
+        }
+        let mut hub = Self::start_on(backend, url, dir, None, Some(plugins_dir.path().to_path_buf())).await;
+        hub.plugins_dir = Some(plugins_dir);
+        Some(hub)
+    }
+
     pub async fn start_on(
         backend: Backend,
         database_url: String,
         dir: Option<tempfile::TempDir>,
         tls: Option<poshub_server::Tls>,
+        plugins_dir: Option<std::path::PathBuf>,
     ) -> TestHub {
         let config = poshub_server::Config {
             database_url: database_url.clone(),
             admin_token: Some(ADMIN_TOKEN.to_string()),
             default_country: Default::default(),
+            plugins_dir,
+            plugin_cache: Some(std::env::temp_dir().join("poshub-test-plugin-cache")),
         };
         let hub = poshub_server::build(&config).await.expect("hub builds");
         let bound = poshub_server::bind("127.0.0.1:0".parse().unwrap(), tls).expect("bind");
@@ -187,6 +205,7 @@ impl TestHub {
             database_url,
             shutdown: Some(tx),
             _dir: dir,
+            plugins_dir: None,
         }
     }
 
@@ -323,6 +342,59 @@ impl Drop for TestHub {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// A test plugin built by the build script.
+pub fn test_plugin(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("POSHUB_TEST_PLUGINS")).join(file)
+}
+
+/// The base64 HMAC-SHA256 of `body` under `secret` (Shopify's and the
+/// canonical connector's webhook signature).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+impl TestHub {
+    /// A store on `connector` with a webhook secret, selling from BLR.
+    pub async fn create_connector_store(&self, code: &str, connector: &str, secret: &str, extra: Value) {
+        let mut config = json!({"webhook_secret": secret, "base_url": "http://127.0.0.1:9"});
+        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        self.admin_post(
+            "/admin/v1/stores",
+            json!({"code": code, "name": format!("Store {code}"), "connector": connector, "config": config,
+                   "locations": ["BLR"], "payment_types": ["prepaid", "cod"], "prices_include_tax": true}),
+        )
+        .await
+        .expect(201);
+    }
+
+    /// Posts a webhook signed with `secret` (None: unsigned).
+    pub async fn webhook(&self, store: &str, topic: &str, body: &[u8], secret: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self
+            .client
+            .post(format!("{}/hooks/{store}/{topic}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(s) = secret {
+            req = req.header("X-Poshub-Signature", sign(s, body));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        answer(req.send().await.expect("request")).await
+    }
+
+    /// The store's connector events, newest first.
+    pub async fn events(&self, store: &str) -> Vec<Value> {
+        self.admin_get(&format!("/admin/v1/stores/{store}/events")).await.expect(200).as_array().unwrap().clone()
     }
 }
 

@@ -10,7 +10,7 @@ use poshub_model::bill::{Bill, BillRequest};
 use poshub_model::item::{Item, NewItem};
 use poshub_model::order::Order;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
-use poshub_model::store::{ApiUser, Location, LocationGroup, NewApiUser, NewStore, Store};
+use poshub_model::store::{ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewStore, Store};
 use poshub_model::DomainError;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,18 @@ use crate::store_api::{cancel_reason, order_page, CancelRequest, OrderPage};
 use crate::AppState;
 
 type Created<T> = (StatusCode, Json<T>);
+
+/// Secrets in a store's config are write-only: shown as `********`.
+fn redact(mut store: Store) -> Store {
+    if let Some(config) = store.config.as_object_mut() {
+        for key in poshub_connectors::types::SECRET_KEYS {
+            if let Some(v) = config.get_mut(*key) {
+                *v = serde_json::Value::String("********".into());
+            }
+        }
+    }
+    store
+}
 
 fn created<T>(v: T) -> Created<T> {
     (StatusCode::CREATED, Json(v))
@@ -150,7 +162,7 @@ pub async fn create_store(
 #[utoipa::path(get, path = "/admin/v1/stores", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = Vec<Store>), (status = 401, body = Problem)))]
 pub async fn list_stores(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<Store>>> {
-    Ok(Json(s.storage.list_stores().await?))
+    Ok(Json(s.storage.list_stores().await?.into_iter().map(redact).collect()))
 }
 
 /// Read one store.
@@ -161,7 +173,7 @@ pub async fn get_store(
     _: Admin,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Store>> {
-    Ok(Json(s.storage.get_store(&code).await?))
+    Ok(Json(redact(s.storage.get_store(&code).await?)))
 }
 
 /// A new API user with its key; the key is shown only here.
@@ -313,4 +325,91 @@ pub async fn get_bill(
     Path(no): Path<String>,
 ) -> ApiResult<Json<Bill>> {
     Ok(Json(s.storage.get_bill(&no).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// How many of the newest events (default 100, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// What the store's connector did, newest first: webhooks with their outcome,
+/// the reason when refused, and the plugin's logs.
+#[utoipa::path(get, path = "/admin/v1/stores/{code}/events", tag = "admin", params(("code" = String, Path), EventsQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Vec<ConnectorEvent>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_events(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Json<Vec<ConnectorEvent>>> {
+    let limit = crate::store_api::limit(q.limit)?;
+    Ok(Json(s.storage.list_events(&code, limit).await?))
+}
+
+/// A connector plugin the hub offers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PluginRow {
+    pub id: String,
+    pub version: String,
+    pub platform: String,
+    pub topics: Vec<String>,
+    pub hosts: Vec<String>,
+    /// `bundled (...)` or the plugin file.
+    pub source: String,
+    pub sha256: String,
+}
+
+fn plugin_rows(s: &AppState) -> Vec<PluginRow> {
+    s.registry
+        .list()
+        .into_iter()
+        .map(|p| PluginRow {
+            id: p.id,
+            version: p.version,
+            platform: p.platform,
+            topics: p.topics,
+            hosts: p.hosts,
+            source: p.source,
+            sha256: p.sha256,
+        })
+        .collect()
+}
+
+/// The connector plugins this hub offers.
+#[utoipa::path(get, path = "/admin/v1/plugins", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<PluginRow>), (status = 401, body = Problem)))]
+pub async fn list_plugins(State(s): State<AppState>, _: Admin) -> Json<Vec<PluginRow>> {
+    Json(plugin_rows(&s))
+}
+
+/// What a reload did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReloadAnswer {
+    pub loaded: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+    /// Files that did not load; their previous version stays in service.
+    pub failed: Vec<String>,
+    pub plugins: Vec<PluginRow>,
+}
+
+/// Rescan the plugins directory: a changed plugin is swapped in only after
+/// it loads and type-checks; calls in flight finish on the old version.
+#[utoipa::path(post, path = "/admin/v1/plugins/reload", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = ReloadAnswer), (status = 401, body = Problem)))]
+pub async fn reload_plugins(State(s): State<AppState>, _: Admin) -> ApiResult<Json<ReloadAnswer>> {
+    let registry = s.registry.clone();
+    let report = tokio::task::spawn_blocking(move || registry.reload())
+        .await
+        .map_err(|_| Problem::internal())?;
+    Ok(Json(ReloadAnswer {
+        loaded: report.loaded,
+        unchanged: report.unchanged,
+        removed: report.removed,
+        failed: report.failed,
+        plugins: plugin_rows(&s),
+    }))
 }

@@ -7,6 +7,7 @@ pub mod admin_api;
 mod cursor;
 pub mod error;
 pub mod extract;
+pub mod hooks;
 mod ops;
 pub mod store_api;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use poshub_connectors::Registry;
 use poshub_db::Storage;
 use poshub_model::phone::CountryCode;
 
@@ -31,8 +33,8 @@ pub struct AppState {
     pub admin_token_hash: String,
     /// Country calling code for phone numbers written without one.
     pub default_country: CountryCode,
-    /// Connector ids a store may use.
-    pub connectors: Vec<String>,
+    /// The connector plugins stores may use.
+    pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -85,6 +87,10 @@ pub fn router(state: AppState) -> Router {
             post(admin::cancel_order),
         )
         .route("/admin/v1/bills/{bill_no}", get(admin::get_bill))
+        .route("/admin/v1/stores/{code}/events", get(admin::list_events))
+        .route("/admin/v1/plugins", get(admin::list_plugins))
+        .route("/admin/v1/plugins/reload", post(admin::reload_plugins))
+        .route("/hooks/{store}/{*topic}", post(hooks::receive))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

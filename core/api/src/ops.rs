@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::{admin_api, store_api, AppState};
+use crate::{admin_api, hooks, store_api, AppState};
 
 /// Counters exported at `/metrics`.
 #[derive(Default)]
@@ -137,11 +137,13 @@ impl Modify for Security {
         admin_api::create_item, admin_api::get_item, admin_api::stock_inward, admin_api::stock_adjust, admin_api::stock_levels,
         admin_api::create_store, admin_api::list_stores, admin_api::get_store, admin_api::create_api_user, admin_api::list_api_users,
         admin_api::list_orders, admin_api::get_order, admin_api::bill_order, admin_api::deliver_order, admin_api::cancel_order,
-        admin_api::get_bill,
+        admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
+        hooks::receive,
         healthz, readyz, metrics, openapi,
     ),
     tags((name = "store", description = "Called by online stores with their API key"),
          (name = "admin", description = "Called by the merchant with the admin token"),
+         (name = "webhooks", description = "Called by storefront platforms, signed as the store's connector declares"),
          (name = "operations"))
 )]
 pub struct ApiDoc;

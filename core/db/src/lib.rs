@@ -205,12 +205,20 @@ pub trait Storage: Send + Sync + 'static {
     /// The API user whose key hashes to `key_hash`, with its store's rules.
     async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>>;
 
+    /// The store as its connector's webhooks act for it.
+    async fn store_context(&self, code: &str) -> Result<StoreContext>;
+    async fn record_event(&self, event: &NewConnectorEvent) -> Result<i64>;
+    /// The newest events of a store first.
+    async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>>;
+
     async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>>;
 
     /// Validates, reserves stock and stores an order, or replays the response
     /// to an earlier request with the same idempotency key.
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed>;
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order>;
+    /// The id of a store's order by the storefront's reference number.
+    async fn find_order_id(&self, store_id: i64, online_reference_no: &str) -> Result<Option<i64>>;
     async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>>;
     /// Turns a pending order into a sales bill: stock leaves the reservation.
     async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill>;

@@ -1424,6 +1424,74 @@ impl Storage for Backend {
         }))
     }
 
+    async fn store_context(&self, code: &str) -> Result<StoreContext> {
+        let mut conn = self.read.acquire().await?;
+        let row = store_row(&mut conn, code).await?;
+        let locations = store_locations(&mut conn, row.id).await?;
+        Ok(StoreContext {
+            principal: Principal {
+                api_user_id: 0,
+                store_id: row.id,
+                store_code: row.code,
+                locations,
+                payment_types: row.payment_types.0,
+                allow_backorder: row.allow_backorder,
+                prices_include_tax: row.prices_include_tax,
+            },
+            connector: row.connector,
+            config: row.config.0,
+        })
+    }
+
+    async fn record_event(&self, e: &NewConnectorEvent) -> Result<i64> {
+        Ok(sqlx::query_scalar::<Db, i64>(
+            "INSERT INTO connector_events (store_id, direction, topic, outcome, http_status, detail, order_id, logs, \
+             elapsed_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(e.store_id)
+        .bind(e.direction)
+        .bind(&e.topic)
+        .bind(e.outcome)
+        .bind(e.http_status)
+        .bind(&e.detail)
+        .bind(e.order_id)
+        .bind(&e.logs)
+        .bind(e.elapsed_us)
+        .bind(now())
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>> {
+        let mut conn = self.read.acquire().await?;
+        let store = store_row(&mut conn, store_code).await?;
+        let rows = sqlx::query::<Db>(
+            "SELECT id, direction, topic, outcome, http_status, detail, order_id, logs, elapsed_us, created_at \
+             FROM connector_events WHERE store_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(store.id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConnectorEvent {
+                    id: r.try_get("id")?,
+                    store: store.code.clone(),
+                    direction: r.try_get("direction")?,
+                    topic: r.try_get("topic")?,
+                    outcome: r.try_get("outcome")?,
+                    http_status: r.try_get("http_status")?,
+                    detail: r.try_get("detail")?,
+                    order_id: r.try_get("order_id")?,
+                    logs: r.try_get("logs")?,
+                    elapsed_us: r.try_get("elapsed_us")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>> {
         let mut conn = self.read.acquire().await?;
         let mut qb = QueryBuilder::<Db>::new(
@@ -1511,6 +1579,11 @@ impl Storage for Backend {
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order> {
         let mut conn = self.read.acquire().await?;
         load_order(&mut conn, scope, id).await
+    }
+
+    async fn find_order_id(&self, store_id: i64, online_reference_no: &str) -> Result<Option<i64>> {
+        let mut conn = self.read.acquire().await?;
+        existing_order(&mut conn, store_id, online_reference_no).await
     }
 
     async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>> {

@@ -181,6 +181,52 @@ impl Principal {
     }
 }
 
+/// Something a store's connector did: a webhook received (and, with the
+/// sync engine, a push sent), its outcome, and the reason when refused.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConnectorEvent {
+    pub id: i64,
+    pub store: String,
+    /// `webhook` (inbound).
+    pub direction: String,
+    pub topic: String,
+    /// `accepted`, `duplicate`, `cancelled`, `ignored`, `rejected`, `unauthorized`, `failed`.
+    pub outcome: String,
+    /// The HTTP status the hub answered (or got).
+    pub http_status: i32,
+    /// Why, when it was not accepted.
+    pub detail: Option<String>,
+    pub order_id: Option<i64>,
+    /// The plugin's logs for the call (capped).
+    pub logs: Option<String>,
+    /// How long the connector call took, in microseconds.
+    pub elapsed_us: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A connector event to record.
+#[derive(Debug, Clone)]
+pub struct NewConnectorEvent {
+    pub store_id: i64,
+    pub direction: &'static str,
+    pub topic: String,
+    pub outcome: &'static str,
+    pub http_status: i32,
+    pub detail: Option<String>,
+    pub order_id: Option<i64>,
+    pub logs: Option<String>,
+    pub elapsed_us: i64,
+}
+
+/// A store as the webhook path needs it: who acts (the store itself, for all
+/// its locations), its connector and its configuration (with secrets).
+#[derive(Debug, Clone)]
+pub struct StoreContext {
+    pub principal: Principal,
+    pub connector: String,
+    pub config: serde_json::Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use axum::Router;
 use poshub_api::{extract::hash_key, AppState, Metrics};
 use poshub_db::Storage;
 use poshub_model::phone::CountryCode;
-use poshub_model::store::CANONICAL_CONNECTOR;
+use poshub_connectors::{Host, Registry};
 use rand::RngCore;
 
 /// Settings key under which the admin token's hash is kept.
@@ -28,6 +28,10 @@ pub struct Config {
     /// first start is used, or a new one is generated.
     pub admin_token: Option<String>,
     pub default_country: CountryCode,
+    /// Extra connector plugins (`*.wasm`), besides the bundled ones.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached (None: compile at every start).
+    pub plugin_cache: Option<PathBuf>,
 }
 
 /// Where the admin token came from, for the start-up message.
@@ -41,11 +45,27 @@ pub enum AdminToken {
     Stored,
 }
 
-/// A wired hub: its router and storage.
+/// A wired hub: its router, storage and connector registry.
 pub struct Hub {
     pub router: Router,
     pub storage: Arc<dyn Storage>,
+    pub registry: Arc<Registry>,
     pub admin_token: AdminToken,
+}
+
+/// Starts the plugin host and loads the bundled connectors and the plugins
+/// directory. A plugin file that fails to load is reported, not fatal.
+pub async fn load_registry(config: &Config) -> anyhow::Result<Arc<Registry>> {
+    let (cache, dir) = (config.plugin_cache.clone(), config.plugins_dir.clone());
+    let (registry, report) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let host = Host::new(cache)?;
+        Ok(Registry::new(host, poshub_connectors::bundled::BUNDLED, dir)?)
+    })
+    .await??;
+    for failed in &report.failed {
+        tracing::warn!("plugin not loaded: {failed}");
+    }
+    Ok(Arc::new(registry))
 }
 
 /// Connects storage (applying migrations), settles the admin token and builds
@@ -72,17 +92,19 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
             }
         },
     };
+    let registry = load_registry(config).await?;
     let state = AppState {
         storage: storage.clone(),
         admin_token_hash: hash,
         default_country: config.default_country.clone(),
-        connectors: vec![CANONICAL_CONNECTOR.to_string()],
+        registry: registry.clone(),
         metrics: Arc::new(Metrics::default()),
     };
     let router = poshub_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     Ok(Hub {
         router,
         storage,
+        registry,
         admin_token,
     })
 }
@@ -205,6 +227,28 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Reloads the plugins directory whenever the process gets SIGHUP.
+pub fn reload_on_sighup(registry: Arc<Registry>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let registry = registry.clone();
+            match tokio::task::spawn_blocking(move || registry.reload()).await {
+                Ok(report) => tracing::info!(
+                    loaded = ?report.loaded,
+                    failed = ?report.failed,
+                    removed = ?report.removed,
+                    "plugins reloaded on SIGHUP"
+                ),
+                Err(e) => tracing::error!(error = %e, "plugin reload failed"),
+            }
+        }
+    });
 }
 
 #[cfg(test)]

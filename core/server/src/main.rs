@@ -23,6 +23,31 @@ struct Cli {
 enum Command {
     /// Run the hub.
     Serve(Serve),
+    /// Connector plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Show every connector the hub would offer: id, version, platform,
+    /// topics, declared hosts and where it comes from.
+    List {
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+}
+
+#[derive(Parser)]
+struct PluginArgs {
+    /// Directory of extra connector plugins (`*.wasm`).
+    #[arg(long, env = "POSHUB_PLUGINS_DIR")]
+    plugins_dir: Option<PathBuf>,
+    /// Cache of compiled plugins.
+    #[arg(long, default_value = "poshub-plugin-cache", env = "POSHUB_PLUGIN_CACHE")]
+    plugin_cache: PathBuf,
 }
 
 #[derive(Parser)]
@@ -50,6 +75,8 @@ struct Serve {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    plugins: PluginArgs,
 }
 
 #[tokio::main]
@@ -62,7 +89,34 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Plugins {
+            command: PluginsCommand::List { plugins },
+        } => list_plugins(plugins).await,
     }
+}
+
+async fn list_plugins(args: PluginArgs) -> anyhow::Result<()> {
+    let config = Config {
+        database_url: String::new(),
+        admin_token: None,
+        default_country: CountryCode::default(),
+        plugins_dir: args.plugins_dir,
+        plugin_cache: Some(args.plugin_cache),
+    };
+    let registry = poshub_server::load_registry(&config).await?;
+    println!("{:<16} {:<10} {:<12} {:<40} {:<24} SOURCE", "ID", "VERSION", "PLATFORM", "TOPICS", "HOSTS");
+    for p in registry.list() {
+        println!(
+            "{:<16} {:<10} {:<12} {:<40} {:<24} {}",
+            p.id,
+            p.version,
+            p.platform,
+            p.topics.join(","),
+            p.hosts.join(","),
+            p.source
+        );
+    }
+    Ok(())
 }
 
 async fn serve(args: Serve) -> anyhow::Result<()> {
@@ -71,6 +125,8 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         admin_token: std::env::var("POSHUB_ADMIN_TOKEN").ok(),
         default_country: CountryCode::parse(&args.default_country_code)
             .context("--default-country-code")?,
+        plugins_dir: args.plugins.plugins_dir.clone(),
+        plugin_cache: Some(args.plugins.plugin_cache.clone()),
     };
     let hub = poshub_server::build(&config).await?;
     let tls = match (args.tls_cert, args.tls_key) {

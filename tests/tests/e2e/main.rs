@@ -4,6 +4,8 @@
 
 mod bad_input;
 mod concurrency;
+mod plugins;
 mod scope;
 mod tls;
 mod walkthrough;
+mod webhooks;

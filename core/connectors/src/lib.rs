@@ -1,0 +1,40 @@
+//! poshub's host for connector plugins: the one crate that runs wasmtime and
+//! calls `bindgen!`. Generated WIT types stay inside; the rest of the hub
+//! sees the plain types of [`types`].
+//!
+//! - [`Host`]: one engine with the pooling allocator, an epoch ticker for CPU
+//!   deadlines, components compiled once and cached on disk (keyed by the
+//!   engine's compatibility hash and the wasm's SHA-256), and the import
+//!   check that refuses a component reaching outside the connector world.
+//! - [`Plugin`]: a loaded connector (an `InstancePre`); every call gets a
+//!   fresh store with a memory cap, a deadline, size caps and captured logs,
+//!   and runs on a blocking thread so the async workers stay free.
+//! - [`Registry`]: bundled connectors plus a plugins directory, hot-swapped
+//!   on reload only after the new build loads and type-checks.
+
+mod convert;
+mod host;
+mod limits;
+mod plugin;
+mod registry;
+mod signature;
+pub mod types;
+
+/// The generated bindings; private to this crate.
+mod wit {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "connector",
+    });
+}
+
+pub use host::{Host, LoadError, Source};
+pub use limits::Limits;
+pub use plugin::{CallError, Called, LogLine, Plugin};
+pub use registry::{PluginSummary, Registry, ReloadReport};
+pub use signature::verify_signature;
+
+/// Connectors built from `plugins/` and shipped inside the binary.
+pub mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+}

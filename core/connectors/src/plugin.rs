@@ -1,0 +1,450 @@
+//! A loaded connector and its calls. Every call gets a fresh `Store` and
+//! instance (cheap with `InstancePre` and the pooling allocator): a trap
+//! poisons only that instance, and one store's state never meets another's.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::convert;
+use crate::host::{Host, LoadError, Source, EPOCH_TICK};
+use crate::limits::Limits;
+use crate::types::*;
+use crate::wit;
+use crate::wit::poshub::connector::log::Level;
+
+/// Bytes a plugin may write to stdout and stderr in one call.
+const STDIO_CAP: usize = 64 << 10;
+
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// Per-call state inside the store.
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    logs: Vec<LogLine>,
+    log_bytes: usize,
+    log_cap: usize,
+    logs_dropped: usize,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::poshub::connector::log::Host for CallState {
+    fn log(&mut self, level: Level, message: String) {
+        if self.log_bytes + message.len() > self.log_cap {
+            self.logs_dropped += 1;
+            return;
+        }
+        self.log_bytes += message.len();
+        let level = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        self.logs.push(LogLine { level, message });
+    }
+}
+
+impl wit::poshub::connector::types::Host for CallState {}
+
+/// The WASI clocks a plugin sees: stopped at the epoch. Time reaches a
+/// connector only through its call context.
+struct Frozen;
+
+impl HostWallClock for Frozen {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for Frozen {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("input of {size} bytes is over the {limit}-byte limit")]
+    InputTooLarge { size: usize, limit: usize },
+    #[error("output of about {size} bytes is over the {limit}-byte limit")]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("the plugin ran past its {deadline_ms} ms deadline and was stopped")]
+    Timeout { deadline_ms: u64 },
+    #[error("the plugin tried to use more than its {limit_bytes}-byte memory limit and was stopped")]
+    OutOfMemory { limit_bytes: usize },
+    #[error("the plugin overflowed its stack (deep recursion?) and was stopped")]
+    StackOverflow,
+    #[error("the plugin wrote more than {limit} bytes to stdout/stderr and was stopped")]
+    LogFlood { limit: usize },
+    #[error("the plugin crashed: {message}")]
+    Trap { message: String },
+    #[error("the plugin returned an error ({}): {}", .0.kind, .0.message)]
+    Plugin(PluginError),
+    #[error("the plugin could not be started: {0}")]
+    Instantiate(String),
+}
+
+impl CallError {
+    /// A stable short name for logs and records.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallError::InputTooLarge { .. } => "input_too_large",
+            CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::Timeout { .. } => "plugin_timeout",
+            CallError::OutOfMemory { .. } => "plugin_out_of_memory",
+            CallError::StackOverflow => "plugin_stack_overflow",
+            CallError::LogFlood { .. } => "plugin_log_flood",
+            CallError::Trap { .. } => "plugin_trap",
+            CallError::Plugin(_) => "plugin_error",
+            CallError::Instantiate(_) => "plugin_instantiate",
+        }
+    }
+}
+
+/// The outcome of one call, with what the plugin logged.
+#[derive(Debug)]
+pub struct Called<T> {
+    pub result: Result<T, CallError>,
+    pub logs: Vec<LogLine>,
+    /// Log messages dropped over the cap.
+    pub logs_dropped: usize,
+    pub elapsed: Duration,
+}
+
+impl<T> Called<T> {
+    fn failed(e: CallError) -> Self {
+        Called {
+            result: Err(e),
+            logs: vec![],
+            logs_dropped: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// The logs as text for a record, newest last.
+    pub fn log_text(&self) -> String {
+        let mut out: String = self
+            .logs
+            .iter()
+            .map(|l| format!("[{}] {}\n", l.level, l.message))
+            .collect();
+        if self.logs_dropped > 0 {
+            out.push_str(&format!("[host] {} more log messages dropped over the cap\n", self.logs_dropped));
+        }
+        out
+    }
+}
+
+/// A loaded connector plugin.
+#[derive(Clone)]
+pub struct Plugin {
+    host: Host,
+    pre: wit::ConnectorPre<CallState>,
+    pub info: ConnectorInfo,
+    pub source: Source,
+    pub sha256: String,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.info.id)
+            .field("version", &self.info.version)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl Plugin {
+    pub(crate) fn new(
+        host: Host,
+        pre: wit::ConnectorPre<CallState>,
+        source: Source,
+        sha256: String,
+        limits: &Limits,
+    ) -> Result<Plugin, LoadError> {
+        let mut plugin = Plugin {
+            host,
+            pre,
+            info: ConnectorInfo {
+                id: String::new(),
+                version: String::new(),
+                platform: String::new(),
+                topics: vec![],
+                hosts: vec![],
+                config_schema: serde_json::Value::Null,
+                api_dialect: false,
+            },
+            source: source.clone(),
+            sha256,
+        };
+        let described = plugin.call(limits, 0, |c, s| c.call_describe(s).map(Ok));
+        let info = described.result.map_err(|e| LoadError::Describe {
+            source: source.clone(),
+            reason: e.to_string(),
+        })?;
+        let id_ok = !info.id.is_empty()
+            && info.id.len() <= 64
+            && info.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(LoadError::Describe {
+                source,
+                reason: format!("`{}` is not a connector id (lower-case letters, digits, - and _)", info.id),
+            });
+        }
+        plugin.info = convert::info(info);
+        Ok(plugin)
+    }
+
+    /// Runs one export in a fresh store under `limits`. `f` returns the
+    /// plugin's own `Result` inside wasmtime's.
+    fn call<T>(
+        &self,
+        limits: &Limits,
+        input_len: usize,
+        f: impl FnOnce(&wit::Connector, &mut Store<CallState>) -> wasmtime::Result<Result<T, wit::poshub::connector::types::Error>>,
+    ) -> Called<T> {
+        if input_len > limits.max_input_bytes {
+            return Called::failed(CallError::InputTooLarge {
+                size: input_len,
+                limit: limits.max_input_bytes,
+            });
+        }
+        let started = Instant::now();
+        let stdout = MemoryOutputPipe::new(STDIO_CAP);
+        let stderr = MemoryOutputPipe::new(STDIO_CAP);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(Frozen)
+            .monotonic_clock(Frozen)
+            .build();
+        let state = CallState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .instances(32)
+                .tables(32)
+                .memories(8)
+                .build(),
+            logs: vec![],
+            log_bytes: 0,
+            log_cap: limits.max_log_bytes,
+            logs_dropped: 0,
+        };
+        let mut store = Store::new(&self.host.inner.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (limits.deadline_ms / EPOCH_TICK.as_millis() as u64).max(1);
+        store.set_epoch_deadline(ticks);
+
+        let result = match self.pre.instantiate(&mut store) {
+            Err(e) => Err(CallError::Instantiate(format!("{e:#}"))),
+            Ok(instance) => match f(&instance, &mut store) {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(CallError::Plugin(convert::plugin_error(e))),
+                Err(e) => Err(classify(e, limits, &stdout, &stderr)),
+            },
+        };
+        let state = store.into_data();
+        Called {
+            result,
+            logs: state.logs,
+            logs_dropped: state.logs_dropped,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Runs a call on a blocking thread so that the async workers stay free.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Plugin) -> Called<T> + Send + 'static,
+    ) -> Called<T> {
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || f(&this)).await {
+            Ok(called) => called,
+            Err(e) => Called::failed(CallError::Trap {
+                message: format!("host thread failed: {e}"),
+            }),
+        }
+    }
+
+    /// How bodies of a topic are signed.
+    pub async fn webhook_auth(self: &Arc<Self>, limits: Limits, topic: String) -> Called<WebhookAuth> {
+        self.blocking(move |p| {
+            let mut c = p.call(&limits, topic.len(), |c, s| c.call_webhook_auth(s, &topic));
+            c.result = c.result.map(convert::webhook_auth);
+            c
+        })
+        .await
+    }
+
+    /// Translates a verified webhook body into canonical documents.
+    pub async fn translate_webhook(
+        self: &Arc<Self>,
+        limits: Limits,
+        ctx: CallContext,
+        topic: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Called<Vec<Document>> {
+        self.blocking(move |p| p.translate_webhook_sync(&limits, &ctx, &topic, &headers, &body))
+            .await
+    }
+
+    /// The synchronous form of [`Plugin::translate_webhook`] (benchmarks).
+    pub fn translate_webhook_sync(
+        &self,
+        limits: &Limits,
+        ctx: &CallContext,
+        topic: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Called<Vec<Document>> {
+        let input = body.len() + headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let (wctx, wheaders) = (convert::context(ctx), convert::headers(headers));
+        let mut c = self.call(limits, input, |c, s| c.call_translate_webhook(s, &wctx, topic, &wheaders, body));
+        c.result = c.result.and_then(|docs| {
+            let docs: Vec<Document> = docs.into_iter().map(convert::document).collect();
+            check_output(format!("{docs:?}").len(), limits).map(|_| docs)
+        });
+        c
+    }
+
+    /// Benchmark support: per-call times of `n` translations on one reused
+    /// instance (the hub itself always uses a fresh instance per call).
+    #[doc(hidden)]
+    pub fn bench_translate_reused(&self, ctx: &CallContext, topic: &str, body: &[u8], n: usize) -> Vec<Duration> {
+        let limits = Limits {
+            deadline_ms: 600_000,
+            ..Limits::default()
+        };
+        let wctx = convert::context(ctx);
+        let mut out = Vec::with_capacity(n);
+        let called = self.call(&limits, 0, |c, s| {
+            for i in 0..n + 500 {
+                let t = Instant::now();
+                let docs = c.call_translate_webhook(&mut *s, &wctx, topic, &[], body)?;
+                let docs: Vec<Document> = docs.map_err(|e| wasmtime::Error::msg(e.message))?.into_iter().map(convert::document).collect();
+                std::hint::black_box(&docs);
+                if i >= 500 {
+                    out.push(t.elapsed());
+                }
+            }
+            Ok(Ok(()))
+        });
+        called.result.expect("benchmark calls succeed");
+        out
+    }
+
+    /// The requests that tell a storefront about a change.
+    pub async fn plan_push(self: &Arc<Self>, limits: Limits, ctx: CallContext, change: Change) -> Called<Vec<HttpRequest>> {
+        self.blocking(move |p| {
+            let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
+            let mut c = p.call(&limits, 0, |c, s| c.call_plan_push(s, &wctx, &wchange));
+            c.result = c.result.and_then(|rs| {
+                let rs: Vec<HttpRequest> = rs.into_iter().map(convert::request_back).collect();
+                check_output(rs.iter().map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len)).sum(), &limits)
+                    .map(|_| rs)
+            });
+            c
+        })
+        .await
+    }
+
+    /// What a storefront's response to a planned request means.
+    pub async fn interpret_response(
+        self: &Arc<Self>,
+        limits: Limits,
+        ctx: CallContext,
+        change: Change,
+        request: HttpRequest,
+        response: HttpResponse,
+    ) -> Called<Outcome> {
+        self.blocking(move |p| {
+            let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
+            let (wreq, wres) = (convert::request(&request), convert::response(&response));
+            let mut c = p.call(&limits, response.body.len(), |c, s| {
+                c.call_interpret_response(s, &wctx, &wchange, &wreq, &wres)
+            });
+            c.result = c.result.map(convert::outcome);
+            c
+        })
+        .await
+    }
+}
+
+fn check_output(size: usize, limits: &Limits) -> Result<(), CallError> {
+    if size > limits.max_output_bytes {
+        Err(CallError::OutputTooLarge {
+            size,
+            limit: limits.max_output_bytes,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Turns a trap into an error a merchant can act on.
+fn classify(e: wasmtime::Error, limits: &Limits, stdout: &MemoryOutputPipe, stderr: &MemoryOutputPipe) -> CallError {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => {
+            return CallError::Timeout {
+                deadline_ms: limits.deadline_ms,
+            }
+        }
+        Some(Trap::StackOverflow) => return CallError::StackOverflow,
+        _ => {}
+    }
+    let text = format!("{e:?}");
+    if text.contains("forcing trap when growing memory") {
+        return CallError::OutOfMemory {
+            limit_bytes: limits.memory_bytes,
+        };
+    }
+    if stdout.contents().len() >= STDIO_CAP || stderr.contents().len() >= STDIO_CAP {
+        return CallError::LogFlood { limit: STDIO_CAP };
+    }
+    // A Rust guest's panic message is on its stderr; it says more than the trap.
+    let err = stderr.contents();
+    let panic = String::from_utf8_lossy(&err);
+    let panic = panic
+        .lines()
+        .skip_while(|l| !l.contains("panicked"))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = format!("{e:#}");
+    CallError::Trap {
+        message: if panic.is_empty() { first } else { format!("{panic} ({first})") },
+    }
+}

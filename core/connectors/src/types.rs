@@ -1,0 +1,196 @@
+//! The host-side view of what connectors exchange with the hub: plain Rust
+//! types, so that no generated WIT type leaks past this crate.
+
+use serde_json::Value;
+
+/// What a connector says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorInfo {
+    pub id: String,
+    pub version: String,
+    pub platform: String,
+    /// (topic, description)
+    pub topics: Vec<(String, String)>,
+    /// Host patterns its planned requests may go to.
+    pub hosts: Vec<String>,
+    /// JSON Schema of the store configuration it reads.
+    pub config_schema: Value,
+    pub api_dialect: bool,
+}
+
+/// How a webhook topic is signed: HMAC-SHA256 of the raw body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAuth {
+    /// Header carrying the signature.
+    pub header: String,
+    pub encoding: SignatureEncoding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureEncoding {
+    Base64,
+    Hex,
+}
+
+/// What a call is told: the store, the time, the store's non-secret config.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    pub store_code: String,
+    /// RFC 3339, UTC.
+    pub now: String,
+    pub config: Vec<(String, String)>,
+}
+
+/// Config keys that are secrets: kept by the host, never given to plugins.
+pub const SECRET_KEYS: &[&str] = &["webhook_secret", "api_token", "access_token", "consumer_secret", "password"];
+
+impl CallContext {
+    /// The context for a store: its config minus secrets, flattened to text.
+    pub fn for_store(store_code: &str, now: String, config: &Value) -> CallContext {
+        let config = config
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| !SECRET_KEYS.contains(&k.as_str()) && *k != "limits")
+                    .map(|(k, v)| {
+                        let text = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        CallContext {
+            store_code: store_code.to_string(),
+            now,
+            config,
+        }
+    }
+}
+
+/// The keys of an order line the hub may need to map to a reference code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineKeys {
+    pub reference_code: Option<String>,
+    pub external_id: Option<String>,
+    pub sku: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A new order in canonical form: the JSON body the store API takes
+/// (lines without a reference code carry `null` until the hub maps them),
+/// and each line's keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanonicalOrder {
+    pub body: Value,
+    pub lines: Vec<LineKeys>,
+}
+
+/// A returned quantity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnLine {
+    pub keys: LineKeys,
+    pub quantity: String,
+}
+
+/// What a webhook carried.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    Order(CanonicalOrder),
+    Cancellation {
+        online_reference_no: String,
+        reason: Option<String>,
+    },
+    Refund {
+        online_reference_no: String,
+        refund_id: String,
+        lines: Vec<ReturnLine>,
+        amount: Option<String>,
+        reason: Option<String>,
+        restock: bool,
+    },
+    StockLevel(StockLevel),
+    Price(PriceChange),
+}
+
+impl Document {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Document::Order(_) => "order",
+            Document::Cancellation { .. } => "cancellation",
+            Document::Refund { .. } => "refund",
+            Document::StockLevel(_) => "stock-level",
+            Document::Price(_) => "price",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockLevel {
+    pub reference_code: String,
+    pub external_id: Option<String>,
+    pub location: String,
+    pub external_location_id: Option<String>,
+    pub available: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceChange {
+    pub reference_code: String,
+    pub external_id: Option<String>,
+    pub price: String,
+    pub mrp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub order_id: i64,
+    pub online_reference_no: String,
+    /// `pending`, `billed`, `delivered`, `cancelled`, `returned`, `partially_returned`.
+    pub status: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// A change a store should hear about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Stock(StockLevel),
+    Price(PriceChange),
+    Status(StatusChange),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// An error a connector returned (as opposed to one it caused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    /// `invalid-input`, `unsupported`, `config`, `upstream` or `internal`.
+    pub kind: &'static str,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// What a storefront response means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    RetryAfter(u32),
+    FollowUp(Vec<HttpRequest>),
+    Failed(PluginError),
+}

@@ -1,0 +1,211 @@
+//! Helpers for the canonical types: errors, config, JSON, exact decimals,
+//! phone hints, logging and HTTP plumbing.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::bindings::poshub::connector::log;
+use crate::{
+    CallContext, ConnectorInfo, Error, ErrorKind, Header, HttpRequest, HttpResponse, Level, Outcome,
+    SignatureEncoding, SignatureScheme, Topic, WebhookAuth,
+};
+
+fn error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> Error {
+    Error {
+        kind,
+        message: message.into(),
+        retryable,
+    }
+}
+
+/// The input is not what the platform sends.
+pub fn invalid_input(message: impl Into<String>) -> Error {
+    error(ErrorKind::InvalidInput, message, false)
+}
+
+/// The connector does not do this.
+pub fn unsupported(message: impl Into<String>) -> Error {
+    error(ErrorKind::Unsupported, message, false)
+}
+
+/// The store's configuration is missing something.
+pub fn config_error(message: impl Into<String>) -> Error {
+    error(ErrorKind::Config, message, false)
+}
+
+/// The storefront failed; `retryable` says whether trying later can help.
+pub fn upstream(message: impl Into<String>, retryable: bool) -> Error {
+    error(ErrorKind::Upstream, message, retryable)
+}
+
+/// Starts a [`ConnectorInfo`].
+pub fn info(id: &str, version: &str, platform: &str) -> InfoBuilder {
+    InfoBuilder(ConnectorInfo {
+        id: id.to_string(),
+        version: version.to_string(),
+        platform: platform.to_string(),
+        topics: vec![],
+        hosts: vec![],
+        config_schema: "{}".to_string(),
+        api_dialect: false,
+    })
+}
+
+/// Builds a [`ConnectorInfo`] step by step.
+pub struct InfoBuilder(ConnectorInfo);
+
+impl InfoBuilder {
+    /// A webhook topic the connector translates.
+    pub fn topic(mut self, name: &str, description: &str) -> Self {
+        self.0.topics.push(Topic {
+            name: name.to_string(),
+            description: description.to_string(),
+        });
+        self
+    }
+
+    /// A host pattern planned requests may go to, e.g. `*.myshopify.com`.
+    pub fn host(mut self, pattern: &str) -> Self {
+        self.0.hosts.push(pattern.to_string());
+        self
+    }
+
+    /// The JSON Schema of the store configuration.
+    pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
+        self.0.config_schema = schema.to_string();
+        self
+    }
+
+    /// The connector speaks an inbound API dialect.
+    pub fn api_dialect(mut self) -> Self {
+        self.0.api_dialect = true;
+        self
+    }
+
+    pub fn build(self) -> ConnectorInfo {
+        self.0
+    }
+}
+
+/// HMAC-SHA256 of the raw body, base64, in `header` (Shopify, WooCommerce).
+pub fn hmac_sha256_base64(header: &str) -> WebhookAuth {
+    WebhookAuth {
+        scheme: SignatureScheme::HmacSha256,
+        header: header.to_string(),
+        encoding: SignatureEncoding::Base64,
+    }
+}
+
+/// A configuration value of the store (secrets are never present).
+pub fn config<'a>(ctx: &'a CallContext, key: &str) -> Option<&'a str> {
+    ctx.config
+        .iter()
+        .find(|e| e.key == key)
+        .map(|e| e.value.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// A configuration value that must be there.
+pub fn require_config<'a>(ctx: &'a CallContext, key: &str) -> Result<&'a str, Error> {
+    config(ctx, key).ok_or_else(|| config_error(format!("the store's connector config has no `{key}`")))
+}
+
+/// A header value, matched case-insensitively.
+pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+/// Parses a JSON body, naming where it went wrong.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| invalid_input(format!("body is not the expected JSON: {e}")))
+}
+
+/// An exact decimal from a storefront JSON value: a string such as
+/// `"199.00"` or a number written in the JSON (read from its digits, never
+/// through a float). None for null, empty or anything else.
+pub fn decimal(value: &serde_json::Value) -> Option<String> {
+    let raw = match value {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    is_plain_decimal(&raw).then_some(raw)
+}
+
+/// True for `123`, `-1.5`, `0.25`: digits with an optional sign and point.
+pub fn is_plain_decimal(raw: &str) -> bool {
+    let body = raw.strip_prefix('-').unwrap_or(raw);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(body.contains('.') && frac.is_empty())
+}
+
+/// Normalises money to at least two decimal places: `"7"` -> `"7.00"`,
+/// `"199.5"` -> `"199.50"`, `"0.125"` stays.
+pub fn money(raw: &str) -> Result<String, Error> {
+    let raw = raw.trim();
+    if !is_plain_decimal(raw) {
+        return Err(invalid_input(format!("`{raw}` is not an amount")));
+    }
+    Ok(match raw.split_once('.') {
+        None => format!("{raw}.00"),
+        Some((_, frac)) if frac.len() == 1 => format!("{raw}0"),
+        Some(_) => raw.to_string(),
+    })
+}
+
+/// The first usable phone among candidates (order, customer, billing,
+/// shipping ...), trimmed; the hub normalises it to E.164 with the store's
+/// default country code.
+pub fn phone_hint<'a>(candidates: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {
+    candidates
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|p| p.chars().filter(char::is_ascii_digit).count() >= 6)
+        .map(str::to_string)
+}
+
+/// Logs through the host (kept, capped, with the call's record).
+pub fn log(level: Level, message: &str) {
+    log::log(level, message);
+}
+
+/// A request with a JSON body.
+pub fn json_request(method: &str, url: String, body: &impl Serialize, extra: Vec<Header>) -> HttpRequest {
+    let mut headers = vec![Header {
+        name: "content-type".to_string(),
+        value: "application/json".to_string(),
+    }];
+    headers.extend(extra);
+    HttpRequest {
+        method: method.to_string(),
+        url,
+        headers,
+        body: Some(serde_json::to_vec(body).unwrap_or_default()),
+    }
+}
+
+/// The usual reading of a response: 2xx done; 429 and 503 retry after
+/// `Retry-After` (or 30 s); 408 and other 5xx failed but retryable; any other
+/// status failed for good.
+pub fn default_outcome(response: &HttpResponse) -> Outcome {
+    let status = response.status;
+    let excerpt = String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).to_string();
+    match status {
+        200..=299 => Outcome::Done,
+        429 | 503 => {
+            let wait = header(&response.headers, "retry-after")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(30);
+            Outcome::RetryAfter(wait)
+        }
+        408 | 500..=599 => Outcome::Failed(upstream(format!("storefront answered {status}: {excerpt}"), true)),
+        _ => Outcome::Failed(upstream(format!("storefront refused with {status}: {excerpt}"), false)),
+    }
+}

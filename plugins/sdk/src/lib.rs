@@ -1,0 +1,152 @@
+//! The poshub connector SDK: write a storefront connector in a page of Rust.
+//!
+//! Implement [`Connector`] (only [`Connector::describe`] is required; every
+//! other method answers "not supported" until you override it) and call
+//! [`register!`]. Build with `cargo build --release --target wasm32-wasip2`
+//! and drop the `.wasm` into the hub's plugins directory.
+//!
+//! ```ignore
+//! use poshub_connector_sdk::*;
+//!
+//! struct MyShop;
+//!
+//! impl Connector for MyShop {
+//!     fn describe() -> ConnectorInfo {
+//!         info("myshop", "0.1.0", "MyShop").topic("orders/create", "a new order").build()
+//!     }
+//! }
+//!
+//! register!(MyShop);
+//! ```
+//!
+//! A connector is a pure translator: it has no network, files, environment or
+//! clock. The host verifies webhook signatures with the store's secret before
+//! calling it, and sends the HTTP requests it plans.
+
+/// The generated bindings of `wit/connector.wit`. Connector authors normally
+/// use the re-exports at the crate root instead.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "connector",
+        pub_export_macro: true,
+        default_bindings_module: "poshub_connector_sdk::bindings",
+    });
+}
+
+pub use bindings::poshub::connector::log::Level;
+pub use bindings::poshub::connector::types::{
+    ApiCommand, ApiRequest, ApiResponse, CallContext, Cancellation, Change, ConfigEntry, ConnectorInfo, Customer,
+    Document, Error, ErrorKind, Header, HttpRequest, HttpResponse, HubAnswer, ItemQuery, Order, OrderLine,
+    OrderQuery, OrderStatus, Outcome, Payment, Price, Refund, ReturnLine, Shipping, SignatureEncoding,
+    SignatureScheme, StatusChange, StockLevel, Topic, WebhookAuth,
+};
+
+mod helpers;
+pub use helpers::*;
+
+/// A storefront connector. Every method but `describe` has a default that
+/// answers "not supported" (or, for responses, the usual HTTP reading).
+pub trait Connector {
+    /// Who the connector is: id, version, platform, topics, hosts, config schema.
+    fn describe() -> ConnectorInfo;
+
+    /// How bodies of a webhook topic are signed.
+    fn webhook_auth(topic: &str) -> Result<WebhookAuth, Error> {
+        Err(unsupported(format!("no webhook topic `{topic}`")))
+    }
+
+    /// A verified webhook body in canonical documents.
+    fn translate_webhook(
+        ctx: &CallContext,
+        topic: &str,
+        headers: &[Header],
+        body: &[u8],
+    ) -> Result<Vec<Document>, Error> {
+        let _ = (ctx, headers, body);
+        Err(unsupported(format!("no webhook topic `{topic}`")))
+    }
+
+    /// Inbound API dialect: a request as a canonical command.
+    fn plan_api(ctx: &CallContext, request: &ApiRequest) -> Result<ApiCommand, Error> {
+        let _ = (ctx, request);
+        Err(unsupported("this connector speaks no API dialect"))
+    }
+
+    /// Inbound API dialect: the hub's canonical answer in the dialect.
+    fn render_api(ctx: &CallContext, request: &ApiRequest, answer: &HubAnswer) -> Result<ApiResponse, Error> {
+        let _ = (ctx, request, answer);
+        Err(unsupported("this connector speaks no API dialect"))
+    }
+
+    /// The requests that tell the storefront about a change.
+    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
+        let _ = (ctx, change);
+        Err(unsupported("this connector pushes nothing"))
+    }
+
+    /// What a storefront response means; by default the HTTP status decides.
+    fn interpret_response(
+        ctx: &CallContext,
+        change: &Change,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<Outcome, Error> {
+        let _ = (ctx, change, request);
+        Ok(default_outcome(response))
+    }
+}
+
+/// Exports a [`Connector`] implementation as the plugin's component.
+#[macro_export]
+macro_rules! register {
+    ($connector:ty) => {
+        struct __PoshubConnectorExport;
+
+        impl $crate::bindings::Guest for __PoshubConnectorExport {
+            fn describe() -> $crate::ConnectorInfo {
+                <$connector as $crate::Connector>::describe()
+            }
+
+            fn webhook_auth(topic: String) -> Result<$crate::WebhookAuth, $crate::Error> {
+                <$connector as $crate::Connector>::webhook_auth(&topic)
+            }
+
+            fn translate_webhook(
+                ctx: $crate::CallContext,
+                topic: String,
+                headers: Vec<$crate::Header>,
+                body: Vec<u8>,
+            ) -> Result<Vec<$crate::Document>, $crate::Error> {
+                <$connector as $crate::Connector>::translate_webhook(&ctx, &topic, &headers, &body)
+            }
+
+            fn plan_api(ctx: $crate::CallContext, request: $crate::ApiRequest) -> Result<$crate::ApiCommand, $crate::Error> {
+                <$connector as $crate::Connector>::plan_api(&ctx, &request)
+            }
+
+            fn render_api(
+                ctx: $crate::CallContext,
+                request: $crate::ApiRequest,
+                answer: $crate::HubAnswer,
+            ) -> Result<$crate::ApiResponse, $crate::Error> {
+                <$connector as $crate::Connector>::render_api(&ctx, &request, &answer)
+            }
+
+            fn plan_push(ctx: $crate::CallContext, change: $crate::Change) -> Result<Vec<$crate::HttpRequest>, $crate::Error> {
+                <$connector as $crate::Connector>::plan_push(&ctx, &change)
+            }
+
+            fn interpret_response(
+                ctx: $crate::CallContext,
+                change: $crate::Change,
+                request: $crate::HttpRequest,
+                response: $crate::HttpResponse,
+            ) -> Result<$crate::Outcome, $crate::Error> {
+                <$connector as $crate::Connector>::interpret_response(&ctx, &change, &request, &response)
+            }
+        }
+
+        $crate::bindings::export!(__PoshubConnectorExport);
+    };
+}
