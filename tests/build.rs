@@ -8,7 +8,10 @@ include!("../plugins/build_support.rs");
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let plugins = manifest.join("../plugins").canonicalize().expect("plugins/ next to tests/");
+    let plugins = manifest
+        .join("../plugins")
+        .canonicalize()
+        .expect("plugins/ next to tests/");
     let packages = [
         "poshub-connector-canonical",
         "poshub-test-plugin-trap",
@@ -24,15 +27,37 @@ fn main() {
     println!("cargo:rustc-env=POSHUB_TEST_PLUGINS={}", dir.display());
 
     // The template connector for plugin authors, built as they would build it.
-    let template = manifest.join("../examples/connector-template").canonicalize().unwrap();
+    let template = manifest
+        .join("../examples/connector-template")
+        .canonicalize()
+        .unwrap();
     println!("cargo:rerun-if-changed={}", template.join("src").display());
-    println!("cargo:rerun-if-changed={}", template.join("Cargo.toml").display());
-    let mut cmd = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    println!(
+        "cargo:rerun-if-changed={}",
+        template.join("Cargo.toml").display()
+    );
+    let mut cmd =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(&template)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(plugins.join("target"));
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "RUSTC_WRAPPER", "CARGO_TARGET_DIR"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_TARGET_DIR",
+    ] {
         cmd.env_remove(var);
     }
-    assert!(cmd.status().expect("cargo").success(), "building examples/connector-template failed");
+    assert!(
+        cmd.status().expect("cargo").success(),
+        "building examples/connector-template failed"
+    );
 }

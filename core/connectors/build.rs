@@ -10,7 +10,10 @@ const BUNDLED: &[(&str, &str)] = &[("poshub-connector-canonical", "canonical.was
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let plugins = manifest.join("../../plugins").canonicalize().expect("plugins/ next to core/");
+    let plugins = manifest
+        .join("../../plugins")
+        .canonicalize()
+        .expect("plugins/ next to core/");
     let packages: Vec<&str> = BUNDLED.iter().map(|(p, _)| *p).collect();
     let wasm_dir = build_plugins(&plugins, &packages);
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -19,7 +22,10 @@ fn main() {
         let built = wasm_dir.join(format!("{}.wasm", package.replace('-', "_")));
         let dest = out.join(file);
         std::fs::copy(&built, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
-        code.push_str(&format!("    ({file:?}, include_bytes!({:?})),\n", dest.display().to_string()));
+        code.push_str(&format!(
+            "    ({file:?}, include_bytes!({:?})),\n",
+            dest.display().to_string()
+        ));
     }
     code.push_str("];\n");
     std::fs::write(out.join("bundled.rs"), code).unwrap();

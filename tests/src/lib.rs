@@ -155,7 +155,7 @@ impl TestHub {
     /// configured (Postgres without `POSHUB_TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<TestHub> {
         let (url, dir) = fresh_database(backend).await?;
-        Some(Self::start_on(backend, url, dir, None).await)
+        Some(Self::start_on(backend, url, dir, None, None).await)
     }
 
     /// Starts a hub whose plugins directory holds these test plugins (file
@@ -166,7 +166,14 @@ impl TestHub {
         for p in plugins {
             std::fs::copy(test_plugin(p), plugins_dir.path().join(p)).expect("copy test plugin");
         }
-        let mut hub = Self::start_on(backend, url, dir, None, Some(plugins_dir.path().to_path_buf())).await;
+        let mut hub = Self::start_on(
+            backend,
+            url,
+            dir,
+            None,
+            Some(plugins_dir.path().to_path_buf()),
+        )
+        .await;
         hub.plugins_dir = Some(plugins_dir);
         Some(hub)
     }
@@ -362,7 +369,13 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 impl TestHub {
     /// A store on `connector` with a webhook secret, selling from BLR.
-    pub async fn create_connector_store(&self, code: &str, connector: &str, secret: &str, extra: Value) {
+    pub async fn create_connector_store(
+        &self,
+        code: &str,
+        connector: &str,
+        secret: &str,
+        extra: Value,
+    ) {
         let mut config = json!({"webhook_secret": secret, "base_url": "http://127.0.0.1:9"});
         if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
             c.extend(e.clone());
@@ -377,7 +390,14 @@ impl TestHub {
     }
 
     /// Posts a webhook signed with `secret` (None: unsigned).
-    pub async fn webhook(&self, store: &str, topic: &str, body: &[u8], secret: Option<&str>, headers: &[(&str, &str)]) -> Answer {
+    pub async fn webhook(
+        &self,
+        store: &str,
+        topic: &str,
+        body: &[u8],
+        secret: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = self
             .client
             .post(format!("{}/hooks/{store}/{topic}", self.base))
@@ -394,7 +414,12 @@ impl TestHub {
 
     /// The store's connector events, newest first.
     pub async fn events(&self, store: &str) -> Vec<Value> {
-        self.admin_get(&format!("/admin/v1/stores/{store}/events")).await.expect(200).as_array().unwrap().clone()
+        self.admin_get(&format!("/admin/v1/stores/{store}/events"))
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 

@@ -10,7 +10,9 @@ use poshub_model::bill::{Bill, BillRequest};
 use poshub_model::item::{Item, NewItem};
 use poshub_model::order::Order;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
-use poshub_model::store::{ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewStore, Store};
+use poshub_model::store::{
+    ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewStore, Store,
+};
 use poshub_model::DomainError;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -143,26 +145,33 @@ pub async fn create_store(
     _: Admin,
     ApiJson(body, _): ApiJson<NewStore>,
 ) -> ApiResult<Created<Store>> {
-    if !s.connectors.iter().any(|c| c == &body.connector) {
+    if s.registry.get(&body.connector).is_none() {
         return Err(DomainError::invalid(
             "connector",
             "unknown_connector",
             format!(
                 "no connector `{}`; available: {}",
                 body.connector,
-                s.connectors.join(", ")
+                s.registry.ids().join(", ")
             ),
         )
         .into());
     }
-    Ok(created(s.storage.create_store(&body).await?))
+    Ok(created(redact(s.storage.create_store(&body).await?)))
 }
 
 /// List stores.
 #[utoipa::path(get, path = "/admin/v1/stores", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = Vec<Store>), (status = 401, body = Problem)))]
 pub async fn list_stores(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Vec<Store>>> {
-    Ok(Json(s.storage.list_stores().await?.into_iter().map(redact).collect()))
+    Ok(Json(
+        s.storage
+            .list_stores()
+            .await?
+            .into_iter()
+            .map(redact)
+            .collect(),
+    ))
 }
 
 /// Read one store.

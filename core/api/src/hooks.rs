@@ -101,7 +101,10 @@ pub async fn receive(
         Err(refusal) => {
             event.outcome = refusal.outcome;
             event.http_status = i32::from(refusal.problem.status);
-            event.detail = Some(format!("{}: {}", refusal.problem.code, refusal.problem.detail));
+            event.detail = Some(format!(
+                "{}: {}",
+                refusal.problem.code, refusal.problem.detail
+            ));
             refusal.problem.into_response()
         }
     };
@@ -130,16 +133,26 @@ async fn handle(
         )
     })?;
     let limits = Limits::for_store(&ctx.config);
-    let auth = finish(plugin.webhook_auth(limits, topic.to_string()).await, event).map_err(|e| match e {
-        CallError::Plugin(p) if p.kind == "unsupported" => Refusal::new(
-            "rejected",
-            Problem::new(StatusCode::NOT_FOUND, "unknown_topic", format!("{}: {}", plugin.info.id, p.message)),
-        ),
-        other => connector_failure(&plugin, other),
-    })?;
+    let auth = finish(plugin.webhook_auth(limits, topic.to_string()).await, event).map_err(
+        |e| match e {
+            CallError::Plugin(p) if p.kind == "unsupported" => Refusal::new(
+                "rejected",
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_topic",
+                    format!("{}: {}", plugin.info.id, p.message),
+                ),
+            ),
+            other => connector_failure(&plugin, other),
+        },
+    )?;
 
     // The host verifies; a bad or missing signature writes nothing.
-    let secret = ctx.config.get("webhook_secret").and_then(|v| v.as_str()).unwrap_or("");
+    let secret = ctx
+        .config
+        .get("webhook_secret")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     if secret.is_empty() {
         return Err(Refusal::new(
             "unauthorized",
@@ -150,25 +163,41 @@ async fn handle(
             ),
         ));
     }
-    let signature = headers.get(auth.header.as_str()).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let signature = headers
+        .get(auth.header.as_str())
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !verify_signature(&auth, secret, signature, body) {
         return Err(Refusal::new(
             "unauthorized",
             Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_signature",
-                format!("the {} header does not hold a valid signature of this body", auth.header),
+                format!(
+                    "the {} header does not hold a valid signature of this body",
+                    auth.header
+                ),
             ),
         ));
     }
 
-    let call_ctx = CallContext::for_store(&ctx.principal.store_code, poshub_model::now().to_rfc3339(), &ctx.config);
+    let call_ctx = CallContext::for_store(
+        &ctx.principal.store_code,
+        poshub_model::now().to_rfc3339(),
+        &ctx.config,
+    );
     let header_list: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
     let translated = plugin
-        .translate_webhook(limits, call_ctx, topic.to_string(), header_list, body.to_vec())
+        .translate_webhook(
+            limits,
+            call_ctx,
+            topic.to_string(),
+            header_list,
+            body.to_vec(),
+        )
         .await;
     let documents = finish(translated, event).map_err(|e| match e {
         CallError::Plugin(p) => Refusal::new(
@@ -176,12 +205,19 @@ async fn handle(
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "connector_rejected",
-                format!("{} refused the payload ({}): {}", plugin.info.id, p.kind, p.message),
+                format!(
+                    "{} refused the payload ({}): {}",
+                    plugin.info.id, p.kind, p.message
+                ),
             ),
         ),
         CallError::InputTooLarge { .. } => Refusal::new(
             "rejected",
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string()),
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                e.to_string(),
+            ),
         ),
         other => connector_failure(&plugin, other),
     })?;
@@ -219,7 +255,12 @@ fn connector_failure(plugin: &Arc<Plugin>, e: CallError) -> Refusal {
     )
 }
 
-fn result(doc: &str, result: &str, order_id: Option<i64>, detail: Option<String>) -> DocumentResult {
+fn result(
+    doc: &str,
+    result: &str,
+    order_id: Option<i64>,
+    detail: Option<String>,
+) -> DocumentResult {
     DocumentResult {
         document: doc.to_string(),
         result: result.to_string(),
@@ -229,7 +270,11 @@ fn result(doc: &str, result: &str, order_id: Option<i64>, detail: Option<String>
 }
 
 /// Runs one canonical document through the hub.
-async fn apply(state: &AppState, ctx: &StoreContext, doc: Document) -> Result<DocumentResult, Refusal> {
+async fn apply(
+    state: &AppState,
+    ctx: &StoreContext,
+    doc: Document,
+) -> Result<DocumentResult, Refusal> {
     let kind = doc.kind();
     match doc {
         Document::Order(order) => {
@@ -253,7 +298,12 @@ async fn apply(state: &AppState, ctx: &StoreContext, doc: Document) -> Result<Do
                     code: "duplicate_online_reference_no",
                     existing_id,
                     ..
-                })) => Ok(result(kind, "duplicate", existing_id, Some("order already received".into()))),
+                })) => Ok(result(
+                    kind,
+                    "duplicate",
+                    existing_id,
+                    Some("order already received".into()),
+                )),
                 Err(e) => Err(Problem::from(e).into()),
             }
         }
@@ -267,7 +317,9 @@ async fn apply(state: &AppState, ctx: &StoreContext, doc: Document) -> Result<Do
                 .find_order_id(store_id, &online_reference_no)
                 .await
                 .map_err(Problem::from)?
-                .ok_or_else(|| Problem::not_found(format!("this store has no order `{online_reference_no}`")))?;
+                .ok_or_else(|| {
+                    Problem::not_found(format!("this store has no order `{online_reference_no}`"))
+                })?;
             let scope = OrderScope {
                 store_id: Some(store_id),
                 location_ids: None,

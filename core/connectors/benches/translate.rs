@@ -36,18 +36,31 @@ fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mean = samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64;
-    (mean, us(samples[samples.len() / 2]), us(samples[samples.len() * 99 / 100]))
+    (
+        mean,
+        us(samples[samples.len() / 2]),
+        us(samples[samples.len() * 99 / 100]),
+    )
 }
 
 fn main() {
     let body = order_json();
     let host = Host::new(None).expect("host");
-    let (name, wasm) = bundled::BUNDLED.iter().find(|(n, _)| *n == "canonical.wasm").unwrap();
+    let (name, wasm) = bundled::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "canonical.wasm")
+        .unwrap();
     let started = Instant::now();
-    let plugin = host.load(wasm, Source::Bundled(name.to_string())).expect("canonical loads");
+    let plugin = host
+        .load(wasm, Source::Bundled(name.to_string()))
+        .expect("canonical loads");
     let load = started.elapsed();
     let limits = Limits::default();
-    let ctx = CallContext::for_store("WEB", "2026-11-27T07:00:00Z".into(), &serde_json::json!({"base_url": "https://shop.example"}));
+    let ctx = CallContext::for_store(
+        "WEB",
+        "2026-11-27T07:00:00Z".into(),
+        &serde_json::json!({"base_url": "https://shop.example"}),
+    );
     let n = 5_000;
 
     let mut fresh = Vec::with_capacity(n);
@@ -64,7 +77,8 @@ fn main() {
     let mut native = Vec::with_capacity(n);
     for i in 0..n + 500 {
         let t = Instant::now();
-        let order = poshub_connector_canonical::translate_order(std::hint::black_box(&body)).expect("native translation");
+        let order = poshub_connector_canonical::translate_order(std::hint::black_box(&body))
+            .expect("native translation");
         std::hint::black_box(&order);
         let d = t.elapsed();
         if i >= 500 {
@@ -75,13 +89,40 @@ fn main() {
     let (fm, fp50, fp99) = stats(fresh);
     let (rm, rp50, rp99) = stats(reused);
     let (nm, np50, np99) = stats(native);
-    println!("connector translation, {} byte order, {n} calls each ({} cores)", body.len(), std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1));
-    println!("compile + load of the canonical component: {:.1} ms", load.as_secs_f64() * 1e3);
-    println!("{:<44} {:>10} {:>10} {:>10}", "path", "mean us", "p50 us", "p99 us");
-    println!("{:<44} {fm:>10.1} {fp50:>10.1} {fp99:>10.1}", "wasm, fresh instance per call (the hub)");
-    println!("{:<44} {rm:>10.1} {rp50:>10.1} {rp99:>10.1}", "wasm, one reused instance");
-    println!("{:<44} {nm:>10.1} {np50:>10.1} {np99:>10.1}", "native Rust, same code");
-    println!("ratio wasm (reused instance) / native, p50: {:.2}", rp50 / np50);
-    println!("ratio wasm (fresh instance) / native, p50: {:.2}", fp50 / np50);
+    println!(
+        "connector translation, {} byte order, {n} calls each ({} cores)",
+        body.len(),
+        std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "compile + load of the canonical component: {:.1} ms",
+        load.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "path", "mean us", "p50 us", "p99 us"
+    );
+    println!(
+        "{:<44} {fm:>10.1} {fp50:>10.1} {fp99:>10.1}",
+        "wasm, fresh instance per call (the hub)"
+    );
+    println!(
+        "{:<44} {rm:>10.1} {rp50:>10.1} {rp99:>10.1}",
+        "wasm, one reused instance"
+    );
+    println!(
+        "{:<44} {nm:>10.1} {np50:>10.1} {np99:>10.1}",
+        "native Rust, same code"
+    );
+    println!(
+        "ratio wasm (reused instance) / native, p50: {:.2}",
+        rp50 / np50
+    );
+    println!(
+        "ratio wasm (fresh instance) / native, p50: {:.2}",
+        fp50 / np50
+    );
     println!("targets: fresh-instance call < 100 us; ratio < 2.0");
 }

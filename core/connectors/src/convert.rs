@@ -11,7 +11,11 @@ pub(crate) fn info(i: w::ConnectorInfo) -> ConnectorInfo {
         id: i.id,
         version: i.version,
         platform: i.platform,
-        topics: i.topics.into_iter().map(|t| (t.name, t.description)).collect(),
+        topics: i
+            .topics
+            .into_iter()
+            .map(|t| (t.name, t.description))
+            .collect(),
         hosts: i.hosts,
         config_schema: serde_json::from_str(&i.config_schema).unwrap_or(Value::Null),
         api_dialect: i.api_dialect,
@@ -111,7 +115,10 @@ fn order(o: w::Order) -> CanonicalOrder {
                 title: l.title,
             });
             let mut line = Map::new();
-            line.insert("reference_code".into(), l.reference_code.map(Value::from).unwrap_or(Value::Null));
+            line.insert(
+                "reference_code".into(),
+                l.reference_code.map(Value::from).unwrap_or(Value::Null),
+            );
             line.insert("quantity".into(), l.quantity.into());
             line.insert("unit_price".into(), l.unit_price.into());
             put(&mut line, "discount", l.discount);

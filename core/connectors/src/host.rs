@@ -56,16 +56,16 @@ impl fmt::Display for Source {
 /// Why a plugin did not load.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{source}: not a WebAssembly component poshub can compile: {reason}")]
-    Compile { source: Source, reason: String },
-    #[error("{source}: imports `{import}`, which is outside the poshub connector world; connectors may import only poshub:connector/log (and the WASI a Rust guest links by default)")]
-    ForbiddenImport { source: Source, import: String },
-    #[error("{source}: does not match the poshub:connector world: {reason}")]
-    TypeCheck { source: Source, reason: String },
-    #[error("{source}: `describe` failed: {reason}")]
-    Describe { source: Source, reason: String },
-    #[error("{source}: {reason}")]
-    Io { source: Source, reason: String },
+    #[error("{plugin}: not a WebAssembly component poshub can compile: {reason}")]
+    Compile { plugin: Source, reason: String },
+    #[error("{plugin}: imports `{import}`, which is outside the poshub connector world; connectors may import only poshub:connector/log (and the WASI a Rust guest links by default)")]
+    ForbiddenImport { plugin: Source, import: String },
+    #[error("{plugin}: does not match the poshub:connector world: {reason}")]
+    TypeCheck { plugin: Source, reason: String },
+    #[error("{plugin}: `describe` failed: {reason}")]
+    Describe { plugin: Source, reason: String },
+    #[error("{plugin}: {reason}")]
+    Io { plugin: Source, reason: String },
 }
 
 pub(crate) struct HostInner {
@@ -107,7 +107,10 @@ impl Host {
 
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        wit::Connector::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(&mut linker, |s| s)?;
+        wit::Connector::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let (ticker_engine, ticker_stop) = (engine.weak(), stop.clone());
@@ -144,7 +147,7 @@ impl Host {
         for (name, _) in ty.imports(&self.inner.engine) {
             if !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
                 return Err(LoadError::ForbiddenImport {
-                    source,
+                    plugin: source,
                     import: name.to_string(),
                 });
             }
@@ -155,7 +158,7 @@ impl Host {
             .instantiate_pre(&component)
             .and_then(wit::ConnectorPre::new)
             .map_err(|e| LoadError::TypeCheck {
-                source: source.clone(),
+                plugin: source.clone(),
                 reason: format!("{e:#}"),
             })?;
         Plugin::new(self.clone(), pre, source, sha256, &Limits::default())
@@ -165,7 +168,7 @@ impl Host {
     pub fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
         let source = Source::File(path.to_path_buf());
         let wasm = std::fs::read(path).map_err(|e| LoadError::Io {
-            source: source.clone(),
+            plugin: source.clone(),
             reason: e.to_string(),
         })?;
         self.load(&wasm, source)
@@ -174,7 +177,7 @@ impl Host {
     fn compile(&self, wasm: &[u8], sha256: &str, source: &Source) -> Result<Component, LoadError> {
         let engine = &self.inner.engine;
         let compile_error = |e: wasmtime::Error| LoadError::Compile {
-            source: source.clone(),
+            plugin: source.clone(),
             reason: format!("{e:#}"),
         };
         let Some(dir) = &self.inner.cache_dir else {
@@ -191,12 +194,17 @@ impl Host {
             let cached = unsafe { Component::deserialize_file(engine, &path) };
             match cached {
                 Ok(c) => return Ok(c),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable cached component"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable cached component")
+                }
             }
         }
         let bytes = engine.precompile_component(wasm).map_err(compile_error)?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+        if std::fs::write(&tmp, &bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .is_err()
+        {
             tracing::warn!(path = %path.display(), "could not cache the compiled component");
         }
         #[allow(unsafe_code)]

@@ -42,7 +42,9 @@ impl Limits {
     /// each clamped to its ceiling.
     pub fn for_store(config: &Value) -> Limits {
         let mut l = Limits::default();
-        let Some(c) = config.get("limits") else { return l };
+        let Some(c) = config.get("limits") else {
+            return l;
+        };
         let num = |k: &str| c.get(k).and_then(Value::as_u64);
         if let Some(v) = num("memory_mb") {
             l.memory_bytes = ((v as usize) << 20).clamp(1 << 20, MAX_MEMORY_BYTES);

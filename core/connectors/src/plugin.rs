@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use crate::convert;
 use crate::host::{Host, LoadError, Source, EPOCH_TICK};
@@ -98,7 +100,9 @@ pub enum CallError {
     OutputTooLarge { size: usize, limit: usize },
     #[error("the plugin ran past its {deadline_ms} ms deadline and was stopped")]
     Timeout { deadline_ms: u64 },
-    #[error("the plugin tried to use more than its {limit_bytes}-byte memory limit and was stopped")]
+    #[error(
+        "the plugin tried to use more than its {limit_bytes}-byte memory limit and was stopped"
+    )]
     OutOfMemory { limit_bytes: usize },
     #[error("the plugin overflowed its stack (deep recursion?) and was stopped")]
     StackOverflow,
@@ -149,6 +153,16 @@ impl<T> Called<T> {
         }
     }
 
+    /// Applies `f` to a successful result, keeping logs and timing.
+    fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, CallError>) -> Called<U> {
+        Called {
+            result: self.result.and_then(f),
+            logs: self.logs,
+            logs_dropped: self.logs_dropped,
+            elapsed: self.elapsed,
+        }
+    }
+
     /// The logs as text for a record, newest last.
     pub fn log_text(&self) -> String {
         let mut out: String = self
@@ -157,7 +171,10 @@ impl<T> Called<T> {
             .map(|l| format!("[{}] {}\n", l.level, l.message))
             .collect();
         if self.logs_dropped > 0 {
-            out.push_str(&format!("[host] {} more log messages dropped over the cap\n", self.logs_dropped));
+            out.push_str(&format!(
+                "[host] {} more log messages dropped over the cap\n",
+                self.logs_dropped
+            ));
         }
         out
     }
@@ -208,16 +225,22 @@ impl Plugin {
         };
         let described = plugin.call(limits, 0, |c, s| c.call_describe(s).map(Ok));
         let info = described.result.map_err(|e| LoadError::Describe {
-            source: source.clone(),
+            plugin: source.clone(),
             reason: e.to_string(),
         })?;
         let id_ok = !info.id.is_empty()
             && info.id.len() <= 64
-            && info.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && info
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !id_ok {
             return Err(LoadError::Describe {
-                source,
-                reason: format!("`{}` is not a connector id (lower-case letters, digits, - and _)", info.id),
+                plugin: source,
+                reason: format!(
+                    "`{}` is not a connector id (lower-case letters, digits, - and _)",
+                    info.id
+                ),
             });
         }
         plugin.info = convert::info(info);
@@ -230,7 +253,10 @@ impl Plugin {
         &self,
         limits: &Limits,
         input_len: usize,
-        f: impl FnOnce(&wit::Connector, &mut Store<CallState>) -> wasmtime::Result<Result<T, wit::poshub::connector::types::Error>>,
+        f: impl FnOnce(
+            &wit::Connector,
+            &mut Store<CallState>,
+        ) -> wasmtime::Result<Result<T, wit::poshub::connector::types::Error>>,
     ) -> Called<T> {
         if input_len > limits.max_input_bytes {
             return Called::failed(CallError::InputTooLarge {
@@ -299,11 +325,14 @@ impl Plugin {
     }
 
     /// How bodies of a topic are signed.
-    pub async fn webhook_auth(self: &Arc<Self>, limits: Limits, topic: String) -> Called<WebhookAuth> {
+    pub async fn webhook_auth(
+        self: &Arc<Self>,
+        limits: Limits,
+        topic: String,
+    ) -> Called<WebhookAuth> {
         self.blocking(move |p| {
-            let mut c = p.call(&limits, topic.len(), |c, s| c.call_webhook_auth(s, &topic));
-            c.result = c.result.map(convert::webhook_auth);
-            c
+            p.call(&limits, topic.len(), |c, s| c.call_webhook_auth(s, &topic))
+                .and_then(|a| Ok(convert::webhook_auth(a)))
         })
         .await
     }
@@ -330,20 +359,31 @@ impl Plugin {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Called<Vec<Document>> {
-        let input = body.len() + headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let input = body.len()
+            + headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
         let (wctx, wheaders) = (convert::context(ctx), convert::headers(headers));
-        let mut c = self.call(limits, input, |c, s| c.call_translate_webhook(s, &wctx, topic, &wheaders, body));
-        c.result = c.result.and_then(|docs| {
+        self.call(limits, input, |c, s| {
+            c.call_translate_webhook(s, &wctx, topic, &wheaders, body)
+        })
+        .and_then(|docs| {
             let docs: Vec<Document> = docs.into_iter().map(convert::document).collect();
             check_output(format!("{docs:?}").len(), limits).map(|_| docs)
-        });
-        c
+        })
     }
 
     /// Benchmark support: per-call times of `n` translations on one reused
     /// instance (the hub itself always uses a fresh instance per call).
     #[doc(hidden)]
-    pub fn bench_translate_reused(&self, ctx: &CallContext, topic: &str, body: &[u8], n: usize) -> Vec<Duration> {
+    pub fn bench_translate_reused(
+        &self,
+        ctx: &CallContext,
+        topic: &str,
+        body: &[u8],
+        n: usize,
+    ) -> Vec<Duration> {
         let limits = Limits {
             deadline_ms: 600_000,
             ..Limits::default()
@@ -354,7 +394,11 @@ impl Plugin {
             for i in 0..n + 500 {
                 let t = Instant::now();
                 let docs = c.call_translate_webhook(&mut *s, &wctx, topic, &[], body)?;
-                let docs: Vec<Document> = docs.map_err(|e| wasmtime::Error::msg(e.message))?.into_iter().map(convert::document).collect();
+                let docs: Vec<Document> = docs
+                    .map_err(|e| wasmtime::Error::msg(e.message))?
+                    .into_iter()
+                    .map(convert::document)
+                    .collect();
                 std::hint::black_box(&docs);
                 if i >= 500 {
                     out.push(t.elapsed());
@@ -367,16 +411,25 @@ impl Plugin {
     }
 
     /// The requests that tell a storefront about a change.
-    pub async fn plan_push(self: &Arc<Self>, limits: Limits, ctx: CallContext, change: Change) -> Called<Vec<HttpRequest>> {
+    pub async fn plan_push(
+        self: &Arc<Self>,
+        limits: Limits,
+        ctx: CallContext,
+        change: Change,
+    ) -> Called<Vec<HttpRequest>> {
         self.blocking(move |p| {
             let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
-            let mut c = p.call(&limits, 0, |c, s| c.call_plan_push(s, &wctx, &wchange));
-            c.result = c.result.and_then(|rs| {
-                let rs: Vec<HttpRequest> = rs.into_iter().map(convert::request_back).collect();
-                check_output(rs.iter().map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len)).sum(), &limits)
+            p.call(&limits, 0, |c, s| c.call_plan_push(s, &wctx, &wchange))
+                .and_then(|rs| {
+                    let rs: Vec<HttpRequest> = rs.into_iter().map(convert::request_back).collect();
+                    check_output(
+                        rs.iter()
+                            .map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len))
+                            .sum(),
+                        &limits,
+                    )
                     .map(|_| rs)
-            });
-            c
+                })
         })
         .await
     }
@@ -393,11 +446,10 @@ impl Plugin {
         self.blocking(move |p| {
             let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
             let (wreq, wres) = (convert::request(&request), convert::response(&response));
-            let mut c = p.call(&limits, response.body.len(), |c, s| {
+            p.call(&limits, response.body.len(), |c, s| {
                 c.call_interpret_response(s, &wctx, &wchange, &wreq, &wres)
-            });
-            c.result = c.result.map(convert::outcome);
-            c
+            })
+            .and_then(|o| Ok(convert::outcome(o)))
         })
         .await
     }
@@ -415,7 +467,12 @@ fn check_output(size: usize, limits: &Limits) -> Result<(), CallError> {
 }
 
 /// Turns a trap into an error a merchant can act on.
-fn classify(e: wasmtime::Error, limits: &Limits, stdout: &MemoryOutputPipe, stderr: &MemoryOutputPipe) -> CallError {
+fn classify(
+    e: wasmtime::Error,
+    limits: &Limits,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) -> CallError {
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => {
             return CallError::Timeout {
@@ -445,6 +502,10 @@ fn classify(e: wasmtime::Error, limits: &Limits, stdout: &MemoryOutputPipe, stde
         .join(" ");
     let first = format!("{e:#}");
     CallError::Trap {
-        message: if panic.is_empty() { first } else { format!("{panic} ({first})") },
+        message: if panic.is_empty() {
+            first
+        } else {
+            format!("{panic} ({first})")
+        },
     }
 }

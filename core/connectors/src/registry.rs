@@ -46,10 +46,17 @@ pub struct Registry {
 impl Registry {
     /// Loads the bundled connectors (a failure there is a build bug) and the
     /// plugins directory (failures are reported, not fatal).
-    pub fn new(host: Host, bundled: &[(&str, &[u8])], dir: Option<PathBuf>) -> Result<(Registry, ReloadReport), LoadError> {
+    pub fn new(
+        host: Host,
+        bundled: &[(&str, &[u8])],
+        dir: Option<PathBuf>,
+    ) -> Result<(Registry, ReloadReport), LoadError> {
         let bundled = bundled
             .iter()
-            .map(|(name, wasm)| host.load(wasm, Source::Bundled(name.to_string())).map(Arc::new))
+            .map(|(name, wasm)| {
+                host.load(wasm, Source::Bundled(name.to_string()))
+                    .map(Arc::new)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let registry = Registry {
             host,
@@ -90,11 +97,17 @@ impl Registry {
     pub fn reload(&self) -> ReloadReport {
         let mut report = ReloadReport::default();
         let before = self.current.read().unwrap().clone();
-        let mut next: BTreeMap<String, Arc<Plugin>> =
-            self.bundled.iter().map(|p| (p.info.id.clone(), p.clone())).collect();
+        let mut next: BTreeMap<String, Arc<Plugin>> = self
+            .bundled
+            .iter()
+            .map(|p| (p.info.id.clone(), p.clone()))
+            .collect();
         let mut from_files: BTreeMap<String, PathBuf> = BTreeMap::new();
         for path in self.plugin_files(&mut report) {
-            let previous = before.values().find(|p| p.source == Source::File(path.clone())).cloned();
+            let previous = before
+                .values()
+                .find(|p| p.source == Source::File(path.clone()))
+                .cloned();
             let bytes = match std::fs::read(&path) {
                 Ok(b) => b,
                 Err(e) => {
@@ -113,7 +126,9 @@ impl Registry {
                 }
                 _ => match self.host.load(&bytes, Source::File(path.clone())) {
                     Ok(p) => {
-                        report.loaded.push(format!("{}@{}", p.info.id, p.info.version));
+                        report
+                            .loaded
+                            .push(format!("{}@{}", p.info.id, p.info.version));
                         Arc::new(p)
                     }
                     Err(e) => {
@@ -137,7 +152,11 @@ impl Registry {
             from_files.insert(plugin.info.id.clone(), path);
             next.insert(plugin.info.id.clone(), plugin);
         }
-        report.removed = before.keys().filter(|id| !next.contains_key(*id)).cloned().collect();
+        report.removed = before
+            .keys()
+            .filter(|id| !next.contains_key(*id))
+            .cloned()
+            .collect();
         *self.current.write().unwrap() = next;
         for f in &report.failed {
             tracing::warn!("plugin not loaded: {f}");
@@ -150,7 +169,9 @@ impl Registry {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                report.failed.push(format!("plugins directory {}: {e}", dir.display()));
+                report
+                    .failed
+                    .push(format!("plugins directory {}: {e}", dir.display()));
                 return vec![];
             }
         };

@@ -14,8 +14,12 @@ pub fn verify_signature(auth: &WebhookAuth, secret: &str, signature: &str, body:
         return false;
     }
     let sent = match auth.encoding {
-        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(signature.trim()),
-        SignatureEncoding::Hex => hex::decode(signature.trim()).map_err(|_| base64::DecodeError::InvalidLength(0)),
+        SignatureEncoding::Base64 => {
+            base64::engine::general_purpose::STANDARD.decode(signature.trim())
+        }
+        SignatureEncoding::Hex => {
+            hex::decode(signature.trim()).map_err(|_| base64::DecodeError::InvalidLength(0))
+        }
     };
     let Ok(sent) = sent else { return false };
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -41,11 +45,31 @@ mod tests {
     fn shopify_vectors() {
         let auth = b64("X-Shopify-Hmac-Sha256");
         // From ../shared/fixtures/README.md: a JSON string body and an empty body.
-        assert!(verify_signature(&auth, "hush", "hMTq0K2x7oyOjoBwGYeTj5oxfnaVYXzbanUG9aajpKI=", b"\"my secret message\""));
+        assert!(verify_signature(
+            &auth,
+            "hush",
+            "hMTq0K2x7oyOjoBwGYeTj5oxfnaVYXzbanUG9aajpKI=",
+            b"\"my secret message\""
+        ));
         let zeros = "00000000000000000000000000000000";
-        assert!(verify_signature(&auth, zeros, "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1E=", b""));
-        assert!(!verify_signature(&auth, zeros, "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1F=", b""));
-        assert!(!verify_signature(&auth, "", "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1E=", b""));
+        assert!(verify_signature(
+            &auth,
+            zeros,
+            "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1E=",
+            b""
+        ));
+        assert!(!verify_signature(
+            &auth,
+            zeros,
+            "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1F=",
+            b""
+        ));
+        assert!(!verify_signature(
+            &auth,
+            "",
+            "vhwRQys0GZozEzsl9+bjquUnCkjSE7r1YPgl9S0CY1E=",
+            b""
+        ));
         assert!(!verify_signature(&auth, zeros, "not base64!", b""));
     }
 

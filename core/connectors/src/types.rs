@@ -42,7 +42,13 @@ pub struct CallContext {
 }
 
 /// Config keys that are secrets: kept by the host, never given to plugins.
-pub const SECRET_KEYS: &[&str] = &["webhook_secret", "api_token", "access_token", "consumer_secret", "password"];
+pub const SECRET_KEYS: &[&str] = &[
+    "webhook_secret",
+    "api_token",
+    "access_token",
+    "consumer_secret",
+    "password",
+];
 
 impl CallContext {
     /// The context for a store: its config minus secrets, flattened to text.

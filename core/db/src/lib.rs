@@ -24,7 +24,8 @@ use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
-    ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store,
+    ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
+    Principal, Store, StoreContext,
 };
 use poshub_model::DomainError;
 use rust_decimal::Decimal;

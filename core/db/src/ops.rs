@@ -17,7 +17,8 @@ use poshub_model::stock::{
     check_reservation, Balance, MovementKind, StockAdjustment, StockInward, StockLevel,
 };
 use poshub_model::store::{
-    ApiUser, Location, LocationGroup, NewApiUser, NewStore, Principal, Store,
+    ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
+    Principal, Store, StoreContext,
 };
 use poshub_model::{now, DomainError, FieldError};
 use rust_decimal::Decimal;

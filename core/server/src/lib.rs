@@ -12,9 +12,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use poshub_api::{extract::hash_key, AppState, Metrics};
+use poshub_connectors::{Host, Registry};
 use poshub_db::Storage;
 use poshub_model::phone::CountryCode;
-use poshub_connectors::{Host, Registry};
 use rand::RngCore;
 
 /// Settings key under which the admin token's hash is kept.
@@ -59,7 +59,11 @@ pub async fn load_registry(config: &Config) -> anyhow::Result<Arc<Registry>> {
     let (cache, dir) = (config.plugin_cache.clone(), config.plugins_dir.clone());
     let (registry, report) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let host = Host::new(cache)?;
-        Ok(Registry::new(host, poshub_connectors::bundled::BUNDLED, dir)?)
+        Ok(Registry::new(
+            host,
+            poshub_connectors::bundled::BUNDLED,
+            dir,
+        )?)
     })
     .await??;
     for failed in &report.failed {
@@ -233,7 +237,8 @@ pub async fn shutdown_signal() {
 pub fn reload_on_sighup(registry: Arc<Registry>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hup.recv().await.is_some() {

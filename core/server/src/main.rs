@@ -46,7 +46,11 @@ struct PluginArgs {
     #[arg(long, env = "POSHUB_PLUGINS_DIR")]
     plugins_dir: Option<PathBuf>,
     /// Cache of compiled plugins.
-    #[arg(long, default_value = "poshub-plugin-cache", env = "POSHUB_PLUGIN_CACHE")]
+    #[arg(
+        long,
+        default_value = "poshub-plugin-cache",
+        env = "POSHUB_PLUGIN_CACHE"
+    )]
     plugin_cache: PathBuf,
 }
 
@@ -104,7 +108,10 @@ async fn list_plugins(args: PluginArgs) -> anyhow::Result<()> {
         plugin_cache: Some(args.plugin_cache),
     };
     let registry = poshub_server::load_registry(&config).await?;
-    println!("{:<16} {:<10} {:<12} {:<40} {:<24} SOURCE", "ID", "VERSION", "PLATFORM", "TOPICS", "HOSTS");
+    println!(
+        "{:<16} {:<10} {:<12} {:<40} {:<24} SOURCE",
+        "ID", "VERSION", "PLATFORM", "TOPICS", "HOSTS"
+    );
     for p in registry.list() {
         println!(
             "{:<16} {:<10} {:<12} {:<40} {:<24} {}",

@@ -67,7 +67,12 @@ impl Connector for Acme {
         }
     }
 
-    fn translate_webhook(_: &CallContext, topic: &str, _: &[Header], body: &[u8]) -> Result<Vec<Document>, Error> {
+    fn translate_webhook(
+        _: &CallContext,
+        topic: &str,
+        _: &[Header],
+        body: &[u8],
+    ) -> Result<Vec<Document>, Error> {
         if topic != "order.placed" {
             return Err(unsupported(format!("Acme has no topic `{topic}`")));
         }
@@ -80,7 +85,8 @@ impl Connector for Acme {
                 external_id: None,
                 sku: Some(item.sku.clone()),
                 title: None,
-                quantity: decimal(&item.qty).ok_or_else(|| invalid_input(format!("items[{i}].qty is not a number")))?,
+                quantity: decimal(&item.qty)
+                    .ok_or_else(|| invalid_input(format!("items[{i}].qty is not a number")))?,
                 unit_price: amount(&item.price, &format!("items[{i}].price"))?,
                 discount: None,
                 tax_rate: None,
@@ -88,7 +94,10 @@ impl Connector for Acme {
         }
         let total = amount(&o.total, "total")?;
         let kind = if o.payment == "cod" { "cod" } else { "prepaid" };
-        log(Level::Info, &format!("Acme order {} with {} lines", o.id, lines.len()));
+        log(
+            Level::Info,
+            &format!("Acme order {} with {} lines", o.id, lines.len()),
+        );
         Ok(vec![Document::Order(Order {
             online_reference_no: format!("ACME-{}", o.id.to_string().trim_matches('"')),
             location: None,
@@ -100,10 +109,18 @@ impl Connector for Acme {
             }),
             lines,
             shipping: match &o.shipping_fee {
-                Some(fee) => Some(Shipping { amount: amount(fee, "shipping_fee")?, method: None, address: None }),
+                Some(fee) => Some(Shipping {
+                    amount: amount(fee, "shipping_fee")?,
+                    method: None,
+                    address: None,
+                }),
                 None => None,
             },
-            payments: vec![Payment { kind: kind.into(), amount: total.clone(), reference: None }],
+            payments: vec![Payment {
+                kind: kind.into(),
+                amount: total.clone(),
+                reference: None,
+            }],
             total,
             placed_at: None,
             notes: None,

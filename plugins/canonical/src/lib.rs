@@ -182,7 +182,12 @@ impl Connector for Canonical {
         }
     }
 
-    fn translate_webhook(_: &CallContext, topic: &str, _: &[Header], body: &[u8]) -> Result<Vec<Document>, Error> {
+    fn translate_webhook(
+        _: &CallContext,
+        topic: &str,
+        _: &[Header],
+        body: &[u8],
+    ) -> Result<Vec<Document>, Error> {
         match topic {
             "orders/create" => Ok(vec![Document::Order(translate_order(body)?)]),
             "orders/cancelled" => {

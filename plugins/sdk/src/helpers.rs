@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::bindings::poshub::connector::log;
 use crate::{
-    CallContext, ConnectorInfo, Error, ErrorKind, Header, HttpRequest, HttpResponse, Level, Outcome,
-    SignatureEncoding, SignatureScheme, Topic, WebhookAuth,
+    CallContext, ConnectorInfo, Error, ErrorKind, Header, HttpRequest, HttpResponse, Level,
+    Outcome, SignatureEncoding, SignatureScheme, Topic, WebhookAuth,
 };
 
 fn error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> Error {
@@ -107,7 +107,8 @@ pub fn config<'a>(ctx: &'a CallContext, key: &str) -> Option<&'a str> {
 
 /// A configuration value that must be there.
 pub fn require_config<'a>(ctx: &'a CallContext, key: &str) -> Result<&'a str, Error> {
-    config(ctx, key).ok_or_else(|| config_error(format!("the store's connector config has no `{key}`")))
+    config(ctx, key)
+        .ok_or_else(|| config_error(format!("the store's connector config has no `{key}`")))
 }
 
 /// A header value, matched case-insensitively.
@@ -120,7 +121,8 @@ pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
 
 /// Parses a JSON body, naming where it went wrong.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| invalid_input(format!("body is not the expected JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| invalid_input(format!("body is not the expected JSON: {e}")))
 }
 
 /// An exact decimal from a storefront JSON value: a string such as
@@ -177,7 +179,12 @@ pub fn log(level: Level, message: &str) {
 }
 
 /// A request with a JSON body.
-pub fn json_request(method: &str, url: String, body: &impl Serialize, extra: Vec<Header>) -> HttpRequest {
+pub fn json_request(
+    method: &str,
+    url: String,
+    body: &impl Serialize,
+    extra: Vec<Header>,
+) -> HttpRequest {
     let mut headers = vec![Header {
         name: "content-type".to_string(),
         value: "application/json".to_string(),
@@ -196,7 +203,8 @@ pub fn json_request(method: &str, url: String, body: &impl Serialize, extra: Vec
 /// status failed for good.
 pub fn default_outcome(response: &HttpResponse) -> Outcome {
     let status = response.status;
-    let excerpt = String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).to_string();
+    let excerpt =
+        String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).to_string();
     match status {
         200..=299 => Outcome::Done,
         429 | 503 => {
@@ -205,7 +213,13 @@ pub fn default_outcome(response: &HttpResponse) -> Outcome {
                 .unwrap_or(30);
             Outcome::RetryAfter(wait)
         }
-        408 | 500..=599 => Outcome::Failed(upstream(format!("storefront answered {status}: {excerpt}"), true)),
-        _ => Outcome::Failed(upstream(format!("storefront refused with {status}: {excerpt}"), false)),
+        408 | 500..=599 => Outcome::Failed(upstream(
+            format!("storefront answered {status}: {excerpt}"),
+            true,
+        )),
+        _ => Outcome::Failed(upstream(
+            format!("storefront refused with {status}: {excerpt}"),
+            false,
+        )),
     }
 }

@@ -25,6 +25,7 @@
 
 /// The generated bindings of `wit/connector.wit`. Connector authors normally
 /// use the re-exports at the crate root instead.
+#[allow(clippy::too_many_arguments)] // generated lowering code
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
@@ -36,10 +37,11 @@ pub mod bindings {
 
 pub use bindings::poshub::connector::log::Level;
 pub use bindings::poshub::connector::types::{
-    ApiCommand, ApiRequest, ApiResponse, CallContext, Cancellation, Change, ConfigEntry, ConnectorInfo, Customer,
-    Document, Error, ErrorKind, Header, HttpRequest, HttpResponse, HubAnswer, ItemQuery, Order, OrderLine,
-    OrderQuery, OrderStatus, Outcome, Payment, Price, Refund, ReturnLine, Shipping, SignatureEncoding,
-    SignatureScheme, StatusChange, StockLevel, Topic, WebhookAuth,
+    ApiCommand, ApiRequest, ApiResponse, CallContext, Cancellation, Change, ConfigEntry,
+    ConnectorInfo, Customer, Document, Error, ErrorKind, Header, HttpRequest, HttpResponse,
+    HubAnswer, ItemQuery, Order, OrderLine, OrderQuery, OrderStatus, Outcome, Payment, Price,
+    Refund, ReturnLine, Shipping, SignatureEncoding, SignatureScheme, StatusChange, StockLevel,
+    Topic, WebhookAuth,
 };
 
 mod helpers;
@@ -74,7 +76,11 @@ pub trait Connector {
     }
 
     /// Inbound API dialect: the hub's canonical answer in the dialect.
-    fn render_api(ctx: &CallContext, request: &ApiRequest, answer: &HubAnswer) -> Result<ApiResponse, Error> {
+    fn render_api(
+        ctx: &CallContext,
+        request: &ApiRequest,
+        answer: &HubAnswer,
+    ) -> Result<ApiResponse, Error> {
         let _ = (ctx, request, answer);
         Err(unsupported("this connector speaks no API dialect"))
     }
@@ -121,7 +127,10 @@ macro_rules! register {
                 <$connector as $crate::Connector>::translate_webhook(&ctx, &topic, &headers, &body)
             }
 
-            fn plan_api(ctx: $crate::CallContext, request: $crate::ApiRequest) -> Result<$crate::ApiCommand, $crate::Error> {
+            fn plan_api(
+                ctx: $crate::CallContext,
+                request: $crate::ApiRequest,
+            ) -> Result<$crate::ApiCommand, $crate::Error> {
                 <$connector as $crate::Connector>::plan_api(&ctx, &request)
             }
 
@@ -133,7 +142,10 @@ macro_rules! register {
                 <$connector as $crate::Connector>::render_api(&ctx, &request, &answer)
             }
 
-            fn plan_push(ctx: $crate::CallContext, change: $crate::Change) -> Result<Vec<$crate::HttpRequest>, $crate::Error> {
+            fn plan_push(
+                ctx: $crate::CallContext,
+                change: $crate::Change,
+            ) -> Result<Vec<$crate::HttpRequest>, $crate::Error> {
                 <$connector as $crate::Connector>::plan_push(&ctx, &change)
             }
 
@@ -143,7 +155,9 @@ macro_rules! register {
                 request: $crate::HttpRequest,
                 response: $crate::HttpResponse,
             ) -> Result<$crate::Outcome, $crate::Error> {
-                <$connector as $crate::Connector>::interpret_response(&ctx, &change, &request, &response)
+                <$connector as $crate::Connector>::interpret_response(
+                    &ctx, &change, &request, &response,
+                )
             }
         }
 

@@ -22,26 +22,45 @@ const BAD: [&str; 6] = [
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
         .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn misbehaving_plugins_fail_only_their_own_calls() {
-    let hub = TestHub::start_with_plugins(Backend::Sqlite, &BAD).await.unwrap();
+    let hub = TestHub::start_with_plugins(Backend::Sqlite, &BAD)
+        .await
+        .unwrap();
     hub.load_catalogue().await;
 
     // The forbidden import is refused at load, with a message naming it.
     let plugins = hub.admin_get("/admin/v1/plugins").await;
-    let ids: Vec<_> = plugins.expect(200).as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect();
-    assert!(ids.contains(&"test-spin".to_string()) && ids.contains(&"canonical".to_string()), "{ids:?}");
+    let ids: Vec<_> = plugins
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ids.contains(&"test-spin".to_string()) && ids.contains(&"canonical".to_string()),
+        "{ids:?}"
+    );
     assert!(!ids.contains(&"test-forbidden".to_string()));
     let reload = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
     let failed = reload.expect(200)["failed"].as_array().unwrap().clone();
     assert_eq!(failed.len(), 1, "{failed:?}");
     let why = failed[0].as_str().unwrap();
-    assert!(why.contains("test:forbidden/network") && why.contains("outside the poshub connector world"), "{why}");
+    assert!(
+        why.contains("test:forbidden/network")
+            && why.contains("outside the poshub connector world"),
+        "{why}"
+    );
     hub.admin_post(
         "/admin/v1/stores",
         json!({"code": "EVIL", "name": "x", "connector": "test-forbidden", "locations": ["BLR"]}),
@@ -57,26 +76,42 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
         ("FLOOD", "test-logflood"),
         ("GOOD", "canonical"),
     ] {
-        hub.create_connector_store(store, connector, SECRET, json!({})).await;
+        hub.create_connector_store(store, connector, SECRET, json!({}))
+            .await;
     }
     let body = order("X-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod").to_string();
 
     // A panic is a trap: 502 with the panic message.
-    let trap = hub.webhook("TRAP", "orders/create", body.as_bytes(), Some(SECRET), &[]).await;
-    let detail = trap.expect_problem(502, "plugin_trap")["detail"].as_str().unwrap().to_string();
+    let trap = hub
+        .webhook("TRAP", "orders/create", body.as_bytes(), Some(SECRET), &[])
+        .await;
+    let detail = trap.expect_problem(502, "plugin_trap")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(detail.contains("test-trap refuses"), "{detail}");
 
     // An endless loop is stopped at the deadline while the hub serves
     // health checks and a healthy store's webhooks.
     let spinning = {
-        let (client, url) = (hub.client.clone(), format!("{}/hooks/SPIN/orders/create", hub.base));
+        let (client, url) = (
+            hub.client.clone(),
+            format!("{}/hooks/SPIN/orders/create", hub.base),
+        );
         let (body, sig) = (body.clone(), poshub_tests::sign(SECRET, body.as_bytes()));
         (0..3)
             .map(|_| {
-                let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
+                let (client, url, body, sig) =
+                    (client.clone(), url.clone(), body.clone(), sig.clone());
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let res = client.post(url).header("X-Poshub-Signature", sig).body(body).send().await.unwrap();
+                    let res = client
+                        .post(url)
+                        .header("X-Poshub-Signature", sig)
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
                     (poshub_tests::answer(res).await, started.elapsed())
                 })
             })
@@ -86,9 +121,22 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
     for i in 0..10 {
         let started = Instant::now();
         hub.admin_get("/healthz").await.expect(200);
-        assert!(started.elapsed() < Duration::from_millis(200), "health check took {:?}", started.elapsed());
-        let good = order(&format!("GOOD-{i}"), Some("BLR"), None, &[("MUG", 1, "100.00")], "cod").to_string();
-        let r = hub.webhook("GOOD", "orders/create", good.as_bytes(), Some(SECRET), &[]).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "health check took {:?}",
+            started.elapsed()
+        );
+        let good = order(
+            &format!("GOOD-{i}"),
+            Some("BLR"),
+            None,
+            &[("MUG", 1, "100.00")],
+            "cod",
+        )
+        .to_string();
+        let r = hub
+            .webhook("GOOD", "orders/create", good.as_bytes(), Some(SECRET), &[])
+            .await;
         assert_eq!(r.expect(200)["results"][0]["result"], "accepted");
         healthy += 1;
     }
@@ -97,21 +145,34 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
         let (answer, elapsed) = task.await.unwrap();
         assert_eq!(answer.status.as_u16(), 502, "{}", answer.text);
         assert_eq!(answer.code(), "plugin_timeout");
-        assert!(elapsed < Duration::from_secs(3), "stopped at its 250 ms deadline, took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "stopped at its 250 ms deadline, took {elapsed:?}"
+        );
     }
 
     // Unbounded allocation hits the memory cap; the hub's memory stays put.
     let before = rss_kb();
     for _ in 0..5 {
-        let bomb = hub.webhook("BOMB", "orders/create", body.as_bytes(), Some(SECRET), &[]).await;
-        let detail = bomb.expect_problem(502, "plugin_out_of_memory")["detail"].as_str().unwrap().to_string();
+        let bomb = hub
+            .webhook("BOMB", "orders/create", body.as_bytes(), Some(SECRET), &[])
+            .await;
+        let detail = bomb.expect_problem(502, "plugin_out_of_memory")["detail"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(detail.contains("33554432-byte memory limit"), "{detail}");
     }
     let grown_mb = rss_kb().saturating_sub(before) / 1024;
-    assert!(grown_mb < 100, "the hub grew by {grown_mb} MiB over five 32 MiB memory bombs");
+    assert!(
+        grown_mb < 100,
+        "the hub grew by {grown_mb} MiB over five 32 MiB memory bombs"
+    );
 
     // Garbage out is validated like any order: refused with the reason.
-    let neg = hub.webhook("JUNK", "orders/create", b"negative", Some(SECRET), &[]).await;
+    let neg = hub
+        .webhook("JUNK", "orders/create", b"negative", Some(SECRET), &[])
+        .await;
     let err = &neg.expect_problem(422, "invalid_body")["errors"][0];
     assert_eq!(err["field"], "lines[0].quantity");
     hub.webhook("JUNK", "orders/create", b"unknown-code", Some(SECRET), &[])
@@ -122,7 +183,9 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
         .expect_problem(422, "invalid_body");
 
     // A log flood is cut off: the call fails, logs are capped.
-    let flood = hub.webhook("FLOOD", "orders/create", body.as_bytes(), Some(SECRET), &[]).await;
+    let flood = hub
+        .webhook("FLOOD", "orders/create", body.as_bytes(), Some(SECRET), &[])
+        .await;
     flood.expect_problem(502, "plugin_log_flood");
     let events = hub.events("FLOOD").await;
     let logs = events[0]["logs"].as_str().unwrap();
@@ -130,7 +193,12 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
     assert!(logs.contains("more log messages dropped over the cap"));
 
     // Every failure is on record against its store.
-    for (store, code) in [("TRAP", "plugin_trap"), ("SPIN", "plugin_timeout"), ("BOMB", "plugin_out_of_memory"), ("JUNK", "invalid_body")] {
+    for (store, code) in [
+        ("TRAP", "plugin_trap"),
+        ("SPIN", "plugin_timeout"),
+        ("BOMB", "plugin_out_of_memory"),
+        ("JUNK", "invalid_body"),
+    ] {
         let events = hub.events(store).await;
         let detail = events[0]["detail"].as_str().unwrap();
         assert!(detail.starts_with(code), "{store}: {detail}");
@@ -143,21 +211,36 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hot_reload_swaps_versions_without_dropping_calls_in_flight() {
-    let hub = TestHub::start_with_plugins(Backend::Sqlite, &[]).await.unwrap();
+    let hub = TestHub::start_with_plugins(Backend::Sqlite, &[])
+        .await
+        .unwrap();
     let dir = hub.plugins_dir.as_ref().unwrap().path().to_path_buf();
     let file = dir.join("versioned.wasm");
-    std::fs::copy(poshub_tests::test_plugin("poshub_test_plugin_versioned_v1.wasm"), &file).unwrap();
+    std::fs::copy(
+        poshub_tests::test_plugin("poshub_test_plugin_versioned_v1.wasm"),
+        &file,
+    )
+    .unwrap();
     let r = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
     assert_eq!(r.expect(200)["loaded"], json!(["test-versioned@1.0.0"]));
     hub.load_catalogue().await;
     // A generous deadline so that the slow call finishes on its own.
-    hub.create_connector_store("VER", "test-versioned", SECRET, json!({"limits": {"deadline_ms": 10000}})).await;
+    hub.create_connector_store(
+        "VER",
+        "test-versioned",
+        SECRET,
+        json!({"limits": {"deadline_ms": 10000}}),
+    )
+    .await;
     let key = hub.api_key("VER", &["BLR"]).await;
 
     // A slow call starts on version 1 ...
     let slow_body = order("SLOW-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod").to_string();
     let slow = {
-        let (client, url) = (hub.client.clone(), format!("{}/hooks/VER/orders/create", hub.base));
+        let (client, url) = (
+            hub.client.clone(),
+            format!("{}/hooks/VER/orders/create", hub.base),
+        );
         let sig = poshub_tests::sign(SECRET, slow_body.as_bytes());
         tokio::spawn(async move {
             let res = client
@@ -173,24 +256,47 @@ async fn hot_reload_swaps_versions_without_dropping_calls_in_flight() {
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     // ... version 2 replaces the file and is reloaded mid-call (SIGHUP does the same).
-    std::fs::copy(poshub_tests::test_plugin("poshub_test_plugin_versioned_v2.wasm"), &file).unwrap();
+    std::fs::copy(
+        poshub_tests::test_plugin("poshub_test_plugin_versioned_v2.wasm"),
+        &file,
+    )
+    .unwrap();
     let r = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
     assert_eq!(r.expect(200)["loaded"], json!(["test-versioned@2.0.0"]));
-    assert!(!slow.is_finished(), "the slow call was still in flight during the reload");
+    assert!(
+        !slow.is_finished(),
+        "the slow call was still in flight during the reload"
+    );
     let listed = hub.admin_get("/admin/v1/plugins").await;
-    let v = listed.expect(200).as_array().unwrap().iter().find(|p| p["id"] == "test-versioned").unwrap().clone();
+    let v = listed
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "test-versioned")
+        .unwrap()
+        .clone();
     assert_eq!(v["version"], "2.0.0");
 
     // New calls run on version 2; the call in flight finished on version 1.
     let fast = order("FAST-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod").to_string();
-    let r = hub.webhook("VER", "orders/create", fast.as_bytes(), Some(SECRET), &[]).await;
+    let r = hub
+        .webhook("VER", "orders/create", fast.as_bytes(), Some(SECRET), &[])
+        .await;
     let fast_id = r.expect(200)["results"][0]["order_id"].as_i64().unwrap();
     let answer = slow.await.unwrap();
-    let slow_id = answer.expect(200)["results"][0]["order_id"].as_i64().unwrap();
+    let slow_id = answer.expect(200)["results"][0]["order_id"]
+        .as_i64()
+        .unwrap();
     let notes = |id: i64| {
         let hub = &hub;
         let key = key.clone();
-        async move { hub.get(&key, &format!("/api/v1/sales-orders/{id}")).await.body["notes"].clone() }
+        async move {
+            hub.get(&key, &format!("/api/v1/sales-orders/{id}"))
+                .await
+                .body["notes"]
+                .clone()
+        }
     };
     assert_eq!(notes(slow_id).await, "translated by test-versioned 1.0.0");
     assert_eq!(notes(fast_id).await, "translated by test-versioned 2.0.0");
@@ -199,21 +305,44 @@ async fn hot_reload_swaps_versions_without_dropping_calls_in_flight() {
     std::fs::write(&file, b"not wasm at all").unwrap();
     let r = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
     let body = r.expect(200);
-    assert!(body["failed"][0].as_str().unwrap().contains("versioned.wasm"), "{body}");
+    assert!(
+        body["failed"][0]
+            .as_str()
+            .unwrap()
+            .contains("versioned.wasm"),
+        "{body}"
+    );
     let listed = hub.admin_get("/admin/v1/plugins").await;
-    let v = listed.expect(200).as_array().unwrap().iter().find(|p| p["id"] == "test-versioned").unwrap().clone();
+    let v = listed
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "test-versioned")
+        .unwrap()
+        .clone();
     assert_eq!(v["version"], "2.0.0");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_template_connector_works_as_its_readme_says() {
-    let hub = TestHub::start_with_plugins(Backend::Sqlite, &["acme_connector.wasm"]).await.unwrap();
+    let hub = TestHub::start_with_plugins(Backend::Sqlite, &["acme_connector.wasm"])
+        .await
+        .unwrap();
     hub.load_catalogue().await;
     let plugins = hub.admin_get("/admin/v1/plugins").await;
-    let acme = plugins.expect(200).as_array().unwrap().iter().find(|p| p["id"] == "acme").cloned().expect("acme listed");
+    let acme = plugins
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "acme")
+        .cloned()
+        .expect("acme listed");
     assert_eq!(acme["topics"], json!(["order.placed"]));
     assert_eq!(acme["hosts"], json!(["*.acme.example"]));
-    hub.create_connector_store("ACME", "acme", "shared-with-acme", json!({})).await;
+    hub.create_connector_store("ACME", "acme", "shared-with-acme", json!({}))
+        .await;
     let body = json!({"id": 123, "phone": "98450 12345", "items": [{"sku": "MUG", "qty": 2, "price": 100}],
                       "payment": "cod", "total": "200.00"})
     .to_string();
@@ -223,12 +352,23 @@ async fn the_template_connector_works_as_its_readme_says() {
         mac.update(body.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     };
-    let r = hub.webhook("ACME", "order.placed", body.as_bytes(), None, &[("X-Acme-Signature", &sig)]).await;
+    let r = hub
+        .webhook(
+            "ACME",
+            "order.placed",
+            body.as_bytes(),
+            None,
+            &[("X-Acme-Signature", &sig)],
+        )
+        .await;
     let id = r.expect(200)["results"][0]["order_id"].as_i64().unwrap();
     let o = hub.admin_get(&format!("/admin/v1/sales-orders/{id}")).await;
     let o = o.expect(200);
     assert_eq!(o["online_reference_no"], "ACME-123");
     assert_eq!(o["total"], "200.00");
     assert_eq!(o["customer"]["phone"], "+919845012345");
-    assert!(hub.events("ACME").await[0]["logs"].as_str().unwrap().contains("Acme order 123 with 1 lines"));
+    assert!(hub.events("ACME").await[0]["logs"]
+        .as_str()
+        .unwrap()
+        .contains("Acme order 123 with 1 lines"));
 }

@@ -218,3 +218,88 @@ both_backends!(
 );
 both_backends!(two_users_one_location_model, super::two_users_one_location);
 both_backends!(store_isolation, super::stores_are_isolated);
+
+/// A location group sums availability over its members in the key's scope;
+/// an order with no contact at all is booked to the store's walk-in customer.
+async fn groups_and_walk_in_customers(hub: TestHub) {
+    hub.load_catalogue().await;
+    hub.admin_post(
+        "/admin/v1/location-groups",
+        json!({"code": "WEST", "name": "West", "locations": ["MUM", "BLR"]}),
+    )
+    .await
+    .expect(201);
+    hub.admin_post(
+        "/admin/v1/location-groups",
+        json!({"code": "BAD", "name": "x", "locations": ["NOWHERE"]}),
+    )
+    .await
+    .expect_problem(422, "unknown_location");
+    let groups = hub.admin_get("/admin/v1/location-groups").await;
+    assert_eq!(
+        groups.expect(200),
+        &json!([{"code": "WEST", "name": "West", "locations": ["MUM", "BLR"]}])
+    );
+    hub.create_store("WEB", &["BLR", "MUM"], false).await;
+    let both = hub.api_key("WEB", &["BLR", "MUM"]).await;
+    let items = hub.get(&both, "/api/v1/items?location_group=WEST").await;
+    let mug = items.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap()
+        .clone();
+    assert_eq!(mug["available"], "15");
+    let blr_only = hub.api_key("WEB", &["BLR"]).await;
+    let items = hub
+        .get(&blr_only, "/api/v1/items?location_group=WEST")
+        .await;
+    let mug = items.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mug["available"], "10",
+        "only the members in the key's scope count"
+    );
+    hub.get(&both, "/api/v1/items?location_group=NOPE")
+        .await
+        .expect_problem(404, "not_found");
+    hub.get(&both, "/api/v1/items?location_group=WEST&location=BLR")
+        .await
+        .expect_problem(400, "invalid_query");
+
+    let mut anonymous = order("ANON-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod");
+    anonymous.as_object_mut().unwrap().remove("customer");
+    let a = hub.post(&both, "/api/v1/sales-orders", anonymous).await;
+    assert_eq!(a.expect(201)["customer"]["name"], "Walk-in customer (WEB)");
+    // E-mail only: found again by e-mail.
+    let e1 = hub
+        .post(
+            &both,
+            "/api/v1/sales-orders",
+            order("MAIL-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod"),
+        )
+        .await;
+    let e2 = hub
+        .post(
+            &both,
+            "/api/v1/sales-orders",
+            order("MAIL-2", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod"),
+        )
+        .await;
+    assert_eq!(
+        e1.expect(201)["customer"]["id"],
+        e2.expect(201)["customer"]["id"]
+    );
+    assert_eq!(e1.body["customer"]["email"], "customer@example.com");
+}
+
+both_backends!(
+    location_groups_and_walk_in,
+    super::groups_and_walk_in_customers
+);

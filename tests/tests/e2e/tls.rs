@@ -20,6 +20,7 @@ async fn serves_https_with_a_self_signed_certificate() {
             cert: cert_path,
             key: key_path,
         }),
+        None,
     )
     .await;
     assert!(hub.base.starts_with("https://127.0.0.1:"), "{}", hub.base);

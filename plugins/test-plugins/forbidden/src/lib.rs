@@ -1,4 +1,5 @@
 //! Imports `test:forbidden/network` besides the connector world.
+#![allow(clippy::too_many_arguments)] // generated lowering code
 wit_bindgen::generate!({ path: "wit", world: "forbidden", generate_all });
 
 use poshub::connector::types::*;
@@ -21,7 +22,12 @@ impl Guest for Forbidden {
     fn webhook_auth(_: String) -> Result<WebhookAuth, Error> {
         Err(nope())
     }
-    fn translate_webhook(_: CallContext, _: String, _: Vec<Header>, _: Vec<u8>) -> Result<Vec<Document>, Error> {
+    fn translate_webhook(
+        _: CallContext,
+        _: String,
+        _: Vec<Header>,
+        _: Vec<u8>,
+    ) -> Result<Vec<Document>, Error> {
         Err(nope())
     }
     fn plan_api(_: CallContext, _: ApiRequest) -> Result<ApiCommand, Error> {
@@ -33,13 +39,22 @@ impl Guest for Forbidden {
     fn plan_push(_: CallContext, _: Change) -> Result<Vec<HttpRequest>, Error> {
         Err(nope())
     }
-    fn interpret_response(_: CallContext, _: Change, _: HttpRequest, _: HttpResponse) -> Result<Outcome, Error> {
+    fn interpret_response(
+        _: CallContext,
+        _: Change,
+        _: HttpRequest,
+        _: HttpResponse,
+    ) -> Result<Outcome, Error> {
         Err(nope())
     }
 }
 
 fn nope() -> Error {
-    Error { kind: ErrorKind::Unsupported, message: "no".into(), retryable: false }
+    Error {
+        kind: ErrorKind::Unsupported,
+        message: "no".into(),
+        retryable: false,
+    }
 }
 
 export!(Forbidden);

@@ -3,7 +3,10 @@
 use poshub_connector_sdk::*;
 
 fn describe_as(id: &str) -> ConnectorInfo {
-    info(id, "0.1.0", "test").topic("orders/create", "misbehaves").host("*").build()
+    info(id, "0.1.0", "test")
+        .topic("orders/create", "misbehaves")
+        .host("*")
+        .build()
 }
 
 struct Garbage;
@@ -28,7 +31,12 @@ impl Connector for Garbage {
     fn webhook_auth(_: &str) -> Result<WebhookAuth, Error> {
         Ok(hmac_sha256_base64("X-Poshub-Signature"))
     }
-    fn translate_webhook(_: &CallContext, _: &str, _: &[Header], body: &[u8]) -> Result<Vec<Document>, Error> {
+    fn translate_webhook(
+        _: &CallContext,
+        _: &str,
+        _: &[Header],
+        body: &[u8],
+    ) -> Result<Vec<Document>, Error> {
         let kind = String::from_utf8_lossy(body).trim().to_string();
         let lines = match kind.as_str() {
             "unknown-code" => vec![line("NO-SUCH-CODE", "1", "100.00")],
@@ -41,7 +49,11 @@ impl Connector for Garbage {
             customer: None,
             lines,
             shipping: None,
-            payments: vec![],
+            payments: vec![Payment {
+                kind: "cod".into(),
+                amount: "100.00".into(),
+                reference: None,
+            }],
             total: "100.00".to_string(),
             placed_at: None,
             notes: None,

@@ -2,7 +2,10 @@
 use poshub_connector_sdk::*;
 
 fn describe_as(id: &str) -> ConnectorInfo {
-    info(id, "0.1.0", "test").topic("orders/create", "misbehaves").host("*").build()
+    info(id, "0.1.0", "test")
+        .topic("orders/create", "misbehaves")
+        .host("*")
+        .build()
 }
 
 struct MemBomb;
@@ -14,7 +17,12 @@ impl Connector for MemBomb {
     fn webhook_auth(_: &str) -> Result<WebhookAuth, Error> {
         Ok(hmac_sha256_base64("X-Poshub-Signature"))
     }
-    fn translate_webhook(_: &CallContext, _: &str, _: &[Header], _: &[u8]) -> Result<Vec<Document>, Error> {
+    fn translate_webhook(
+        _: &CallContext,
+        _: &str,
+        _: &[Header],
+        _: &[u8],
+    ) -> Result<Vec<Document>, Error> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
             hoard.push(vec![7u8; 1 << 20]);
