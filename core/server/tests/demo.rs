@@ -115,6 +115,10 @@ fn start(db: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
             "--database",
             db,
         ])
+        .arg("--plugin-cache")
+        .arg(
+            std::path::Path::new(db.trim_start_matches("sqlite://")).with_file_name("plugin-cache"),
+        )
         .env_remove("POSHUB_ADMIN_TOKEN")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
