@@ -191,6 +191,7 @@ impl TestHub {
             default_country: Default::default(),
             plugins_dir,
             plugin_cache: Some(std::env::temp_dir().join("poshub-test-plugin-cache")),
+            sync: Some(test_sync_config()),
         };
         let hub = poshub_server::build(&config).await.expect("hub builds");
         let bound = poshub_server::bind("127.0.0.1:0".parse().unwrap(), tls).expect("bind");
@@ -348,6 +349,122 @@ impl Drop for TestHub {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+}
+
+/// The sync worker as tests run it: quick polls, short retries, few attempts.
+pub fn test_sync_config() -> poshub_server::sync::SyncConfig {
+    use std::time::Duration;
+    poshub_server::sync::SyncConfig {
+        poll: Duration::from_millis(20),
+        retry_base: Duration::from_millis(200),
+        max_attempts: 4,
+        lease: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(3),
+        per_store_rate: 1000.0,
+        ..Default::default()
+    }
+}
+
+/// One request a fake storefront received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: std::time::Instant,
+    pub path: String,
+    pub body: Value,
+    pub idempotency_key: String,
+    /// The status the fake answered.
+    pub answered: u16,
+}
+
+/// A scripted answer: status and an optional `Retry-After` in seconds.
+pub type Scripted = (u16, Option<u64>);
+
+/// A storefront on 127.0.0.1 that records every push and answers from a
+/// script (then 200).
+#[derive(Clone)]
+pub struct FakeStorefront {
+    pub base: String,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    script: Arc<std::sync::Mutex<std::collections::VecDeque<Scripted>>>,
+    fallback: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl FakeStorefront {
+    pub async fn start() -> FakeStorefront {
+        let fake = FakeStorefront {
+            base: String::new(),
+            received: Default::default(),
+            script: Default::default(),
+            fallback: Arc::new(std::sync::atomic::AtomicU16::new(200)),
+        };
+        let state = fake.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let state = state.clone();
+                async move {
+                    let (status, retry_after) = state
+                        .script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or((state.fallback.load(Ordering::Relaxed), None));
+                    state.received.lock().unwrap().push(Received {
+                        at: std::time::Instant::now(),
+                        path: uri.path().to_string(),
+                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        idempotency_key: headers
+                            .get("idempotency-key")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string(),
+                        answered: status,
+                    });
+                    let mut res = axum::response::Response::new(axum::body::Body::from("{}"));
+                    *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+                    if let Some(secs) = retry_after {
+                        res.headers_mut().insert("retry-after", secs.into());
+                    }
+                    res
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeStorefront { base, ..fake }
+    }
+
+    /// Answers these statuses (with an optional Retry-After) before the fallback.
+    pub fn script(&self, answers: &[(u16, Option<u64>)]) {
+        self.script.lock().unwrap().extend(answers.iter().copied());
+    }
+
+    /// What every request not scripted gets.
+    pub fn answer_always(&self, status: u16) {
+        self.fallback.store(status, Ordering::Relaxed);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until a received request satisfies `pred`, up to `within`.
+    pub async fn wait_for(
+        &self,
+        within: std::time::Duration,
+        pred: impl Fn(&Received) -> bool,
+    ) -> Option<Received> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(r) = self.received().into_iter().find(|r| pred(r)) {
+                return Some(r);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 }

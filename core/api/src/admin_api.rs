@@ -13,6 +13,7 @@ use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewStore, Store,
 };
+use poshub_model::sync::{Mapping, SyncEntry, SyncStatus};
 use poshub_model::DomainError;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -420,5 +421,123 @@ pub async fn reload_plugins(State(s): State<AppState>, _: Admin) -> ApiResult<Js
         removed: report.removed,
         failed: report.failed,
         plugins: plugin_rows(&s),
+    }))
+}
+
+/// Map reference codes to the store's own product/variant ids. Newly mapped
+/// variants are queued for a first stock and price push.
+#[utoipa::path(put, path = "/admin/v1/stores/{code}/mappings", tag = "admin", params(("code" = String, Path)),
+    request_body = Vec<Mapping>, security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Mapping>), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_mappings(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+    ApiJson(body, _): ApiJson<Vec<Mapping>>,
+) -> ApiResult<Json<Vec<Mapping>>> {
+    Ok(Json(s.storage.put_mappings(&code, &body).await?))
+}
+
+/// The store's mappings.
+#[utoipa::path(get, path = "/admin/v1/stores/{code}/mappings", tag = "admin", params(("code" = String, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Vec<Mapping>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_mappings(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<Mapping>>> {
+    Ok(Json(s.storage.list_mappings(&code).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SyncLogQuery {
+    /// `pending`, `sending`, `sent`, `failed` or `dead`.
+    pub status: Option<String>,
+    /// How many of the newest rows (default 100, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// The store's sync log, newest first: what was pushed or is waiting, with
+/// the request, the storefront's answer and the error.
+#[utoipa::path(get, path = "/admin/v1/stores/{code}/sync-log", tag = "admin", params(("code" = String, Path), SyncLogQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Vec<SyncEntry>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn sync_log(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<SyncLogQuery>,
+) -> ApiResult<Json<Vec<SyncEntry>>> {
+    let status = q
+        .status
+        .as_deref()
+        .map(|st| {
+            SyncStatus::parse(st).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_status",
+                    format!(
+                        "`{st}` is not a sync status; use pending, sending, sent, failed or dead"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = crate::store_api::limit(q.limit)?;
+    Ok(Json(s.storage.sync_log(&code, status, limit).await?))
+}
+
+/// How many rows went back into the queue.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Requeued {
+    pub requeued: u64,
+}
+
+/// Put every dead row of the store back in the queue.
+#[utoipa::path(post, path = "/admin/v1/stores/{code}/sync-log/retry", tag = "admin", params(("code" = String, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Requeued), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn retry_all(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Requeued>> {
+    Ok(Json(Requeued {
+        requeued: s.storage.retry_dead(&code, None).await?,
+    }))
+}
+
+/// Put one dead row back in the queue.
+#[utoipa::path(post, path = "/admin/v1/stores/{code}/sync-log/{id}/retry", tag = "admin", params(("code" = String, Path), ("id" = i64, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Requeued), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn retry_one(
+    State(s): State<AppState>,
+    _: Admin,
+    Path((code, id)): Path<(String, String)>,
+) -> ApiResult<Json<Requeued>> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| Problem::not_found(format!("sync log entry {id} not found")))?;
+    Ok(Json(Requeued {
+        requeued: s.storage.retry_dead(&code, Some(id)).await?,
+    }))
+}
+
+/// Queue pushes wherever what the store should show differs from what it
+/// last confirmed.
+#[utoipa::path(post, path = "/admin/v1/stores/{code}/reconcile", tag = "admin", params(("code" = String, Path)),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Requeued), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn reconcile(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Requeued>> {
+    Ok(Json(Requeued {
+        requeued: s.storage.reconcile(&code).await?,
     }))
 }

@@ -14,7 +14,7 @@ pub mod store_api;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use poshub_connectors::Registry;
 use poshub_db::Storage;
@@ -88,6 +88,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/v1/bills/{bill_no}", get(admin::get_bill))
         .route("/admin/v1/stores/{code}/events", get(admin::list_events))
+        .route(
+            "/admin/v1/stores/{code}/mappings",
+            put(admin::put_mappings).get(admin::list_mappings),
+        )
+        .route("/admin/v1/stores/{code}/sync-log", get(admin::sync_log))
+        .route(
+            "/admin/v1/stores/{code}/sync-log/retry",
+            post(admin::retry_all),
+        )
+        .route(
+            "/admin/v1/stores/{code}/sync-log/{id}/retry",
+            post(admin::retry_one),
+        )
+        .route("/admin/v1/stores/{code}/reconcile", post(admin::reconcile))
         .route("/admin/v1/plugins", get(admin::list_plugins))
         .route("/admin/v1/plugins/reload", post(admin::reload_plugins))
         .route("/hooks/{store}/{*topic}", post(hooks::receive))

@@ -19,11 +19,76 @@ use crate::{admin_api, hooks, store_api, AppState};
 pub struct Metrics {
     requests: [AtomicU64; 6],
     orders_created: AtomicU64,
+    sync_sent: AtomicU64,
+    sync_failed: AtomicU64,
+    sync_dead: AtomicU64,
+    /// Recent push latencies (change committed -> storefront confirmed), seconds.
+    sync_latency: std::sync::Mutex<std::collections::VecDeque<f64>>,
+    sync_latency_sum: std::sync::Mutex<f64>,
 }
+
+/// Push latencies kept for the quantiles.
+const LATENCY_WINDOW: usize = 4096;
 
 impl Metrics {
     pub fn orders_created(&self) {
         self.orders_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A push reached its storefront `latency` after its change committed.
+    pub fn sync_sent(&self, latency: std::time::Duration) {
+        self.sync_sent.fetch_add(1, Ordering::Relaxed);
+        let secs = latency.as_secs_f64();
+        *self.sync_latency_sum.lock().unwrap() += secs;
+        let mut window = self.sync_latency.lock().unwrap();
+        if window.len() == LATENCY_WINDOW {
+            window.pop_front();
+        }
+        window.push_back(secs);
+    }
+
+    /// A push attempt failed (and was dead-lettered when `dead`).
+    pub fn sync_failed(&self, dead: bool) {
+        self.sync_failed.fetch_add(1, Ordering::Relaxed);
+        if dead {
+            self.sync_dead.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// (p50, p95) of recent push latencies in seconds.
+    pub fn sync_latency_quantiles(&self) -> Option<(f64, f64)> {
+        let mut v: Vec<f64> = self.sync_latency.lock().unwrap().iter().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        Some((q(0.5), q(0.95)))
+    }
+
+    fn render_sync(&self, waiting: i64, dead: i64) -> String {
+        let mut out = format!(
+            "# HELP poshub_outbox_depth Outbox rows by state.\n# TYPE poshub_outbox_depth gauge\n\
+             poshub_outbox_depth{{state=\"waiting\"}} {waiting}\nposhub_outbox_depth{{state=\"dead\"}} {dead}\n\
+             # HELP poshub_sync_pushes_total Push attempts by outcome.\n# TYPE poshub_sync_pushes_total counter\n\
+             poshub_sync_pushes_total{{outcome=\"sent\"}} {}\nposhub_sync_pushes_total{{outcome=\"failed\"}} {}\n\
+             poshub_sync_pushes_total{{outcome=\"dead\"}} {}\n",
+            self.sync_sent.load(Ordering::Relaxed),
+            self.sync_failed.load(Ordering::Relaxed),
+            self.sync_dead.load(Ordering::Relaxed),
+        );
+        out.push_str("# HELP poshub_sync_latency_seconds Change committed to storefront confirmed.\n# TYPE poshub_sync_latency_seconds summary\n");
+        if let Some((p50, p95)) = self.sync_latency_quantiles() {
+            out.push_str(&format!(
+                "poshub_sync_latency_seconds{{quantile=\"0.5\"}} {p50}\nposhub_sync_latency_seconds{{quantile=\"0.95\"}} {p95}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "poshub_sync_latency_seconds_sum {}\nposhub_sync_latency_seconds_count {}\n",
+            *self.sync_latency_sum.lock().unwrap(),
+            self.sync_sent.load(Ordering::Relaxed)
+        ));
+        out
     }
 
     fn render(&self, backend: &str) -> String {
@@ -82,10 +147,12 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Result<&'static str, Pr
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(s.storage.backend()),
-    )
+    let mut text = s.metrics.render(s.storage.backend());
+    match s.storage.outbox_depth().await {
+        Ok((waiting, dead)) => text.push_str(&s.metrics.render_sync(waiting, dead)),
+        Err(e) => tracing::warn!(error = %e, "reading the outbox depth failed"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// This document.
@@ -138,6 +205,8 @@ impl Modify for Security {
         admin_api::create_store, admin_api::list_stores, admin_api::get_store, admin_api::create_api_user, admin_api::list_api_users,
         admin_api::list_orders, admin_api::get_order, admin_api::bill_order, admin_api::deliver_order, admin_api::cancel_order,
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
+        admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
+        admin_api::reconcile,
         hooks::receive,
         healthz, readyz, metrics, openapi,
     ),

@@ -27,6 +27,7 @@ use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
     Principal, Store, StoreContext,
 };
+use poshub_model::sync::{Mapping, SyncEntry, SyncStatus};
 use poshub_model::DomainError;
 use rust_decimal::Decimal;
 
@@ -167,6 +168,79 @@ pub struct LedgerMismatch {
     pub balance: (Decimal, Decimal),
 }
 
+/// What a claimed outbox row asks to push, read when it was claimed so that
+/// a coalesced row carries the latest value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushChange {
+    Stock {
+        reference_code: String,
+        external_id: Option<String>,
+        location: String,
+        /// Available to publish (never below zero).
+        available: Decimal,
+    },
+    Price {
+        reference_code: String,
+        external_id: Option<String>,
+        price: Decimal,
+        mrp: Option<Decimal>,
+    },
+    Status {
+        order_id: i64,
+        online_reference_no: String,
+        status: String,
+    },
+}
+
+impl PushChange {
+    /// The value the storefront should show afterwards, as recorded in the
+    /// sync state and compared by reconciliation.
+    pub fn value(&self) -> String {
+        match self {
+            PushChange::Stock { available, .. } => available.normalize().to_string(),
+            PushChange::Price { price, .. } => price.normalize().to_string(),
+            PushChange::Status { status, .. } => status.clone(),
+        }
+    }
+}
+
+/// An outbox row claimed by a worker under a lease.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub store_id: i64,
+    pub store_code: String,
+    pub connector: String,
+    pub config: serde_json::Value,
+    /// Attempts made before this one.
+    pub attempts: i32,
+    /// When the change was committed (the first change of a coalesced row).
+    pub created_at: DateTime<Utc>,
+    /// None when there is nothing to push any more (e.g. the variant was unmapped).
+    pub change: Option<PushChange>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Sent {
+        value: String,
+        response_status: Option<i32>,
+        summary: String,
+    },
+    Retry {
+        at: DateTime<Utc>,
+        response_status: Option<i32>,
+        error: String,
+        summary: String,
+    },
+    Dead {
+        response_status: Option<i32>,
+        error: String,
+        summary: String,
+    },
+}
+
 /// Everything the hub stores. Every method is one transaction: it either
 /// happens completely or not at all.
 #[async_trait]
@@ -234,6 +308,35 @@ pub trait Storage: Send + Sync + 'static {
         reason: Option<&str>,
     ) -> Result<Order>;
     async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
+
+    /// Maps reference codes to the store's own ids; newly mapped variants are
+    /// queued for a first push.
+    async fn put_mappings(&self, store_code: &str, mappings: &[Mapping]) -> Result<Vec<Mapping>>;
+    async fn list_mappings(&self, store_code: &str) -> Result<Vec<Mapping>>;
+
+    /// Claims due outbox rows (and rows whose lease ran out) for `owner`.
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>>;
+    /// Records how an attempt ended; false when `owner` no longer holds the lease.
+    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool>;
+    /// A store's sync log, newest first.
+    async fn sync_log(
+        &self,
+        store_code: &str,
+        status: Option<SyncStatus>,
+        limit: u32,
+    ) -> Result<Vec<SyncEntry>>;
+    /// Puts dead rows (one, or all of the store's) back in the queue; returns how many.
+    async fn retry_dead(&self, store_code: &str, id: Option<i64>) -> Result<u64>;
+    /// Queues pushes wherever what the store should show differs from what it
+    /// last confirmed; returns how many were queued.
+    async fn reconcile(&self, store_code: &str) -> Result<u64>;
+    /// Outbox rows waiting (pending, failed, sending) and dead.
+    async fn outbox_depth(&self) -> Result<(i64, i64)>;
 
     /// Every (variant, location) whose balance is not the sum of its ledger.
     async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>>;

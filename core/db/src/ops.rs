@@ -20,6 +20,7 @@ use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
     Principal, Store, StoreContext,
 };
+use poshub_model::sync::{Mapping, SyncEntry, SyncStatus};
 use poshub_model::{now, DomainError, FieldError};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
@@ -28,8 +29,8 @@ use sqlx::{Connection, QueryBuilder, Row};
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
-    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, OrderQuery, OrderScope, PlaceOrder,
-    Placed, Result, Storage,
+    Actor, CatalogQuery, CatalogRow, Delivery, Error, LedgerMismatch, OrderQuery, OrderScope,
+    OutboxItem, PlaceOrder, Placed, PushChange, Result, Storage,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -159,6 +160,51 @@ async fn lock_balance(conn: &mut Conn, variant_id: i64, location_id: i64) -> Res
     })
 }
 
+/// Queues a stock push for every store that maps the variant, sells from the
+/// location and pushes; a pending row for the same thing absorbs it.
+async fn enqueue_stock(conn: &mut Conn, variant_id: i64, location_id: i64) -> Result<()> {
+    let at = now();
+    sqlx::query::<Db>(
+        "INSERT INTO outbox (store_id, kind, key, variant_id, location_id, status, next_attempt_at, created_at, updated_at) \
+         SELECT m.store_id, 'stock', $1, m.variant_id, $3, 'pending', $4, $4, $4 FROM store_mappings m \
+         JOIN store_locations sl ON sl.store_id = m.store_id AND sl.location_id = $3 \
+         JOIN stores s ON s.id = m.store_id AND s.push_enabled \
+         WHERE m.variant_id = $2 ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
+    )
+    .bind(stock_key(variant_id, location_id))
+    .bind(variant_id)
+    .bind(location_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn stock_key(variant_id: i64, location_id: i64) -> String {
+    format!("stock:{variant_id}:{location_id}")
+}
+
+fn price_key(variant_id: i64) -> String {
+    format!("price:{variant_id}")
+}
+
+/// Queues a price push for every pushing store that maps the variant.
+async fn enqueue_price(conn: &mut Conn, variant_id: i64) -> Result<()> {
+    let at = now();
+    sqlx::query::<Db>(
+        "INSERT INTO outbox (store_id, kind, key, variant_id, status, next_attempt_at, created_at, updated_at) \
+         SELECT m.store_id, 'price', $1, m.variant_id, 'pending', $3, $3, $3 FROM store_mappings m \
+         JOIN stores s ON s.id = m.store_id AND s.push_enabled \
+         WHERE m.variant_id = $2 ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
+    )
+    .bind(price_key(variant_id))
+    .bind(variant_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Appends a movement to the ledger and moves the (locked) balance with it.
 #[allow(clippy::too_many_arguments)]
 async fn record_movement(
@@ -206,6 +252,10 @@ async fn record_movement(
         .bind(variant_id)
         .execute(&mut *conn)
         .await?;
+    if delta.on_hand != delta.reserved {
+        // Available stock moved: the stores that sell it should hear.
+        enqueue_stock(conn, variant_id, location_id).await?;
+    }
     Ok(after)
 }
 
@@ -436,6 +486,17 @@ async fn set_status(
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    sqlx::query::<Db>(
+        "INSERT INTO outbox (store_id, kind, key, order_id, status, next_attempt_at, created_at, updated_at) \
+         SELECT o.store_id, 'status', $1, o.id, 'pending', $3, $3, $3 FROM sales_orders o \
+         JOIN stores s ON s.id = o.store_id AND s.push_enabled WHERE o.id = $2 \
+         ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
+    )
+    .bind(format!("status:{id}:{}", to.as_str()))
+    .bind(id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -1090,11 +1151,17 @@ impl Storage for Backend {
             )
             .await?;
             if let (true, Some(price)) = (inward.set_price, line.price) {
-                sqlx::query::<Db>("UPDATE variants SET price = $1 WHERE id = $2")
-                    .bind(Dec(price.value()))
-                    .bind(variant)
-                    .execute(&mut *tx)
-                    .await?;
+                let changed = sqlx::query::<Db>(
+                    "UPDATE variants SET price = $1 WHERE id = $2 AND (price IS NULL OR price <> $1)",
+                )
+                .bind(Dec(price.value()))
+                .bind(variant)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed > 0 {
+                    enqueue_price(&mut tx, variant).await?;
+                }
             }
             if !touched.contains(&(variant, location)) {
                 touched.push((variant, location));
@@ -1226,7 +1293,7 @@ impl Storage for Backend {
         .await?;
         let id = sqlx::query_scalar::<Db, i64>(
             "INSERT INTO stores (code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
-             walk_in_customer_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             walk_in_customer_id, created_at, push_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(store.code.as_str())
         .bind(store.name.trim())
@@ -1237,6 +1304,8 @@ impl Storage for Backend {
         .bind(store.prices_include_tax)
         .bind(walk_in)
         .bind(at)
+        // Pushes go only where the store's config names an address.
+        .bind(store.config.get("base_url").and_then(|v| v.as_str()).is_some_and(|u| !u.trim().is_empty()))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
@@ -1675,6 +1744,419 @@ impl Storage for Backend {
     async fn get_bill(&self, bill_no: &str) -> Result<Bill> {
         let mut conn = self.read.acquire().await?;
         load_bill(&mut conn, bill_no).await
+    }
+
+    async fn put_mappings(&self, store_code: &str, mappings: &[Mapping]) -> Result<Vec<Mapping>> {
+        let mut tx = self.write.begin().await?;
+        let store = store_row(&mut tx, store_code).await?;
+        let codes: Vec<&str> = mappings.iter().map(|m| m.reference_code.as_str()).collect();
+        let ids = variants_for_lines(&mut tx, &codes)
+            .await
+            .map_err(|e| match e {
+                Error::Domain(DomainError::Invalid(errors)) => Error::Domain(DomainError::Invalid(
+                    errors
+                        .into_iter()
+                        .map(|mut f| {
+                            f.field = f.field.replacen("lines", "", 1);
+                            f
+                        })
+                        .collect(),
+                )),
+                other => other,
+            })?;
+        let mut problems = Vec::new();
+        for (i, (m, variant)) in mappings.iter().zip(&ids).enumerate() {
+            if m.external_id.trim().is_empty() || m.external_id.len() > 128 {
+                problems.push(FieldError::new(
+                    format!("[{i}].external_id"),
+                    "invalid_external_id",
+                    "1 to 128 characters",
+                ));
+                continue;
+            }
+            let new = sqlx::query_scalar::<Db, i64>(
+                "SELECT COUNT(*) FROM store_mappings WHERE store_id = $1 AND variant_id = $2",
+            )
+            .bind(store.id)
+            .bind(variant)
+            .fetch_one(&mut *tx)
+            .await?
+                == 0;
+            let r = sqlx::query::<Db>(
+                "INSERT INTO store_mappings (store_id, variant_id, external_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (store_id, variant_id) DO UPDATE SET external_id = excluded.external_id",
+            )
+            .bind(store.id)
+            .bind(variant)
+            .bind(m.external_id.trim())
+            .execute(&mut *tx)
+            .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(DomainError::conflict(
+                        "external_id_taken",
+                        format!(
+                            "external id `{}` is already mapped to another variant of {store_code}",
+                            m.external_id
+                        ),
+                    )
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if new {
+                // A newly mapped variant gets its first levels and price.
+                for (location, _) in store_locations(&mut tx, store.id).await? {
+                    enqueue_stock(&mut tx, *variant, location).await?;
+                }
+                enqueue_price(&mut tx, *variant).await?;
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DomainError::Invalid(problems).into());
+        }
+        tx.commit().await?;
+        self.list_mappings(store_code).await
+    }
+
+    async fn list_mappings(&self, store_code: &str) -> Result<Vec<Mapping>> {
+        let mut conn = self.read.acquire().await?;
+        let store = store_row(&mut conn, store_code).await?;
+        let rows = sqlx::query_as::<Db, (String, String)>(
+            "SELECT v.reference_code, m.external_id FROM store_mappings m JOIN variants v ON v.id = m.variant_id \
+             WHERE m.store_id = $1 ORDER BY v.id",
+        )
+        .bind(store.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(code, external_id)| {
+                Some(Mapping {
+                    reference_code: poshub_model::codes::Code::parse(&code).ok()?,
+                    external_id,
+                })
+            })
+            .collect())
+    }
+
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>> {
+        let at = now();
+        let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        let mut tx = self.write.begin().await?;
+        let ids = sqlx::query_scalar::<Db, i64>(&format!(
+            "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM outbox WHERE (status IN ('pending', 'failed') AND next_attempt_at <= $3) \
+             OR (status = 'sending' AND lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4{SKIP_LOCKED}) \
+             RETURNING id"
+        ))
+        .bind(owner)
+        .bind(until)
+        .bind(at)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query::<Db>(
+                "SELECT o.id, o.store_id, o.kind, o.variant_id, o.location_id, o.order_id, o.attempts, o.created_at, \
+                 s.code, s.connector, s.config FROM outbox o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let (store_id, kind): (i64, String) = (row.try_get("store_id")?, row.try_get("kind")?);
+            let variant: Option<i64> = row.try_get("variant_id")?;
+            let change = match kind.as_str() {
+                "stock" => {
+                    let location: Option<i64> = row.try_get("location_id")?;
+                    sqlx::query_as::<Db, (String, String, Option<String>, Option<Dec>, Option<Dec>)>(
+                        "SELECT v.reference_code, l.code, m.external_id, b.on_hand, b.reserved FROM variants v \
+                         JOIN locations l ON l.id = $2 \
+                         JOIN store_mappings m ON m.store_id = $3 AND m.variant_id = v.id \
+                         LEFT JOIN stock_balances b ON b.variant_id = v.id AND b.location_id = l.id WHERE v.id = $1",
+                    )
+                    .bind(variant)
+                    .bind(location)
+                    .bind(store_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|(reference_code, location, external_id, on_hand, reserved)| PushChange::Stock {
+                        reference_code,
+                        external_id,
+                        location,
+                        available: (on_hand.map_or(Decimal::ZERO, |d| d.0) - reserved.map_or(Decimal::ZERO, |d| d.0))
+                            .max(Decimal::ZERO),
+                    })
+                }
+                "price" => sqlx::query_as::<Db, (String, Option<String>, Option<Dec>, Option<Dec>)>(
+                    "SELECT v.reference_code, m.external_id, v.price, i.mrp FROM variants v JOIN items i ON i.id = v.item_id \
+                     JOIN store_mappings m ON m.store_id = $2 AND m.variant_id = v.id WHERE v.id = $1",
+                )
+                .bind(variant)
+                .bind(store_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .and_then(|(reference_code, external_id, price, mrp)| {
+                    Some(PushChange::Price {
+                        reference_code,
+                        external_id,
+                        price: price?.0,
+                        mrp: mrp.map(|d| d.0),
+                    })
+                }),
+                _ => {
+                    let order: Option<i64> = row.try_get("order_id")?;
+                    sqlx::query_as::<Db, (i64, String, String)>(
+                        "SELECT id, online_reference_no, status FROM sales_orders WHERE id = $1",
+                    )
+                    .bind(order)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|(order_id, online_reference_no, status)| PushChange::Status {
+                        order_id,
+                        online_reference_no,
+                        status,
+                    })
+                }
+            };
+            items.push(OutboxItem {
+                id,
+                store_id,
+                store_code: row.try_get("code")?,
+                connector: row.try_get("connector")?,
+                config: row.try_get::<Json<serde_json::Value>, _>("config")?.0,
+                attempts: row.try_get("attempts")?,
+                created_at: row.try_get("created_at")?,
+                change,
+            });
+        }
+        tx.commit().await?;
+        Ok(items)
+    }
+
+    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool> {
+        let at = now();
+        let (status, next, response, error, summary, value) = match delivery {
+            Delivery::Sent {
+                value,
+                response_status,
+                summary,
+            } => ("sent", at, *response_status, None, summary, Some(value)),
+            Delivery::Retry {
+                at: next,
+                response_status,
+                error,
+                summary,
+            } => (
+                "failed",
+                *next,
+                *response_status,
+                Some(error.as_str()),
+                summary,
+                None,
+            ),
+            Delivery::Dead {
+                response_status,
+                error,
+                summary,
+            } => (
+                "dead",
+                at,
+                *response_status,
+                Some(error.as_str()),
+                summary,
+                None,
+            ),
+        };
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query::<Db>(
+            "UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, \
+             lease_until = NULL, response_status = $3, error = $4, request_summary = $5, sent_value = $6, updated_at = $7, \
+             sent_at = CASE WHEN $1 = 'sent' THEN $7 ELSE sent_at END WHERE id = $8 AND lease_owner = $9 AND status = 'sending'",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(response)
+        .bind(error)
+        .bind(summary)
+        .bind(value)
+        .bind(at)
+        .bind(id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            if let Some(value) = value {
+                sqlx::query::<Db>(
+                    "INSERT INTO sync_state (store_id, key, value, confirmed_at) SELECT store_id, key, $2, $3 FROM outbox \
+                     WHERE id = $1 ON CONFLICT (store_id, key) DO UPDATE SET value = excluded.value, \
+                     confirmed_at = excluded.confirmed_at",
+                )
+                .bind(id)
+                .bind(value)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn sync_log(
+        &self,
+        store_code: &str,
+        status: Option<SyncStatus>,
+        limit: u32,
+    ) -> Result<Vec<SyncEntry>> {
+        let mut conn = self.read.acquire().await?;
+        let store = store_row(&mut conn, store_code).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT o.id, o.kind, o.status, o.attempts, o.next_attempt_at, o.sent_value, o.request_summary, \
+             o.response_status, o.error, o.created_at, o.updated_at, o.sent_at, v.reference_code, l.code AS location, \
+             so.online_reference_no FROM outbox o LEFT JOIN variants v ON v.id = o.variant_id \
+             LEFT JOIN locations l ON l.id = o.location_id LEFT JOIN sales_orders so ON so.id = o.order_id \
+             WHERE o.store_id = ",
+        );
+        qb.push_bind(store.id);
+        if let Some(st) = status {
+            qb.push(" AND o.status = ").push_bind(st.as_str());
+        }
+        qb.push(" ORDER BY o.id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = qb.build().fetch_all(&mut *conn).await?;
+        rows.into_iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let code: Option<String> = r.try_get("reference_code")?;
+                let location: Option<String> = r.try_get("location")?;
+                let reference: Option<String> = r.try_get("online_reference_no")?;
+                let subject = match kind.as_str() {
+                    "stock" => format!(
+                        "{}@{}",
+                        code.unwrap_or_default(),
+                        location.unwrap_or_default()
+                    ),
+                    "price" => code.unwrap_or_default(),
+                    _ => format!("order {}", reference.unwrap_or_default()),
+                };
+                let status: String = r.try_get("status")?;
+                Ok(SyncEntry {
+                    id: r.try_get("id")?,
+                    kind,
+                    subject,
+                    status: SyncStatus::parse(&status).unwrap_or(SyncStatus::Pending),
+                    attempts: r.try_get("attempts")?,
+                    next_attempt_at: r.try_get("next_attempt_at")?,
+                    sent_value: r.try_get("sent_value")?,
+                    request_summary: r.try_get("request_summary")?,
+                    response_status: r.try_get("response_status")?,
+                    error: r.try_get("error")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    sent_at: r.try_get("sent_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retry_dead(&self, store_code: &str, id: Option<i64>) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let store = store_row(&mut tx, store_code).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "UPDATE outbox SET status = 'failed', attempts = 0, next_attempt_at = ",
+        );
+        qb.push_bind(now())
+            .push(" WHERE status = 'dead' AND store_id = ")
+            .push_bind(store.id);
+        if let Some(id) = id {
+            qb.push(" AND id = ").push_bind(id);
+        }
+        let n = qb.build().execute(&mut *tx).await?.rows_affected();
+        if let (Some(id), 0) = (id, n) {
+            let status = sqlx::query_scalar::<Db, String>(
+                "SELECT status FROM outbox WHERE id = $1 AND store_id = $2",
+            )
+            .bind(id)
+            .bind(store.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(match status {
+                None => DomainError::not_found("sync log entry", id),
+                Some(s) => DomainError::conflict(
+                    "not_dead",
+                    format!("sync log entry {id} is {s}; only dead entries are retried"),
+                ),
+            }
+            .into());
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn reconcile(&self, store_code: &str) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let store = store_row(&mut tx, store_code).await?;
+        let confirmed: HashMap<String, String> = sqlx::query_as::<Db, (String, String)>(
+            "SELECT key, value FROM sync_state WHERE store_id = $1",
+        )
+        .bind(store.id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let rows = sqlx::query_as::<Db, (i64, i64, Option<Dec>, Option<Dec>, Option<Dec>)>(
+            "SELECT m.variant_id, sl.location_id, b.on_hand, b.reserved, v.price FROM store_mappings m \
+             JOIN variants v ON v.id = m.variant_id \
+             JOIN store_locations sl ON sl.store_id = m.store_id \
+             LEFT JOIN stock_balances b ON b.variant_id = m.variant_id AND b.location_id = sl.location_id \
+             WHERE m.store_id = $1",
+        )
+        .bind(store.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut queued = 0;
+        let mut priced = std::collections::HashSet::new();
+        for (variant, location, on_hand, reserved, price) in rows {
+            let available = (on_hand.map_or(Decimal::ZERO, |d| d.0)
+                - reserved.map_or(Decimal::ZERO, |d| d.0))
+            .max(Decimal::ZERO);
+            if confirmed.get(&stock_key(variant, location))
+                != Some(&available.normalize().to_string())
+            {
+                enqueue_stock(&mut tx, variant, location).await?;
+                queued += 1;
+            }
+            if let Some(price) = price {
+                if priced.insert(variant)
+                    && confirmed.get(&price_key(variant)) != Some(&price.0.normalize().to_string())
+                {
+                    enqueue_price(&mut tx, variant).await?;
+                    queued += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn outbox_depth(&self) -> Result<(i64, i64)> {
+        let (waiting, dead) = sqlx::query_as::<Db, (i64, i64)>(
+            "SELECT COALESCE(SUM(CASE WHEN status IN ('pending', 'failed', 'sending') THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) FROM outbox WHERE status <> 'sent'",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok((waiting, dead))
     }
 
     async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>> {

@@ -12,6 +12,8 @@ type Db = Postgres;
 type Backend = PgStorage;
 const BACKEND: &str = "postgres";
 const FOR_UPDATE: &str = " FOR UPDATE";
+/// Several hubs claim outbox rows side by side without waiting on each other.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND NOT walk_in";
 
@@ -42,6 +44,6 @@ impl PgStorage {
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE};
+    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
 }

@@ -13,6 +13,8 @@ type Backend = SqliteStorage;
 const BACKEND: &str = "sqlite";
 /// SQLite has no row locks: the single writer connection serialises writes.
 const FOR_UPDATE: &str = "";
+/// One process owns a SQLite outbox; claims need no row locks.
+const SKIP_LOCKED: &str = "";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
 
@@ -54,6 +56,6 @@ impl SqliteStorage {
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE};
+    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
 }

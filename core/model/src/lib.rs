@@ -15,6 +15,7 @@ pub mod order;
 pub mod phone;
 pub mod stock;
 pub mod store;
+pub mod sync;
 
 pub use error::{DomainError, FieldError};
 

@@ -3,6 +3,7 @@
 //! HTTPS with graceful shutdown. `main.rs` is only the command line.
 
 pub mod demo;
+pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,6 +33,8 @@ pub struct Config {
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled plugins are cached (None: compile at every start).
     pub plugin_cache: Option<PathBuf>,
+    /// The sync worker (None: this process delivers no pushes).
+    pub sync: Option<sync::SyncConfig>,
 }
 
 /// Where the admin token came from, for the start-up message.
@@ -97,12 +100,21 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
         },
     };
     let registry = load_registry(config).await?;
+    let metrics = Arc::new(Metrics::default());
+    if let Some(sync) = &config.sync {
+        sync::spawn(
+            storage.clone(),
+            registry.clone(),
+            metrics.clone(),
+            sync.clone(),
+        );
+    }
     let state = AppState {
         storage: storage.clone(),
         admin_token_hash: hash,
         default_country: config.default_country.clone(),
         registry: registry.clone(),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
     };
     let router = poshub_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     Ok(Hub {

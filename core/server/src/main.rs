@@ -81,11 +81,48 @@ struct Serve {
     tls_key: Option<PathBuf>,
     #[command(flatten)]
     plugins: PluginArgs,
+    #[command(flatten)]
+    sync: SyncArgs,
+}
+
+#[derive(Parser)]
+struct SyncArgs {
+    /// Deliver no pushes from this process (another hub on the same database does).
+    #[arg(long)]
+    no_sync: bool,
+    /// First retry delay of a failed push, in ms; it doubles per attempt.
+    #[arg(long, default_value_t = 1000)]
+    sync_retry_base_ms: u64,
+    /// Attempts before a push is dead-lettered.
+    #[arg(long, default_value_t = 8)]
+    sync_max_attempts: i32,
+    /// How long a claimed push stays claimed; a killed hub's pushes are taken over after it.
+    #[arg(long, default_value_t = 30)]
+    sync_lease_secs: u64,
+    /// Reconcile every store this often (seconds); off by default.
+    #[arg(long)]
+    reconcile_interval_secs: Option<u64>,
+}
+
+impl SyncArgs {
+    fn config(&self) -> Option<poshub_server::sync::SyncConfig> {
+        use std::time::Duration;
+        (!self.no_sync).then(|| poshub_server::sync::SyncConfig {
+            retry_base: Duration::from_millis(self.sync_retry_base_ms.max(1)),
+            max_attempts: self.sync_max_attempts.max(1),
+            lease: Duration::from_secs(self.sync_lease_secs.max(1)),
+            reconcile_every: self
+                .reconcile_interval_secs
+                .map(|s| Duration::from_secs(s.max(1))),
+            ..Default::default()
+        })
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
@@ -106,6 +143,7 @@ async fn list_plugins(args: PluginArgs) -> anyhow::Result<()> {
         default_country: CountryCode::default(),
         plugins_dir: args.plugins_dir,
         plugin_cache: Some(args.plugin_cache),
+        sync: None,
     };
     let registry = poshub_server::load_registry(&config).await?;
     println!(
@@ -134,6 +172,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
             .context("--default-country-code")?,
         plugins_dir: args.plugins.plugins_dir.clone(),
         plugin_cache: Some(args.plugins.plugin_cache.clone()),
+        sync: args.sync.config(),
     };
     let hub = poshub_server::build(&config).await?;
     let tls = match (args.tls_cert, args.tls_key) {
@@ -162,6 +201,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         let demo = poshub_server::demo::load(hub.storage.as_ref()).await?;
         println!("{}", demo.instructions(&base, https));
     }
+    poshub_server::reload_on_sighup(hub.registry.clone());
     bound
         .serve(hub.router, poshub_server::shutdown_signal())
         .await?;

@@ -58,3 +58,88 @@ fn plugins_list_shows_bundled_and_directory_connectors() {
         .extension()
         .is_some_and(|x| x == "cwasm")));
 }
+
+/// SIGHUP makes a running hub rescan its plugins directory.
+#[test]
+fn sighup_reloads_the_plugins_directory() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_poshub"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--database")
+        .arg(format!("sqlite://{}", dir.path().join("hub.db").display()))
+        .arg("--plugins-dir")
+        .arg(&plugins)
+        .arg("--plugin-cache")
+        .arg(dir.path().join("cache"))
+        .env("POSHUB_ADMIN_TOKEN", "t")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let base = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the hub logs where it listens");
+        if let Some(at) = line.find("listening on ") {
+            break line[at + 13..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    let source_of_canonical = || {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                "Authorization: Bearer t",
+                &format!("{base}/admin/v1/plugins"),
+            ])
+            .output()
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "canonical")
+            .unwrap()["source"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(source_of_canonical(), "bundled (canonical.wasm)");
+    let file = plugins.join("canonical.wasm");
+    std::fs::write(&file, poshub_connectors::bundled::BUNDLED[0].1).unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    while source_of_canonical() != file.display().to_string() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "SIGHUP did not reload the plugins"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}

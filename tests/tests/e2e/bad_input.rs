@@ -82,7 +82,7 @@ async fn store_api_rejects_bad_orders(hub: TestHub) {
     )
     .await
     .expect_problem(415, "unsupported_media_type");
-    let huge = format!("{{\"notes\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let huge = format!("{{\"notes\": \"{}\"}}", "x".repeat(1024 * 1024 + 1024));
     raw_post(
         &hub,
         &key,

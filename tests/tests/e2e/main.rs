@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod plugins;
 mod scope;
+mod sync;
 mod tls;
 mod walkthrough;
 mod webhooks;

@@ -1,0 +1,48 @@
+-- The sync engine: mappings of reference codes to storefront ids, the
+-- outbox written in the same transaction as each change a store cares
+-- about, and what each store last confirmed.
+
+ALTER TABLE stores ADD COLUMN push_enabled INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE store_mappings (
+    store_id    INTEGER NOT NULL REFERENCES stores (id),
+    variant_id  INTEGER NOT NULL REFERENCES variants (id),
+    external_id TEXT NOT NULL,
+    PRIMARY KEY (store_id, variant_id)
+);
+CREATE UNIQUE INDEX store_mappings_external ON store_mappings (store_id, external_id);
+CREATE INDEX store_mappings_variant ON store_mappings (variant_id);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    store_id        INTEGER NOT NULL REFERENCES stores (id),
+    kind            TEXT NOT NULL,
+    key             TEXT NOT NULL,
+    variant_id      INTEGER,
+    location_id     INTEGER,
+    order_id        INTEGER,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    lease_owner     TEXT,
+    lease_until     TEXT,
+    response_status INTEGER,
+    error           TEXT,
+    request_summary TEXT,
+    sent_value      TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+-- Coalescing: one pending row per thing to push; it carries the level at send time.
+CREATE UNIQUE INDEX outbox_coalesce ON outbox (store_id, key) WHERE status = 'pending';
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_store ON outbox (store_id, id);
+
+CREATE TABLE sync_state (
+    store_id     INTEGER NOT NULL REFERENCES stores (id),
+    key          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    confirmed_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, key)
+);

@@ -1,0 +1,130 @@
+//! The sync engine's rules: what an outbox row is, how long to wait before
+//! trying a failed push again, and which hosts a planned request may reach.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Code;
+
+/// Where an outbox row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    /// Waiting for its first delivery.
+    Pending,
+    /// Claimed by a worker (under a lease).
+    Sending,
+    /// Delivered and confirmed by the storefront.
+    Sent,
+    /// Failed; waiting for its next attempt.
+    Failed,
+    /// Gave up after too many attempts, or failed for good; an operator can retry it.
+    Dead,
+}
+
+impl SyncStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Pending => "pending",
+            SyncStatus::Sending => "sending",
+            SyncStatus::Sent => "sent",
+            SyncStatus::Failed => "failed",
+            SyncStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SyncStatus> {
+        Some(match s {
+            "pending" => SyncStatus::Pending,
+            "sending" => SyncStatus::Sending,
+            "sent" => SyncStatus::Sent,
+            "failed" => SyncStatus::Failed,
+            "dead" => SyncStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of a store's sync log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SyncEntry {
+    pub id: i64,
+    /// `stock`, `price` or `status`.
+    pub kind: String,
+    /// What changed, e.g. `stock:TOY-Red-S@BLR`.
+    pub subject: String,
+    pub status: SyncStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The value the storefront confirmed, when sent.
+    pub sent_value: Option<String>,
+    /// The last request, e.g. `POST https://shop.example/poshub/stock-levels`.
+    pub request_summary: Option<String>,
+    /// The storefront's last HTTP status.
+    pub response_status: Option<i32>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A reference code mapped to the storefront's own product/variant id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub reference_code: Code,
+    pub external_id: String,
+}
+
+/// How long to wait before attempt `attempt + 1` after `attempt` failures:
+/// `base * 2^(attempt-1)`, capped, times a jitter factor in `[0.8, 1.2)`
+/// (`jitter` is a uniform sample from `[0, 1)`).
+pub fn backoff(base: Duration, attempt: u32, cap: Duration, jitter: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    exp.min(cap).mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
+}
+
+/// True when `host` matches a connector's declared host pattern: `*` (any),
+/// `*.example.com` (subdomains), or an exact name (case-insensitive).
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let (pattern, host) = (pattern.to_ascii_lowercase(), host.to_ascii_lowercase());
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() && host.ends_with(&format!(".{suffix}")),
+        None => pattern == host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_a_cap() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(300);
+        assert_eq!(backoff(base, 1, cap, 0.5), Duration::from_secs(1));
+        assert_eq!(backoff(base, 2, cap, 0.5), Duration::from_secs(2));
+        assert_eq!(backoff(base, 4, cap, 0.5), Duration::from_secs(8));
+        assert_eq!(backoff(base, 30, cap, 0.5), cap);
+        assert!(backoff(base, 3, cap, 0.0) >= Duration::from_millis(3200));
+        assert!(backoff(base, 3, cap, 0.999) < Duration::from_millis(4800));
+    }
+
+    #[test]
+    fn host_patterns() {
+        assert!(host_matches("*", "127.0.0.1"));
+        assert!(host_matches("*.myshopify.com", "acme.myshopify.com"));
+        assert!(!host_matches("*.myshopify.com", "myshopify.com"));
+        assert!(!host_matches("*.myshopify.com", "evil.com"));
+        assert!(!host_matches(
+            "*.myshopify.com",
+            "acme.myshopify.com.evil.com"
+        ));
+        assert!(host_matches("Shop.Example", "shop.example"));
+    }
+}
