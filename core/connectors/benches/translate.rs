@@ -11,7 +11,7 @@ use poshub_connectors::types::CallContext;
 use poshub_connectors::{bundled, Host, Limits, Source};
 
 fn order_json() -> Vec<u8> {
-    let lines: Vec<_> = (0..14)
+    let lines: Vec<_> = (0..22)
         .map(|i| {
             serde_json::json!({"reference_code": format!("TEE-{}-{}", ["Red", "Blue", "Black"][i % 3], ["S", "M", "L", "XL"][i % 4]),
                 "quantity": format!("{}", 1 + i % 3), "unit_price": "599.00", "discount": "10.00", "tax_rate": "5"})
@@ -74,6 +74,7 @@ fn main() {
         }
     }
     let reused = plugin.bench_translate_reused(&ctx, "orders/create", &body, n);
+    let trivial = plugin.bench_fresh_trivial(n);
     let mut native = Vec::with_capacity(n);
     for i in 0..n + 500 {
         let t = Instant::now();
@@ -89,6 +90,7 @@ fn main() {
     let (fm, fp50, fp99) = stats(fresh);
     let (rm, rp50, rp99) = stats(reused);
     let (nm, np50, np99) = stats(native);
+    let (tm, tp50, tp99) = stats(trivial);
     println!(
         "connector translation, {} byte order, {n} calls each ({} cores)",
         body.len(),
@@ -115,6 +117,10 @@ fn main() {
     println!(
         "{:<44} {nm:>10.1} {np50:>10.1} {np99:>10.1}",
         "native Rust, same code"
+    );
+    println!(
+        "{:<44} {tm:>10.1} {tp50:>10.1} {tp99:>10.1}",
+        "fixed cost: fresh instance + trivial call"
     );
     println!(
         "ratio wasm (reused instance) / native, p50: {:.2}",

@@ -97,7 +97,11 @@ impl Host {
             .total_memories(1024)
             .total_tables(1024)
             .max_memories_per_component(4)
-            .max_memory_size(MAX_MEMORY_BYTES);
+            .max_memory_size(MAX_MEMORY_BYTES)
+            // Reset a slot's first pages by zeroing rather than madvise: a
+            // fresh instance per call makes this the hot path.
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
         let mut config = Config::new();
         config
             .epoch_interruption(true)

@@ -39,6 +39,14 @@ struct Hub {
     base: String,
 }
 
+impl Drop for Hub {
+    /// A failed assertion must not leave hubs running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start_hub(db: &str, dir: &std::path::Path) -> Hub {
     let mut child = Command::new(env!("CARGO_BIN_EXE_poshub"))
         .args([
@@ -183,7 +191,7 @@ async fn two_hubs_share_one_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let (fake_url, fake) = start_fake().await;
     let mut a = start_hub(&db, dir.path());
-    let mut b = start_hub(&db, dir.path());
+    let b = start_hub(&db, dir.path());
     let client = reqwest::Client::new();
     let admin = |hub: &Hub, path: &str| format!("{}/admin/v1/{path}", hub.base);
 
@@ -291,6 +299,7 @@ async fn two_hubs_share_one_outbox() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     a.child.kill().unwrap(); // SIGKILL
     a.child.wait().unwrap();
+    drop(a);
     let killed_at = Instant::now();
     let expected: HashMap<String, String> = CODES
         .iter()
@@ -329,6 +338,5 @@ async fn two_hubs_share_one_outbox() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
+    drop(b);
 }

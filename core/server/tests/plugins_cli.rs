@@ -83,6 +83,15 @@ fn sighup_reloads_the_plugins_directory() {
         .spawn()
         .unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
+    // A failed assertion must not leave the hub running.
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reap(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {
@@ -125,7 +134,7 @@ fn sighup_reloads_the_plugins_directory() {
     let file = plugins.join("canonical.wasm");
     std::fs::write(&file, poshub_connectors::bundled::BUNDLED[0].1).unwrap();
     assert!(Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
+        .args(["-HUP", &child.0.id().to_string()])
         .status()
         .unwrap()
         .success());
@@ -138,8 +147,8 @@ fn sighup_reloads_the_plugins_directory() {
         std::thread::sleep(Duration::from_millis(100));
     }
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
 }
