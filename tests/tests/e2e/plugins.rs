@@ -122,7 +122,7 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
         let started = Instant::now();
         hub.admin_get("/healthz").await.expect(200);
         assert!(
-            started.elapsed() < Duration::from_millis(200),
+            started.elapsed() < Duration::from_secs(1),
             "health check took {:?}",
             started.elapsed()
         );
