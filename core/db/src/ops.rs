@@ -1849,11 +1849,18 @@ impl Storage for Backend {
     ) -> Result<Vec<OutboxItem>> {
         let at = now();
         let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        // Only the oldest unsent row of a thing is claimable, so two pushes of
+        // one stock level are never in flight at once and cannot arrive out
+        // of order.
         let mut tx = self.write.begin().await?;
         let ids = sqlx::query_scalar::<Db, i64>(&format!(
             "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM outbox WHERE (status IN ('pending', 'failed') AND next_attempt_at <= $3) \
-             OR (status = 'sending' AND lease_until < $3) ORDER BY next_attempt_at, id LIMIT $4{SKIP_LOCKED}) \
+             WHERE id IN (SELECT o.id FROM outbox o \
+             WHERE ((o.status IN ('pending', 'failed') AND o.next_attempt_at <= $3) \
+             OR (o.status = 'sending' AND o.lease_until < $3)) \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.store_id = o.store_id AND p.key = o.key AND p.id < o.id \
+             AND p.status IN ('pending', 'sending', 'failed')) \
+             ORDER BY o.next_attempt_at, o.id LIMIT $4{SKIP_LOCKED}) \
              RETURNING id"
         ))
         .bind(owner)
@@ -1862,62 +1869,89 @@ impl Storage for Backend {
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let mut items = Vec::with_capacity(ids.len());
+        let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query::<Db>(
-                "SELECT o.id, o.store_id, o.kind, o.variant_id, o.location_id, o.order_id, o.attempts, o.created_at, \
-                 s.code, s.connector, s.config FROM outbox o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+            claimed.push(
+                sqlx::query::<Db>(
+                    "SELECT o.id, o.store_id, o.kind, o.variant_id, o.location_id, o.order_id, o.attempts, \
+                     o.created_at, s.code, s.connector, s.config FROM outbox o JOIN stores s ON s.id = o.store_id \
+                     WHERE o.id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?,
+            );
+        }
+        // The claim commits before the values are read: a change that found
+        // this row still pending (and so queued nothing of its own) holds its
+        // row lock until it commits, and the FOR SHARE reads below wait for it.
+        tx.commit().await?;
+        let mut conn = self.read.acquire().await?;
+        let mut items = Vec::with_capacity(claimed.len());
+        for row in claimed {
             let (store_id, kind): (i64, String) = (row.try_get("store_id")?, row.try_get("kind")?);
             let variant: Option<i64> = row.try_get("variant_id")?;
             let change = match kind.as_str() {
                 "stock" => {
                     let location: Option<i64> = row.try_get("location_id")?;
-                    sqlx::query_as::<Db, (String, String, Option<String>, Option<Dec>, Option<Dec>)>(
-                        "SELECT v.reference_code, l.code, m.external_id, b.on_hand, b.reserved FROM variants v \
-                         JOIN locations l ON l.id = $2 \
-                         JOIN store_mappings m ON m.store_id = $3 AND m.variant_id = v.id \
-                         LEFT JOIN stock_balances b ON b.variant_id = v.id AND b.location_id = l.id WHERE v.id = $1",
+                    let balance = sqlx::query_as::<Db, (Dec, Dec)>(&format!(
+                        "SELECT on_hand, reserved FROM stock_balances WHERE variant_id = $1 AND location_id = $2{FOR_SHARE}"
+                    ))
+                    .bind(variant)
+                    .bind(location)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let available =
+                        balance.map_or(Decimal::ZERO, |(on_hand, reserved)| on_hand.0 - reserved.0);
+                    sqlx::query_as::<Db, (String, String, Option<String>)>(
+                        "SELECT v.reference_code, l.code, m.external_id FROM variants v JOIN locations l ON l.id = $2 \
+                         JOIN store_mappings m ON m.store_id = $3 AND m.variant_id = v.id WHERE v.id = $1",
                     )
                     .bind(variant)
                     .bind(location)
                     .bind(store_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?
-                    .map(|(reference_code, location, external_id, on_hand, reserved)| PushChange::Stock {
+                    .map(|(reference_code, location, external_id)| PushChange::Stock {
                         reference_code,
                         external_id,
                         location,
-                        available: (on_hand.map_or(Decimal::ZERO, |d| d.0) - reserved.map_or(Decimal::ZERO, |d| d.0))
-                            .max(Decimal::ZERO),
+                        available: available.max(Decimal::ZERO),
                     })
                 }
-                "price" => sqlx::query_as::<Db, (String, Option<String>, Option<Dec>, Option<Dec>)>(
-                    "SELECT v.reference_code, m.external_id, v.price, i.mrp FROM variants v JOIN items i ON i.id = v.item_id \
-                     JOIN store_mappings m ON m.store_id = $2 AND m.variant_id = v.id WHERE v.id = $1",
-                )
-                .bind(variant)
-                .bind(store_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .and_then(|(reference_code, external_id, price, mrp)| {
-                    Some(PushChange::Price {
-                        reference_code,
-                        external_id,
-                        price: price?.0,
-                        mrp: mrp.map(|d| d.0),
-                    })
-                }),
+                "price" => {
+                    let price = sqlx::query_scalar::<Db, Option<Dec>>(&format!(
+                        "SELECT price FROM variants WHERE id = $1{FOR_SHARE}"
+                    ))
+                    .bind(variant)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+                    match price {
+                        None => None,
+                        Some(price) => sqlx::query_as::<Db, (String, Option<String>, Option<Dec>)>(
+                            "SELECT v.reference_code, m.external_id, i.mrp FROM variants v JOIN items i ON i.id = v.item_id \
+                             JOIN store_mappings m ON m.store_id = $2 AND m.variant_id = v.id WHERE v.id = $1",
+                        )
+                        .bind(variant)
+                        .bind(store_id)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .map(|(reference_code, external_id, mrp)| PushChange::Price {
+                            reference_code,
+                            external_id,
+                            price: price.0,
+                            mrp: mrp.map(|d| d.0),
+                        }),
+                    }
+                }
                 _ => {
                     let order: Option<i64> = row.try_get("order_id")?;
-                    sqlx::query_as::<Db, (i64, String, String)>(
-                        "SELECT id, online_reference_no, status FROM sales_orders WHERE id = $1",
-                    )
+                    sqlx::query_as::<Db, (i64, String, String)>(&format!(
+                        "SELECT id, online_reference_no, status FROM sales_orders WHERE id = $1{FOR_SHARE}"
+                    ))
                     .bind(order)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?
                     .map(|(order_id, online_reference_no, status)| PushChange::Status {
                         order_id,
@@ -1927,7 +1961,7 @@ impl Storage for Backend {
                 }
             };
             items.push(OutboxItem {
-                id,
+                id: row.try_get("id")?,
                 store_id,
                 store_code: row.try_get("code")?,
                 connector: row.try_get("connector")?,
@@ -1937,7 +1971,6 @@ impl Storage for Backend {
                 change,
             });
         }
-        tx.commit().await?;
         Ok(items)
     }
 

@@ -13,7 +13,9 @@ type Backend = PgStorage;
 const BACKEND: &str = "postgres";
 const FOR_UPDATE: &str = " FOR UPDATE";
 /// Several hubs claim outbox rows side by side without waiting on each other.
-const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+const SKIP_LOCKED: &str = " FOR UPDATE OF o SKIP LOCKED";
+/// Reading a pushed value waits for a change still holding the row.
+const FOR_SHARE: &str = " FOR SHARE";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND NOT walk_in";
 
@@ -44,6 +46,6 @@ impl PgStorage {
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE, SKIP_LOCKED};
+    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
 }

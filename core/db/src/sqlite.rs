@@ -15,6 +15,7 @@ const BACKEND: &str = "sqlite";
 const FOR_UPDATE: &str = "";
 /// One process owns a SQLite outbox; claims need no row locks.
 const SKIP_LOCKED: &str = "";
+const FOR_SHARE: &str = "";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
 
@@ -56,6 +57,6 @@ impl SqliteStorage {
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_UPDATE, SKIP_LOCKED};
+    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
 }

@@ -3,12 +3,13 @@
 //! a killed process had claimed are delivered by the other after the lease.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod common;
+use common::RunningHub;
 
 const TOKEN: &str = "multi-hub-admin";
 
@@ -34,62 +35,21 @@ async fn fresh_schema() -> Option<String> {
     Some(format!("{base}{sep}options%5Bsearch_path%5D={schema}"))
 }
 
-struct Hub {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Hub {
-    /// A failed assertion must not leave hubs running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(db: &str, dir: &std::path::Path) -> Hub {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_poshub"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
+fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
+    let cache = dir.join("cache");
+    common::start_hub(
+        &[
             "--database",
             db,
             "--sync-lease-secs",
             "3",
             "--sync-retry-base-ms",
             "200",
-        ])
-        .arg("--plugin-cache")
-        .arg(dir.join("cache"))
-        .env("POSHUB_ADMIN_TOKEN", TOKEN)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the hub logs where it listens");
-        if let Some(at) = line.find("listening on ") {
-            break line[at + 13..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    Hub { child, base }
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+        ],
+        TOKEN,
+    )
 }
 
 /// (idempotency key, worker, reference code, available) of one 2xx delivery.
@@ -193,7 +153,7 @@ async fn two_hubs_share_one_outbox() {
     let mut a = start_hub(&db, dir.path());
     let b = start_hub(&db, dir.path());
     let client = reqwest::Client::new();
-    let admin = |hub: &Hub, path: &str| format!("{}/admin/v1/{path}", hub.base);
+    let admin = |hub: &RunningHub, path: &str| format!("{}/admin/v1/{path}", hub.base);
 
     let (s, _) = call(
         &client,

@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+mod common;
+
 #[test]
 fn plugins_list_shows_bundled_and_directory_connectors() {
     let run = |args: &[&str]| {
@@ -62,54 +64,24 @@ fn plugins_list_shows_bundled_and_directory_connectors() {
 /// SIGHUP makes a running hub rescan its plugins directory.
 #[test]
 fn sighup_reloads_the_plugins_directory() {
-    use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_poshub"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--database")
-        .arg(format!("sqlite://{}", dir.path().join("hub.db").display()))
-        .arg("--plugins-dir")
-        .arg(&plugins)
-        .arg("--plugin-cache")
-        .arg(dir.path().join("cache"))
-        .env("POSHUB_ADMIN_TOKEN", "t")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    // A failed assertion must not leave the hub running.
-    struct Reap(std::process::Child);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Reap(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the hub logs where it listens");
-        if let Some(at) = line.find("listening on ") {
-            break line[at + 13..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
+    let db = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let cache = dir.path().join("cache");
+    let hub = common::start_hub(
+        &[
+            "--database",
+            &db,
+            "--plugins-dir",
+            plugins.to_str().unwrap(),
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+        ],
+        "t",
+    );
+    let base = hub.base.clone();
     let source_of_canonical = || {
         let out = Command::new("curl")
             .args([
@@ -133,11 +105,7 @@ fn sighup_reloads_the_plugins_directory() {
     assert_eq!(source_of_canonical(), "bundled (canonical.wasm)");
     let file = plugins.join("canonical.wasm");
     std::fs::write(&file, poshub_connectors::bundled::BUNDLED[0].1).unwrap();
-    assert!(Command::new("kill")
-        .args(["-HUP", &child.0.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    hub.signal("HUP");
     let started = Instant::now();
     while source_of_canonical() != file.display().to_string() {
         assert!(
@@ -146,9 +114,7 @@ fn sighup_reloads_the_plugins_directory() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.0.wait().unwrap().success());
+    hub.signal("TERM");
+    let mut hub = hub;
+    assert!(hub.child.wait().unwrap().success());
 }

@@ -150,10 +150,27 @@ async fn changes_reach_the_storefront(hub: TestHub) {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), n, "no row delivered twice");
-    let metrics = hub.client.get(format!("{}/metrics", hub.base)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("poshub_sync_pushes_total{outcome=\"sent\"}"), "{metrics}");
-    assert!(metrics.contains("poshub_sync_latency_seconds{quantile=\"0.95\"}"), "{metrics}");
-    assert!(metrics.contains("poshub_outbox_depth{state=\"dead\"} 0"), "{metrics}");
+    let metrics = hub
+        .client
+        .get(format!("{}/metrics", hub.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("poshub_sync_pushes_total{outcome=\"sent\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("poshub_sync_latency_seconds{quantile=\"0.95\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("poshub_outbox_depth{state=\"dead\"} 0"),
+        "{metrics}"
+    );
     let log = hub
         .admin_get("/admin/v1/stores/SHOP/sync-log?status=sent")
         .await;

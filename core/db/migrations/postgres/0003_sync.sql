@@ -38,6 +38,8 @@ CREATE TABLE outbox (
 CREATE UNIQUE INDEX outbox_coalesce ON outbox (store_id, key) WHERE status = 'pending';
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_store ON outbox (store_id, id);
+-- Per-thing ordering: a row waits while an older one of the same key is unsent.
+CREATE INDEX outbox_key ON outbox (store_id, key, id);
 
 CREATE TABLE sync_state (
     store_id     BIGINT NOT NULL REFERENCES stores (id),
