@@ -41,6 +41,7 @@ async fn main() {
     .await
     .expect(200);
     let key = hub.api_key("SHOP", &["BLR"]).await;
+    let start: i64 = hub.available("MUG", "BLR").await.parse().unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // Steady load: 50 orders a second for 10 seconds, one line of MUG each.
@@ -65,9 +66,9 @@ async fn main() {
             )
             .await;
         a.expect(201);
-        placed.push((Instant::now(), 100_000 - 1 - i));
+        placed.push((Instant::now(), start - 1 - i as i64));
     }
-    let final_level = (100_000 - rate * seconds).to_string();
+    let final_level = (start - (rate * seconds) as i64).to_string();
     fake.wait_for(Duration::from_secs(10), |r| {
         r.body["reference_code"] == "MUG" && r.body["available"] == final_level.as_str()
     })
