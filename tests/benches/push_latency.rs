@@ -86,7 +86,7 @@ async fn main() {
         .filter_map(|(at, level)| {
             pushes
                 .iter()
-                .find(|(_, l)| *l <= *level as i64)
+                .find(|(_, l)| *l <= *level)
                 .map(|(t, _)| t.saturating_duration_since(*at).as_secs_f64() * 1e3)
         })
         .collect();

@@ -529,6 +529,33 @@ impl TestHub {
         answer(req.send().await.expect("request")).await
     }
 
+    /// The row of `code` in the store API's items answer to `path`.
+    pub async fn item_row(&self, key: &str, path: &str, code: &str) -> Value {
+        let items = self.get(key, path).await;
+        let rows = items.expect(200)["items"].as_array().unwrap();
+        rows.iter()
+            .find(|i| i["reference_code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("{code} not in {path}"))
+    }
+
+    /// Maps reference codes to a store's own ids (`PUT .../mappings`).
+    pub async fn map(&self, store: &str, pairs: &[(&str, &str)]) -> Answer {
+        let body: Vec<Value> = pairs
+            .iter()
+            .map(|(c, x)| json!({"reference_code": c, "external_id": x}))
+            .collect();
+        let path = format!("/admin/v1/stores/{store}/mappings");
+        self.call(
+            Method::PUT,
+            &path,
+            Some(ADMIN_TOKEN),
+            Some(&json!(body)),
+            &[],
+        )
+        .await
+    }
+
     /// The store's connector events, newest first.
     pub async fn events(&self, store: &str) -> Vec<Value> {
         self.admin_get(&format!("/admin/v1/stores/{store}/events"))

@@ -17,14 +17,7 @@ async fn one_user_one_location(hub: TestHub) {
         )
         .await;
     assert_eq!(o.expect(201)["location"], "BLR");
-    let items = hub.get(&key, "/api/v1/items").await;
-    let mug = items.expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["reference_code"] == "MUG")
-        .unwrap()
-        .clone();
+    let mug = hub.item_row(&key, "/api/v1/items", "MUG").await;
     assert_eq!(
         mug["locations"],
         json!([{"location": "BLR", "available": "9"}])
@@ -98,14 +91,9 @@ async fn two_users_two_locations(hub: TestHub) {
     )
     .await
     .expect_problem(403, "location_out_of_scope");
-    let items = hub.get(&mum, "/api/v1/items?location=all").await;
-    let mug = items.expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["reference_code"] == "MUG")
-        .unwrap()
-        .clone();
+    let mug = hub
+        .item_row(&mum, "/api/v1/items?location=all", "MUG")
+        .await;
     assert_eq!(
         mug["locations"],
         json!([{"location": "MUM", "available": "3"}])
@@ -145,14 +133,9 @@ async fn two_users_one_location(hub: TestHub) {
     .await
     .expect(201);
     // They draw on the same stock.
-    let items = hub.get(&site, "/api/v1/items?location=BLR").await;
-    let mug = items.expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["reference_code"] == "MUG")
-        .unwrap()
-        .clone();
+    let mug = hub
+        .item_row(&site, "/api/v1/items?location=BLR", "MUG")
+        .await;
     assert_eq!(mug["available"], "2");
     let listed = hub.get(&site, "/api/v1/sales-orders").await;
     assert_eq!(
@@ -242,14 +225,9 @@ async fn groups_and_walk_in_customers(hub: TestHub) {
     );
     hub.create_store("WEB", &["BLR", "MUM"], false).await;
     let both = hub.api_key("WEB", &["BLR", "MUM"]).await;
-    let items = hub.get(&both, "/api/v1/items?location_group=WEST").await;
-    let mug = items.expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["reference_code"] == "MUG")
-        .unwrap()
-        .clone();
+    let mug = hub
+        .item_row(&both, "/api/v1/items?location_group=WEST", "MUG")
+        .await;
     assert_eq!(mug["available"], "15");
     let blr_only = hub.api_key("WEB", &["BLR"]).await;
     let items = hub

@@ -246,15 +246,7 @@ async fn failed_pushes_retry_with_growing_delays(hub: TestHub) {
     hub.load_catalogue().await;
     hub.create_connector_store("SHOP", "canonical", "s", json!({"base_url": fake.base}))
         .await;
-    hub.call(
-        reqwest::Method::PUT,
-        "/admin/v1/stores/SHOP/mappings",
-        Some(poshub_tests::ADMIN_TOKEN),
-        Some(&json!([{"reference_code": "MUG", "external_id": "gid-mug"}])),
-        &[],
-    )
-    .await
-    .expect(200);
+    hub.map("SHOP", &[("MUG", "gid-mug")]).await.expect(200);
     // The price push may take some of the scripted failures too; look at the stock row.
     fake.wait_for(Duration::from_secs(10), |r| stock_of(r, "MUG").is_some())
         .await
@@ -298,15 +290,7 @@ async fn retry_after_is_honoured(hub: TestHub) {
         .await;
     // No price yet on this variant would still push the price; only stock matters here.
     fake.script(&[(429, Some(2))]);
-    hub.call(
-        reqwest::Method::PUT,
-        "/admin/v1/stores/SHOP/mappings",
-        Some(poshub_tests::ADMIN_TOKEN),
-        Some(&json!([{"reference_code": "MUG", "external_id": "gid-mug"}])),
-        &[],
-    )
-    .await
-    .expect(200);
+    hub.map("SHOP", &[("MUG", "gid-mug")]).await.expect(200);
     fake.wait_for(Duration::from_secs(6), |r| {
         r.answered == 200 && r.path == "/poshub/stock-levels"
     })

@@ -40,14 +40,9 @@ async fn new_user_walkthrough(hub: TestHub) {
         red_s["locations"],
         json!([{"location": "BLR", "available": "10"}])
     );
-    let all = hub.get(&key, "/api/v1/items?location=all").await;
-    let mug = all.expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["reference_code"] == "MUG")
-        .unwrap()
-        .clone();
+    let mug = hub
+        .item_row(&key, "/api/v1/items?location=all", "MUG")
+        .await;
     assert_eq!(mug["available"], "15");
     assert_eq!(
         mug["locations"],
