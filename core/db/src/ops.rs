@@ -53,6 +53,26 @@ async fn location_by_code(conn: &mut Conn, code: &str) -> Result<Option<i64>> {
     )
 }
 
+/// The id of the location a request's `location` field names (422 if none).
+/// Database errors stay database errors.
+async fn location_field(conn: &mut Conn, code: &str) -> Result<i64> {
+    location_by_code(conn, code).await?.ok_or_else(|| {
+        DomainError::invalid(
+            "location",
+            "unknown_location",
+            format!("no location has code `{code}`"),
+        )
+        .into()
+    })
+}
+
+/// The stock a store is shown: available (on hand minus reserved), never
+/// below zero; a missing balance is none.
+fn published(on_hand: Option<Dec>, reserved: Option<Dec>) -> Decimal {
+    let d = |v: Option<Dec>| v.map_or(Decimal::ZERO, |d| d.0);
+    (d(on_hand) - d(reserved)).max(Decimal::ZERO)
+}
+
 /// Resolves location codes for a request field, collecting unknown ones.
 async fn locations_for(
     conn: &mut Conn,
@@ -1113,16 +1133,7 @@ impl Storage for Backend {
             .into());
         }
         let mut tx = self.write.begin().await?;
-        let location = locations_for(&mut tx, "location", &[inward.location.as_str()])
-            .await
-            .map_err(|_| {
-                DomainError::invalid(
-                    "location",
-                    "unknown_location",
-                    format!("no location has code `{}`", inward.location),
-                )
-            })?[0]
-            .0;
+        let location = location_field(&mut tx, inward.location.as_str()).await?;
         let codes: Vec<&str> = inward
             .lines
             .iter()
@@ -1182,16 +1193,7 @@ impl Storage for Backend {
             .into());
         }
         let mut tx = self.write.begin().await?;
-        let location = locations_for(&mut tx, "location", &[adjustment.location.as_str()])
-            .await
-            .map_err(|_| {
-                DomainError::invalid(
-                    "location",
-                    "unknown_location",
-                    format!("no location has code `{}`", adjustment.location),
-                )
-            })?[0]
-            .0;
+        let location = location_field(&mut tx, adjustment.location.as_str()).await?;
         let codes: Vec<&str> = adjustment
             .lines
             .iter()
@@ -1901,8 +1903,9 @@ impl Storage for Backend {
                     .bind(location)
                     .fetch_optional(&mut *conn)
                     .await?;
-                    let available =
-                        balance.map_or(Decimal::ZERO, |(on_hand, reserved)| on_hand.0 - reserved.0);
+                    let available = balance.map_or(Decimal::ZERO, |(on_hand, reserved)| {
+                        published(Some(on_hand), Some(reserved))
+                    });
                     sqlx::query_as::<Db, (String, String, Option<String>)>(
                         "SELECT v.reference_code, l.code, m.external_id FROM variants v JOIN locations l ON l.id = $2 \
                          JOIN store_mappings m ON m.store_id = $3 AND m.variant_id = v.id WHERE v.id = $1",
@@ -1916,7 +1919,7 @@ impl Storage for Backend {
                         reference_code,
                         external_id,
                         location,
-                        available: available.max(Decimal::ZERO),
+                        available,
                     })
                 }
                 "price" => {
@@ -2160,9 +2163,7 @@ impl Storage for Backend {
         let mut queued = 0;
         let mut priced = std::collections::HashSet::new();
         for (variant, location, on_hand, reserved, price) in rows {
-            let available = (on_hand.map_or(Decimal::ZERO, |d| d.0)
-                - reserved.map_or(Decimal::ZERO, |d| d.0))
-            .max(Decimal::ZERO);
+            let available = published(on_hand, reserved);
             if confirmed.get(&stock_key(variant, location))
                 != Some(&available.normalize().to_string())
             {
