@@ -364,18 +364,8 @@ async fn dead_letters_are_listed_and_retried(hub: TestHub) {
     assert_eq!(r.expect(200)["requeued"], 3);
     expect_level(&fake, "MUG", "10").await;
     expect_level(&fake, "TOY-Red-S", "10").await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !hub
-        .admin_get("/admin/v1/stores/SHOP/sync-log?status=dead")
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Every row delivered (not merely out of the dead letters) before reconciling.
+    wait_all_sent(&hub, "SHOP").await;
     assert!(fake.received().len() >= before + 4);
     // In sync now: reconciliation finds nothing to do.
     let r = hub
