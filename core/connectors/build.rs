@@ -6,7 +6,12 @@ use std::path::PathBuf;
 include!("../../plugins/build_support.rs");
 
 /// Bundled connectors: (cargo package, file name inside the binary).
-const BUNDLED: &[(&str, &str)] = &[("poshub-connector-canonical", "canonical.wasm")];
+const BUNDLED: &[(&str, &str)] = &[
+    ("poshub-connector-canonical", "canonical.wasm"),
+    ("poshub-connector-shopify", "shopify.wasm"),
+    ("poshub-connector-woocommerce", "woocommerce.wasm"),
+    ("poshub-connector-gofrugal", "gofrugal.wasm"),
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());

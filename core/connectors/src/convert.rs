@@ -19,6 +19,21 @@ pub(crate) fn info(i: w::ConnectorInfo) -> ConnectorInfo {
         hosts: i.hosts,
         config_schema: serde_json::from_str(&i.config_schema).unwrap_or(Value::Null),
         api_dialect: i.api_dialect,
+        outbound_auth: i
+            .outbound_auth
+            .into_iter()
+            .map(|c| match c {
+                w::Credential::SecretHeader(h) => Credential::SecretHeader {
+                    name: h.name,
+                    key: h.key,
+                },
+                w::Credential::Basic(b) => Credential::Basic {
+                    user_key: b.user_key,
+                    password_key: b.password_key,
+                },
+                w::Credential::Bearer(key) => Credential::Bearer { key },
+            })
+            .collect(),
     }
 }
 
@@ -91,7 +106,7 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>)
 }
 
 /// A WIT order as the store API's JSON body.
-fn order(o: w::Order) -> CanonicalOrder {
+pub(crate) fn order(o: w::Order) -> CanonicalOrder {
     let mut body = Map::new();
     body.insert("online_reference_no".into(), o.online_reference_no.into());
     put(&mut body, "location", o.location);
@@ -161,6 +176,8 @@ fn stock(s: w::StockLevel) -> StockLevel {
         external_id: s.external_id,
         location: s.location,
         external_location_id: s.external_location_id,
+        external_parent_id: s.external_parent_id,
+        external_inventory_id: s.external_inventory_id,
         available: s.available,
     }
 }
@@ -169,6 +186,7 @@ fn price(p: w::Price) -> PriceChange {
     PriceChange {
         reference_code: p.reference_code,
         external_id: p.external_id,
+        external_parent_id: p.external_parent_id,
         price: p.price,
         mrp: p.mrp,
     }
@@ -213,11 +231,14 @@ pub(crate) fn change(c: &Change) -> w::Change {
             external_id: s.external_id.clone(),
             location: s.location.clone(),
             external_location_id: s.external_location_id.clone(),
+            external_parent_id: s.external_parent_id.clone(),
+            external_inventory_id: s.external_inventory_id.clone(),
             available: s.available.clone(),
         }),
         Change::Price(p) => w::Change::Price(w::Price {
             reference_code: p.reference_code.clone(),
             external_id: p.external_id.clone(),
+            external_parent_id: p.external_parent_id.clone(),
             price: p.price.clone(),
             mrp: p.mrp.clone(),
         }),
@@ -271,4 +292,57 @@ pub(crate) fn outcome(o: w::Outcome) -> Outcome {
         w::Outcome::FollowUp(rs) => Outcome::FollowUp(rs.into_iter().map(request_back).collect()),
         w::Outcome::Failed(e) => Outcome::Failed(plugin_error(e)),
     }
+}
+
+pub(crate) fn api_request(r: &ApiRequest) -> w::ApiRequest {
+    w::ApiRequest {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        query: r.query.clone(),
+        headers: headers(&r.headers),
+        body: r.body.clone(),
+    }
+}
+
+fn api_response(r: w::ApiResponse) -> ApiResponse {
+    ApiResponse {
+        status: r.status,
+        headers: headers_back(r.headers),
+        body: r.body,
+    }
+}
+
+fn status_name(s: w::OrderStatus) -> &'static str {
+    match s {
+        w::OrderStatus::Pending => "pending",
+        w::OrderStatus::Billed => "billed",
+        w::OrderStatus::Delivered => "delivered",
+        w::OrderStatus::Cancelled => "cancelled",
+        w::OrderStatus::Returned => "returned",
+        w::OrderStatus::PartiallyReturned => "partially_returned",
+    }
+}
+
+pub(crate) fn api_command(c: w::ApiCommand) -> ApiCommand {
+    match c {
+        w::ApiCommand::ListItems(q) => ApiCommand::ListItems(ItemQuery {
+            location: q.location,
+            updated_since: q.updated_since,
+            limit: q.limit,
+            cursor: q.cursor,
+        }),
+        w::ApiCommand::CreateOrder(o) => ApiCommand::CreateOrder(order(o)),
+        w::ApiCommand::ListOrders(q) => ApiCommand::ListOrders(OrderQuery {
+            status: q.status.map(|s| status_name(s).to_string()),
+            updated_since: q.updated_since,
+            limit: q.limit,
+            cursor: q.cursor,
+        }),
+        w::ApiCommand::GetOrder(id) => ApiCommand::GetOrder(id),
+        w::ApiCommand::Respond(r) => ApiCommand::Respond(api_response(r)),
+    }
+}
+
+pub(crate) fn api_answer(r: w::ApiResponse) -> ApiResponse {
+    api_response(r)
 }

@@ -219,6 +219,7 @@ impl Plugin {
                 hosts: vec![],
                 config_schema: serde_json::Value::Null,
                 api_dialect: false,
+                outbound_auth: vec![],
             },
             source: source.clone(),
             sha256,
@@ -463,6 +464,51 @@ impl Plugin {
                 c.call_interpret_response(s, &wctx, &wchange, &wreq, &wres)
             })
             .and_then(|o| Ok(convert::outcome(o)))
+        })
+        .await
+    }
+}
+
+impl Plugin {
+    /// Inbound API dialect: what a `/compat/{store}/...` request asks of the hub.
+    pub async fn plan_api(
+        self: &Arc<Self>,
+        limits: Limits,
+        ctx: CallContext,
+        request: ApiRequest,
+    ) -> Called<ApiCommand> {
+        self.blocking(move |p| {
+            let input = request.body.len() + request.path.len() + request.query.len();
+            let (wctx, wreq) = (convert::context(&ctx), convert::api_request(&request));
+            p.call(&limits, input, |c, s| c.call_plan_api(s, &wctx, &wreq))
+                .and_then(|cmd| {
+                    let size = match &cmd {
+                        wit::poshub::connector::types::ApiCommand::Respond(r) => r.body.len(),
+                        _ => 0,
+                    };
+                    check_output(size, &limits).map(|_| convert::api_command(cmd))
+                })
+        })
+        .await
+    }
+
+    /// Inbound API dialect: the hub's canonical answer rendered in the dialect.
+    pub async fn render_api(
+        self: &Arc<Self>,
+        limits: Limits,
+        ctx: CallContext,
+        request: ApiRequest,
+        status: u16,
+        body: String,
+    ) -> Called<ApiResponse> {
+        self.blocking(move |p| {
+            let input = request.body.len() + body.len();
+            let (wctx, wreq) = (convert::context(&ctx), convert::api_request(&request));
+            let answer = wit::poshub::connector::types::HubAnswer { status, body };
+            p.call(&limits, input, |c, s| {
+                c.call_render_api(s, &wctx, &wreq, &answer)
+            })
+            .and_then(|r| check_output(r.body.len(), &limits).map(|_| convert::api_answer(r)))
         })
         .await
     }

@@ -16,6 +16,23 @@ pub struct ConnectorInfo {
     /// JSON Schema of the store configuration it reads.
     pub config_schema: Value,
     pub api_dialect: bool,
+    /// How the host authenticates the requests it plans.
+    pub outbound_auth: Vec<Credential>,
+}
+
+/// A credential the host adds to a connector's planned requests from the
+/// store's config (secrets never reach the plugin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Header `name` carries config value `key` as is.
+    SecretHeader { name: String, key: String },
+    /// `Authorization: Basic` from two config keys.
+    Basic {
+        user_key: String,
+        password_key: String,
+    },
+    /// `Authorization: Bearer` from a config key.
+    Bearer { key: String },
 }
 
 /// How a webhook topic is signed: HMAC-SHA256 of the raw body.
@@ -46,6 +63,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "webhook_secret",
     "api_token",
     "access_token",
+    "consumer_key",
     "consumer_secret",
     "password",
 ];
@@ -139,6 +157,8 @@ pub struct StockLevel {
     pub external_id: Option<String>,
     pub location: String,
     pub external_location_id: Option<String>,
+    pub external_parent_id: Option<String>,
+    pub external_inventory_id: Option<String>,
     pub available: String,
 }
 
@@ -146,6 +166,7 @@ pub struct StockLevel {
 pub struct PriceChange {
     pub reference_code: String,
     pub external_id: Option<String>,
+    pub external_parent_id: Option<String>,
     pub price: String,
     pub mrp: Option<String>,
 }
@@ -199,4 +220,54 @@ pub enum Outcome {
     RetryAfter(u32),
     FollowUp(Vec<HttpRequest>),
     Failed(PluginError),
+}
+
+/// A request to a connector's inbound API dialect (`/compat/{store}/PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRequest {
+    pub method: String,
+    /// The path after `/compat/{store}`, e.g. `/salesOrders`.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// An item query in canonical terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemQuery {
+    pub location: Option<String>,
+    pub updated_since: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// An order query in canonical terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// `pending`, `billed`, ...
+    pub status: Option<String>,
+    pub updated_since: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// What a dialect request asks of the hub.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiCommand {
+    ListItems(ItemQuery),
+    CreateOrder(CanonicalOrder),
+    ListOrders(OrderQuery),
+    GetOrder(i64),
+    /// Answer directly (e.g. the dialect's own validation error).
+    Respond(ApiResponse),
+}
+
+/// A response in the dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }

@@ -175,6 +175,8 @@ pub enum PushChange {
     Stock {
         reference_code: String,
         external_id: Option<String>,
+        parent_id: Option<String>,
+        inventory_id: Option<String>,
         location: String,
         /// Available to publish (never below zero).
         available: Decimal,
@@ -182,6 +184,7 @@ pub enum PushChange {
     Price {
         reference_code: String,
         external_id: Option<String>,
+        parent_id: Option<String>,
         price: Decimal,
         mrp: Option<Decimal>,
     },

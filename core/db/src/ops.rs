@@ -1776,6 +1776,18 @@ impl Storage for Backend {
                 ));
                 continue;
             }
+            fn extra(v: &Option<String>) -> Option<&str> {
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+            }
+            for (field, value) in [("parent_id", &m.parent_id), ("inventory_id", &m.inventory_id)] {
+                if extra(value).is_some_and(|v| v.len() > 128) {
+                    problems.push(FieldError::new(
+                        format!("[{i}].{field}"),
+                        "invalid_external_id",
+                        "at most 128 characters",
+                    ));
+                }
+            }
             let new = sqlx::query_scalar::<Db, i64>(
                 "SELECT COUNT(*) FROM store_mappings WHERE store_id = $1 AND variant_id = $2",
             )
@@ -1785,12 +1797,15 @@ impl Storage for Backend {
             .await?
                 == 0;
             let r = sqlx::query::<Db>(
-                "INSERT INTO store_mappings (store_id, variant_id, external_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT (store_id, variant_id) DO UPDATE SET external_id = excluded.external_id",
+                "INSERT INTO store_mappings (store_id, variant_id, external_id, parent_id, inventory_id) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, variant_id) DO UPDATE SET \
+                 external_id = excluded.external_id, parent_id = excluded.parent_id, inventory_id = excluded.inventory_id",
             )
             .bind(store.id)
             .bind(variant)
             .bind(m.external_id.trim())
+            .bind(extra(&m.parent_id))
+            .bind(extra(&m.inventory_id))
             .execute(&mut *tx)
             .await;
             match r {
@@ -1825,19 +1840,21 @@ impl Storage for Backend {
     async fn list_mappings(&self, store_code: &str) -> Result<Vec<Mapping>> {
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
-        let rows = sqlx::query_as::<Db, (String, String)>(
-            "SELECT v.reference_code, m.external_id FROM store_mappings m JOIN variants v ON v.id = m.variant_id \
-             WHERE m.store_id = $1 ORDER BY v.id",
+        let rows = sqlx::query_as::<Db, (String, String, Option<String>, Option<String>)>(
+            "SELECT v.reference_code, m.external_id, m.parent_id, m.inventory_id FROM store_mappings m \
+             JOIN variants v ON v.id = m.variant_id WHERE m.store_id = $1 ORDER BY v.id",
         )
         .bind(store.id)
         .fetch_all(&mut *conn)
         .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(code, external_id)| {
+            .filter_map(|(code, external_id, parent_id, inventory_id)| {
                 Some(Mapping {
                     reference_code: poshub_model::codes::Code::parse(&code).ok()?,
                     external_id,
+                    parent_id,
+                    inventory_id,
                 })
             })
             .collect())
@@ -1906,8 +1923,9 @@ impl Storage for Backend {
                     let available = balance.map_or(Decimal::ZERO, |(on_hand, reserved)| {
                         published(Some(on_hand), Some(reserved))
                     });
-                    sqlx::query_as::<Db, (String, String, Option<String>)>(
-                        "SELECT v.reference_code, l.code, m.external_id FROM variants v JOIN locations l ON l.id = $2 \
+                    sqlx::query_as::<Db, (String, String, Option<String>, Option<String>, Option<String>)>(
+                        "SELECT v.reference_code, l.code, m.external_id, m.parent_id, m.inventory_id FROM variants v \
+                         JOIN locations l ON l.id = $2 \
                          JOIN store_mappings m ON m.store_id = $3 AND m.variant_id = v.id WHERE v.id = $1",
                     )
                     .bind(variant)
@@ -1915,9 +1933,11 @@ impl Storage for Backend {
                     .bind(store_id)
                     .fetch_optional(&mut *conn)
                     .await?
-                    .map(|(reference_code, location, external_id)| PushChange::Stock {
+                    .map(|(reference_code, location, external_id, parent_id, inventory_id)| PushChange::Stock {
                         reference_code,
                         external_id,
+                        parent_id,
+                        inventory_id,
                         location,
                         available,
                     })
@@ -1932,17 +1952,19 @@ impl Storage for Backend {
                     .flatten();
                     match price {
                         None => None,
-                        Some(price) => sqlx::query_as::<Db, (String, Option<String>, Option<Dec>)>(
-                            "SELECT v.reference_code, m.external_id, i.mrp FROM variants v JOIN items i ON i.id = v.item_id \
+                        Some(price) => sqlx::query_as::<Db, (String, Option<String>, Option<String>, Option<Dec>)>(
+                            "SELECT v.reference_code, m.external_id, m.parent_id, i.mrp FROM variants v \
+                             JOIN items i ON i.id = v.item_id \
                              JOIN store_mappings m ON m.store_id = $2 AND m.variant_id = v.id WHERE v.id = $1",
                         )
                         .bind(variant)
                         .bind(store_id)
                         .fetch_optional(&mut *conn)
                         .await?
-                        .map(|(reference_code, external_id, mrp)| PushChange::Price {
+                        .map(|(reference_code, external_id, parent_id, mrp)| PushChange::Price {
                             reference_code,
                             external_id,
+                            parent_id,
                             price: price.0,
                             mrp: mrp.map(|d| d.0),
                         }),

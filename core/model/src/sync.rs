@@ -75,7 +75,17 @@ pub struct SyncEntry {
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     pub reference_code: Code,
+    /// The storefront's id of the variant (Shopify variant id, WooCommerce
+    /// variation or simple product id).
     pub external_id: String,
+    /// The storefront's id of the product the variant belongs to, where the
+    /// platform needs it (a WooCommerce variation's parent product).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The storefront's id of the variant's stock record, where the platform
+    /// keeps one apart (a Shopify inventory item).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_id: Option<String>,
 }
 
 /// How long to wait before attempt `attempt + 1` after `attempt` failures:

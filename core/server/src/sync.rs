@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use poshub_api::Metrics;
 use poshub_connectors::types::{
-    CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange, StockLevel,
+    CallContext, Change, Credential, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange,
+    StockLevel,
 };
 use poshub_connectors::{Limits, Registry};
 use poshub_db::{Delivery, OutboxItem, PushChange, Storage};
@@ -293,7 +294,7 @@ impl Worker {
             poshub_model::now().to_rfc3339(),
             &item.config,
         );
-        let change = to_change(change);
+        let change = to_change(change, &item.config);
         let planned = plugin.plan_push(limits, ctx.clone(), change.clone()).await;
         let mut queue: Vec<HttpRequest> = match planned.result {
             Ok(requests) => requests,
@@ -321,6 +322,19 @@ impl Worker {
                 None,
             );
         };
+        // Hosts the merchant allows besides those the connector declares
+        // (e.g. a staging double of the storefront).
+        let extra_hosts: Vec<String> = item
+            .config
+            .get("allow_hosts")
+            .and_then(|v| v.as_array())
+            .map(|hosts| {
+                hosts
+                    .iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         queue.reverse();
         let mut sent = 0;
         let mut last_status = None;
@@ -337,7 +351,7 @@ impl Worker {
                 );
             }
             summary = format!("{} {}", request.method, request.url);
-            if let Err(why) = allowed(&request, &base, &plugin.info.hosts) {
+            if let Err(why) = allowed(&request, &base, &plugin.info.hosts, &extra_hosts) {
                 return fail(
                     format!("refused to send: {why}"),
                     None,
@@ -345,6 +359,10 @@ impl Worker {
                     false,
                     None,
                 );
+            }
+            let mut request = request;
+            if let Err(why) = authenticate(&mut request, &plugin.info.outbound_auth, &item.config) {
+                return fail(why, None, summary, false, None);
             }
             self.wait_turn(pace).await;
             let response = match self.send(&request, item.id).await {
@@ -443,8 +461,14 @@ impl Worker {
 }
 
 /// A planned request may go only to the store's own `base_url` host (and
-/// port), over http(s), and only if the connector declared that host.
-fn allowed(request: &HttpRequest, base: &reqwest::Url, declared: &[String]) -> Result<(), String> {
+/// port), over http(s), and only if the connector declared that host or the
+/// store's config names it in `allow_hosts`.
+fn allowed(
+    request: &HttpRequest,
+    base: &reqwest::Url,
+    declared: &[String],
+    extra: &[String],
+) -> Result<(), String> {
     let url = reqwest::Url::parse(&request.url)
         .map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -459,34 +483,101 @@ fn allowed(request: &HttpRequest, base: &reqwest::Url, declared: &[String]) -> R
             base.host_str().unwrap_or_default()
         ));
     }
-    if !declared.iter().any(|p| host_matches(p, host)) {
-        return Err(format!("the connector does not declare the host {host}"));
+    if !declared.iter().chain(extra).any(|p| host_matches(p, host)) {
+        return Err(format!(
+            "the connector does not declare the host {host} and the store's allow_hosts does not name it"
+        ));
     }
     Ok(())
 }
 
-fn to_change(change: PushChange) -> Change {
+/// Adds the connector's declared credentials from the store's config; a
+/// header of the same name planned by the connector is replaced, so a
+/// connector cannot choose its own credentials.
+fn authenticate(
+    request: &mut HttpRequest,
+    credentials: &[Credential],
+    config: &serde_json::Value,
+) -> Result<(), String> {
+    let value = |key: &str| {
+        config
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "the store's config has no `{key}`, which the connector needs to authenticate"
+                )
+            })
+    };
+    for credential in credentials {
+        let (name, header) = match credential {
+            Credential::SecretHeader { name, key } => (name.clone(), value(key)?.to_string()),
+            Credential::Basic {
+                user_key,
+                password_key,
+            } => {
+                use base64::Engine;
+                let pair = format!("{}:{}", value(user_key)?, value(password_key)?);
+                (
+                    "Authorization".to_string(),
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(pair)
+                    ),
+                )
+            }
+            Credential::Bearer { key } => (
+                "Authorization".to_string(),
+                format!("Bearer {}", value(key)?),
+            ),
+        };
+        request
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+        request.headers.push((name, header));
+    }
+    Ok(())
+}
+
+/// The change as a connector sees it; a stock level carries the storefront's
+/// id of its location from the store's config (`location_ids`: hub location
+/// code -> storefront location id).
+fn to_change(change: PushChange, config: &serde_json::Value) -> Change {
     match change {
         PushChange::Stock {
             reference_code,
             external_id,
+            parent_id,
+            inventory_id,
             location,
             available,
         } => Change::Stock(StockLevel {
             reference_code,
             external_id,
+            external_location_id: config
+                .get("location_ids")
+                .and_then(|ids| ids.get(&location))
+                .and_then(|id| match id {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
             location,
-            external_location_id: None,
+            external_parent_id: parent_id,
+            external_inventory_id: inventory_id,
             available: available.normalize().to_string(),
         }),
         PushChange::Price {
             reference_code,
             external_id,
+            parent_id,
             price,
             mrp,
         } => Change::Price(PriceChange {
             reference_code,
             external_id,
+            external_parent_id: parent_id,
             price: poshub_model::decimal::money_string(price),
             mrp: mrp.map(poshub_model::decimal::money_string),
         }),
@@ -524,38 +615,88 @@ mod tests {
         assert!(allowed(
             &req("https://acme.myshopify.com/admin/api/x.json"),
             &base,
-            &shopify
+            &shopify,
+            &[]
         )
         .is_ok());
         assert!(
-            allowed(&req("https://evil.myshopify.com/x"), &base, &shopify).is_err(),
+            allowed(&req("https://evil.myshopify.com/x"), &base, &shopify, &[]).is_err(),
             "another shop"
         );
         assert!(
-            allowed(&req("https://127.0.0.1/x"), &base, &shopify).is_err(),
+            allowed(&req("https://127.0.0.1/x"), &base, &shopify, &[]).is_err(),
             "loopback not in config"
         );
         assert!(
-            allowed(&req("https://169.254.169.254/latest"), &base, &shopify).is_err(),
+            allowed(&req("https://169.254.169.254/latest"), &base, &shopify, &[]).is_err(),
             "link-local"
         );
         assert!(
-            allowed(&req("https://acme.myshopify.com:8443/x"), &base, &shopify).is_err(),
+            allowed(
+                &req("https://acme.myshopify.com:8443/x"),
+                &base,
+                &shopify,
+                &[]
+            )
+            .is_err(),
             "other port"
         );
-        assert!(allowed(&req("file:///etc/passwd"), &base, &shopify).is_err());
+        assert!(allowed(&req("file:///etc/passwd"), &base, &shopify, &[]).is_err());
         let local = reqwest::Url::parse("http://127.0.0.1:9000").unwrap();
         assert!(allowed(
             &req("http://127.0.0.1:9000/poshub/stock-levels"),
             &local,
-            &["*".into()]
+            &["*".into()],
+            &[]
         )
         .is_ok());
         assert!(allowed(
             &req("http://127.0.0.1:9000/x"),
             &local,
-            &["*.myshopify.com".into()]
+            &["*.myshopify.com".into()],
+            &[]
         )
         .is_err());
+        // The merchant can name a host for one store (a staging double).
+        assert!(allowed(
+            &req("http://127.0.0.1:9000/x"),
+            &local,
+            &["*.myshopify.com".into()],
+            &["127.0.0.1".into()]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn credentials_come_from_the_store_config_and_replace_planned_ones() {
+        let mut request = req("https://acme.myshopify.com/x");
+        request
+            .headers
+            .push(("x-shopify-access-token".into(), "chosen-by-plugin".into()));
+        let config = serde_json::json!({"access_token": "shpat_1", "consumer_key": "ck", "consumer_secret": "cs"});
+        let shopify = [Credential::SecretHeader {
+            name: "X-Shopify-Access-Token".into(),
+            key: "access_token".into(),
+        }];
+        authenticate(&mut request, &shopify, &config).unwrap();
+        assert_eq!(
+            request.headers,
+            vec![("X-Shopify-Access-Token".to_string(), "shpat_1".to_string())]
+        );
+        let woo = [Credential::Basic {
+            user_key: "consumer_key".into(),
+            password_key: "consumer_secret".into(),
+        }];
+        authenticate(&mut request, &woo, &config).unwrap();
+        assert!(request
+            .headers
+            .contains(&("Authorization".to_string(), "Basic Y2s6Y3M=".to_string())));
+        let err = authenticate(
+            &mut request,
+            &woo,
+            &serde_json::json!({"consumer_key": "ck"}),
+        )
+        .unwrap_err();
+        assert!(err.contains("consumer_secret"), "{err}");
     }
 }

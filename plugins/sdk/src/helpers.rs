@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use crate::bindings::poshub::connector::log;
 use crate::{
-    CallContext, ConnectorInfo, Error, ErrorKind, Header, HttpRequest, HttpResponse, Level,
-    Outcome, SignatureEncoding, SignatureScheme, Topic, WebhookAuth,
+    BasicCredentials, CallContext, ConnectorInfo, Credential, Error, ErrorKind, Header,
+    HttpRequest, HttpResponse, Level, Outcome, SecretHeader, SignatureEncoding, SignatureScheme,
+    Topic, WebhookAuth,
 };
 
 fn error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> Error {
@@ -48,6 +49,7 @@ pub fn info(id: &str, version: &str, platform: &str) -> InfoBuilder {
         hosts: vec![],
         config_schema: "{}".to_string(),
         api_dialect: false,
+        outbound_auth: vec![],
     })
 }
 
@@ -79,6 +81,38 @@ impl InfoBuilder {
     /// The connector speaks an inbound API dialect.
     pub fn api_dialect(mut self) -> Self {
         self.0.api_dialect = true;
+        self
+    }
+
+    /// The host adds header `name` with the store's secret `key` to every
+    /// planned request (e.g. `X-Shopify-Access-Token` from `access_token`).
+    pub fn secret_header(mut self, name: &str, key: &str) -> Self {
+        self.0
+            .outbound_auth
+            .push(Credential::SecretHeader(SecretHeader {
+                name: name.to_string(),
+                key: key.to_string(),
+            }));
+        self
+    }
+
+    /// The host adds `Authorization: Basic` from two config keys to every
+    /// planned request (e.g. WooCommerce's consumer key and secret).
+    pub fn basic_auth(mut self, user_key: &str, password_key: &str) -> Self {
+        self.0
+            .outbound_auth
+            .push(Credential::Basic(BasicCredentials {
+                user_key: user_key.to_string(),
+                password_key: password_key.to_string(),
+            }));
+        self
+    }
+
+    /// The host adds `Authorization: Bearer` from a config secret.
+    pub fn bearer(mut self, key: &str) -> Self {
+        self.0
+            .outbound_auth
+            .push(Credential::Bearer(key.to_string()));
         self
     }
 

@@ -17,6 +17,7 @@ impl Guest for Forbidden {
             hosts: vec![],
             config_schema: "{}".into(),
             api_dialect: false,
+            outbound_auth: vec![],
         }
     }
     fn webhook_auth(_: String) -> Result<WebhookAuth, Error> {

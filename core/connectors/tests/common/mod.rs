@@ -1,0 +1,224 @@
+//! Shared by the connector fixture tests: load a bundled connector, read a
+//! fixture from `../shared/fixtures`, call the connector as the hub does,
+//! and check a translated order against the hub's own order rules.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use poshub_connectors::types::{
+    ApiCommand, ApiRequest, ApiResponse, CallContext, CanonicalOrder, Change, Document,
+    HttpRequest, HttpResponse, Outcome,
+};
+use poshub_connectors::{verify_signature, Host, Limits, Plugin, Source};
+use poshub_model::codes::PaymentType;
+use poshub_model::order::{CatalogEntry, OrderRequest, OrderRules, ValidOrder};
+use poshub_model::phone::CountryCode;
+use poshub_model::DomainError;
+use serde_json::Value;
+
+/// A bundled connector, loaded once per test binary.
+pub fn plugin(id: &str) -> Arc<Plugin> {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    let host = HOST.get_or_init(|| Host::new(None).expect("engine"));
+    let file = format!("{id}.wasm");
+    let (_, wasm) = poshub_connectors::bundled::BUNDLED
+        .iter()
+        .find(|(name, _)| *name == file)
+        .unwrap_or_else(|| panic!("{file} is not bundled"));
+    Arc::new(
+        host.load(wasm, Source::Bundled(file.clone()))
+            .expect("bundled connector loads"),
+    )
+}
+
+/// The bytes of `../shared/fixtures/PATH`, exactly as stored.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let dir = std::env::var("POSHUB_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        });
+    let file = dir.join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()))
+}
+
+/// A fixture as JSON, for computing expected values from the payload itself.
+pub fn fixture_json(path: &str) -> Value {
+    serde_json::from_slice(&fixture(path)).expect("fixture is JSON")
+}
+
+/// The call context of a store with this (non-secret) config.
+pub fn ctx(config: Value) -> CallContext {
+    CallContext::for_store("WEB", "2026-11-27T10:00:00+00:00".into(), &config)
+}
+
+/// Translates a webhook body as the hub does after verifying it; panics on
+/// any error with the connector's message.
+pub fn translate(plugin: &Plugin, ctx: &CallContext, topic: &str, body: &[u8]) -> Vec<Document> {
+    let called = plugin.translate_webhook_sync(&Limits::default(), ctx, topic, &[], body);
+    let logs = called.log_text();
+    match called.result {
+        Ok(docs) => docs,
+        Err(e) => panic!("{topic}: {e}\nlogs: {logs}"),
+    }
+}
+
+/// Like [`translate`], but returns the connector's error message.
+pub fn translate_err(plugin: &Plugin, ctx: &CallContext, topic: &str, body: &[u8]) -> String {
+    let called = plugin.translate_webhook_sync(&Limits::default(), ctx, topic, &[], body);
+    match called.result {
+        Ok(docs) => panic!("{topic}: expected an error, got {docs:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Whether the topic's declared signature scheme accepts this signature.
+pub async fn verifies(
+    plugin: &Arc<Plugin>,
+    topic: &str,
+    secret: &str,
+    signature: &str,
+    body: &[u8],
+) -> bool {
+    let auth = plugin
+        .webhook_auth(Limits::default(), topic.to_string())
+        .await
+        .result
+        .expect("topic is signed");
+    verify_signature(&auth, secret, signature, body)
+}
+
+/// The orders among translated documents.
+pub fn orders(docs: &[Document]) -> Vec<&CanonicalOrder> {
+    docs.iter()
+        .filter_map(|d| match d {
+            Document::Order(o) => Some(o),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs a translated order through the hub's own order rules, as if every
+/// line's reference code (or SKU, or external id) were in the catalogue
+/// with `tax_rate`, for a store allowing `payment_types`.
+pub fn validate(
+    order: &CanonicalOrder,
+    prices_include_tax: bool,
+    payment_types: &[&str],
+) -> Result<ValidOrder, DomainError> {
+    let mut body = order.body.clone();
+    for (line, keys) in body["lines"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(&order.lines)
+    {
+        if line["reference_code"].is_null() {
+            let code = keys
+                .sku
+                .clone()
+                .filter(|s| !s.is_empty())
+                .or(keys.external_id.clone())
+                .map(|s| s.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))
+                .expect("a line has some key");
+            line["reference_code"] = code.into();
+        }
+    }
+    let request: OrderRequest = serde_json::from_value(body).expect("the store API parses it");
+    let catalog: Vec<_> = (0..request.lines.len())
+        .map(|i| {
+            Some(CatalogEntry {
+                variant_id: i as i64 + 1,
+                item_code: format!("ITEM{i}"),
+                tax_rate: poshub_model::decimal::Rate::parse("0").unwrap(),
+            })
+        })
+        .collect();
+    let payment_types: Vec<PaymentType> = payment_types
+        .iter()
+        .map(|p| PaymentType::parse(p).unwrap())
+        .collect();
+    request.validate(
+        &catalog,
+        &OrderRules {
+            payment_types: &payment_types,
+            prices_include_tax,
+            default_country: &CountryCode::parse("91").unwrap(),
+        },
+    )
+}
+
+/// The requests a connector plans for a change.
+pub async fn plan(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> Vec<HttpRequest> {
+    let called = plugin
+        .plan_push(Limits::default(), ctx.clone(), change)
+        .await;
+    called.result.unwrap_or_else(|e| panic!("plan_push: {e}"))
+}
+
+/// What a connector makes of a storefront's response.
+pub async fn interpret(
+    plugin: &Arc<Plugin>,
+    ctx: &CallContext,
+    change: Change,
+    request: HttpRequest,
+    status: u16,
+    body: &str,
+) -> Outcome {
+    let response = HttpResponse {
+        status,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+    };
+    let called = plugin
+        .interpret_response(Limits::default(), ctx.clone(), change, request, response)
+        .await;
+    called
+        .result
+        .unwrap_or_else(|e| panic!("interpret_response: {e}"))
+}
+
+/// A planned request's body as JSON.
+pub fn body_json(request: &HttpRequest) -> Value {
+    serde_json::from_slice(request.body.as_deref().unwrap_or(b"null")).expect("JSON body")
+}
+
+/// A dialect request.
+pub fn api_request(method: &str, path: &str, query: &str, body: &str) -> ApiRequest {
+    ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// What a dialect request asks of the hub.
+pub async fn plan_api(plugin: &Arc<Plugin>, ctx: &CallContext, request: ApiRequest) -> ApiCommand {
+    let called = plugin
+        .plan_api(Limits::default(), ctx.clone(), request)
+        .await;
+    called.result.unwrap_or_else(|e| panic!("plan_api: {e}"))
+}
+
+/// The hub's canonical answer rendered in the dialect.
+pub async fn render_api(
+    plugin: &Arc<Plugin>,
+    ctx: &CallContext,
+    request: ApiRequest,
+    status: u16,
+    body: &Value,
+) -> ApiResponse {
+    let called = plugin
+        .render_api(
+            Limits::default(),
+            ctx.clone(),
+            request,
+            status,
+            body.to_string(),
+        )
+        .await;
+    called.result.unwrap_or_else(|e| panic!("render_api: {e}"))
+}

@@ -1,0 +1,9 @@
+//! The woocommerce connector against real payloads.
+
+mod common;
+use common::*;
+
+#[test]
+fn describes_itself() {
+    assert_eq!(plugin("woocommerce").info.id, "woocommerce");
+}

@@ -1,0 +1,13 @@
+//! Placeholder while the connector is written.
+
+use poshub_connector_sdk::*;
+
+pub struct Placeholder;
+
+impl Connector for Placeholder {
+    fn describe() -> ConnectorInfo {
+        info("woocommerce", env!("CARGO_PKG_VERSION"), "woocommerce").build()
+    }
+}
+
+register!(Placeholder);
