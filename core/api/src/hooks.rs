@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use poshub_connectors::types::{CallContext, CanonicalOrder, Document};
+use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
-use poshub_db::{Actor, OrderScope, PlaceOrder, Placed};
+use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, Placed};
 use poshub_model::order::OrderRequest;
 use poshub_model::store::{NewConnectorEvent, StoreContext};
 use poshub_model::DomainError;
@@ -95,7 +95,8 @@ pub async fn receive(
             } else if results.iter().all(|r| r.result == "ignored") {
                 event.outcome = "ignored";
             }
-            event.detail = results.iter().find_map(|r| r.detail.clone());
+            let details: Vec<&str> = results.iter().filter_map(|r| r.detail.as_deref()).collect();
+            event.detail = (!details.is_empty()).then(|| details.join("; "));
             (StatusCode::OK, Json(WebhookAnswer { results })).into_response()
         }
         Err(refusal) => {
@@ -278,7 +279,7 @@ async fn apply(
     let kind = doc.kind();
     match doc {
         Document::Order(order) => {
-            let request = order_request(order)?;
+            let request = order_request(state, ctx.principal.store_id, order).await?;
             let placed = state
                 .storage
                 .place_order(&PlaceOrder {
@@ -331,40 +332,128 @@ async fn apply(
                 .map_err(Problem::from)?;
             Ok(result(kind, "cancelled", Some(id), None))
         }
-        // The hub owns stock and prices; returns arrive with the order lifecycle work.
-        Document::Refund { .. } | Document::StockLevel(_) | Document::Price(_) => Ok(result(
+        // Returns and refunds are booked by the merchant until the hub's
+        // return workflow exists; the event keeps what the storefront said.
+        Document::Refund {
+            online_reference_no,
+            refund_id,
+            lines,
+            amount,
+            ..
+        } => {
+            let order_id = state
+                .storage
+                .find_order_id(ctx.principal.store_id, &online_reference_no)
+                .await
+                .map_err(Problem::from)?;
+            Ok(result(
+                kind,
+                "ignored",
+                order_id,
+                Some(format!(
+                    "refund {refund_id} of order {online_reference_no} ({} line(s), amount {}) recorded; \
+                     returns are booked in the hub by the merchant",
+                    lines.len(),
+                    amount.as_deref().unwrap_or("not given")
+                )),
+            ))
+        }
+        // The hub owns stock and prices: a storefront's own figures are
+        // acknowledged, never applied.
+        Document::StockLevel(s) => Ok(result(
             kind,
             "ignored",
             None,
-            Some(format!("{kind} documents are not applied by the hub yet")),
+            Some(format!(
+                "the hub owns stock: storefront level {} for {} ignored",
+                s.available,
+                describe_ids(&s.reference_code, s.external_id.as_deref(), s.external_inventory_id.as_deref())
+            )),
+        )),
+        Document::Price(p) => Ok(result(
+            kind,
+            "ignored",
+            None,
+            Some(format!(
+                "the hub owns prices: storefront price {} for {} ignored",
+                p.price,
+                describe_ids(&p.reference_code, p.external_id.as_deref(), None)
+            )),
         )),
     }
 }
 
+/// Names a storefront record by whatever ids it carries.
+fn describe_ids(reference_code: &str, external_id: Option<&str>, inventory_id: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if !reference_code.is_empty() {
+        parts.push(format!("SKU {reference_code}"));
+    }
+    if let Some(id) = external_id {
+        parts.push(format!("variant {id}"));
+    }
+    if let Some(id) = inventory_id {
+        parts.push(format!("inventory item {id}"));
+    }
+    if parts.is_empty() {
+        "an unnamed record".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// A canonical order as the store API's request, through the same parser.
-fn order_request(order: CanonicalOrder) -> Result<OrderRequest, Refusal> {
-    let unmapped: Vec<_> = order
-        .lines
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| k.reference_code.as_deref().is_none_or(str::is_empty))
-        .map(|(i, k)| {
-            let name = k
-                .title
-                .clone()
-                .or(k.sku.clone())
-                .or(k.external_id.clone())
-                .unwrap_or_else(|| "untitled".into());
-            poshub_model::FieldError::new(
-                format!("lines[{i}].reference_code"),
-                "unmapped_line",
-                format!("line {i} ({name}) maps to no reference code"),
-            )
-        })
+/// Lines the connector could not name by reference code are mapped by the
+/// hub: a SKU equal to a reference code, else the store's mapping of the
+/// storefront's id. A line that maps to nothing refuses the whole order.
+pub(crate) async fn order_request(
+    state: &AppState,
+    store_id: i64,
+    mut order: CanonicalOrder,
+) -> Result<OrderRequest, Problem> {
+    let open: Vec<usize> = (0..order.lines.len())
+        .filter(|&i| order.lines[i].reference_code.as_deref().is_none_or(str::is_empty))
         .collect();
-    if !unmapped.is_empty() {
-        return Err(Problem::from(DomainError::Invalid(unmapped)).into());
+    if !open.is_empty() {
+        let refs: Vec<LineRef> = open
+            .iter()
+            .map(|&i| LineRef {
+                sku: order.lines[i].sku.clone(),
+                external_id: order.lines[i].external_id.clone(),
+            })
+            .collect();
+        let found = state.storage.resolve_lines(store_id, &refs).await?;
+        let mut unmapped = Vec::new();
+        for (&i, code) in open.iter().zip(found) {
+            match code {
+                Some(code) => order.body["lines"][i]["reference_code"] = code.into(),
+                None => unmapped.push(unmapped_line(i, &order.lines[i])),
+            }
+        }
+        if !unmapped.is_empty() {
+            return Err(DomainError::Invalid(unmapped).into());
+        }
     }
     let bytes = serde_json::to_vec(&order.body).unwrap_or_default();
-    Ok(parse_json::<OrderRequest>(&bytes)?)
+    parse_json::<OrderRequest>(&bytes)
+}
+
+fn unmapped_line(i: usize, keys: &LineKeys) -> poshub_model::FieldError {
+    let mut said = Vec::new();
+    if let Some(t) = keys.title.as_deref().filter(|t| !t.is_empty()) {
+        said.push(format!("`{t}`"));
+    }
+    match keys.sku.as_deref().filter(|s| !s.is_empty()) {
+        Some(sku) => said.push(format!("SKU `{sku}` is no reference code")),
+        None => said.push("no SKU".into()),
+    }
+    match keys.external_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(id) => said.push(format!("storefront id `{id}` is not mapped for this store")),
+        None => said.push("no storefront id".into()),
+    }
+    poshub_model::FieldError::new(
+        format!("lines[{i}].reference_code"),
+        "unmapped_line",
+        format!("line {} maps to no variant: {}", i + 1, said.join(", ")),
+    )
 }

@@ -4,6 +4,7 @@
 //! problem+json through [`error::Problem`].
 
 pub mod admin_api;
+pub mod compat;
 mod cursor;
 pub mod error;
 pub mod extract;
@@ -14,7 +15,7 @@ pub mod store_api;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use poshub_connectors::Registry;
 use poshub_db::Storage;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/plugins", get(admin::list_plugins))
         .route("/admin/v1/plugins/reload", post(admin::reload_plugins))
         .route("/hooks/{store}/{*topic}", post(hooks::receive))
+        .route("/compat/{store}/{*path}", any(compat::handle))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

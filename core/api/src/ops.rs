@@ -207,12 +207,13 @@ impl Modify for Security {
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
         admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
         admin_api::reconcile,
-        hooks::receive,
+        hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),
     tags((name = "store", description = "Called by online stores with their API key"),
          (name = "admin", description = "Called by the merchant with the admin token"),
          (name = "webhooks", description = "Called by storefront platforms, signed as the store's connector declares"),
+         (name = "compat", description = "Another POS vendor's API dialect, spoken by the store's dialect connector"),
          (name = "operations"))
 )]
 pub struct ApiDoc;

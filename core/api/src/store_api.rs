@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use poshub_db::{Actor, CatalogQuery, IdempotencyKey, OrderQuery, OrderScope, PlaceOrder, Placed};
 use poshub_model::decimal::{money_string, quantity_string};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
+use poshub_model::store::Principal;
 use poshub_model::DomainError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,15 @@ pub async fn list_items(
     StoreKey(p): StoreKey,
     ApiQuery(q): ApiQuery<ItemsQuery>,
 ) -> ApiResult<Json<ItemPage>> {
+    Ok(Json(item_page(&state, &p, q).await?))
+}
+
+/// A page of the catalogue as a key sees it (also the API dialects' answer).
+pub(crate) async fn item_page(
+    state: &AppState,
+    p: &Principal,
+    q: ItemsQuery,
+) -> ApiResult<ItemPage> {
     let limit = limit(q.limit)?;
     let locations = match (q.location.as_deref(), q.location_group.as_deref()) {
         (Some(_), Some(_)) => {
@@ -162,7 +172,7 @@ pub async fn list_items(
             updated_at: r.updated_at,
         })
         .collect();
-    Ok(Json(ItemPage { items, next_cursor }))
+    Ok(ItemPage { items, next_cursor })
 }
 
 /// The hash under which a request body is remembered for its idempotency

@@ -1,9 +1,765 @@
-//! The woocommerce connector against real payloads.
+//! The woocommerce connector against real payloads: the compiled bundled
+//! plugin, called through the hub's wasmtime host exactly as the hub calls
+//! it. Every expected value below is worked out by hand from the fixture.
 
 mod common;
 use common::*;
 
+use poshub_connectors::types::{
+    CanonicalOrder, Change, Credential, Document, HttpRequest, HttpResponse, LineKeys, Outcome,
+    PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
+};
+use poshub_connectors::{CallError, Limits};
+use poshub_model::DomainError;
+use serde_json::{json, Value};
+
+const ERPNEXT_74: &str = "woocommerce/order_created__erpnext_74_cod_signed.json";
+const FRAPPE_205: &str = "woocommerce/order_created__frappe_ecommerce_integrations_205_cod.json";
+const DOCS_727: &str = "woocommerce/order__wc_rest_api_docs_727_with_variation.json";
+const IOS_963: &str =
+    "woocommerce/order__woocommerce_ios_963_coupon_fee_data_envelope_stripped.json";
+
+/// Every payment kind the connector produces.
+const KINDS: &[&str] = &["cod", "prepaid", "bank_transfer", "cheque"];
+
+const SECRET: &str = "ec434676aa1de0e502389f515c38f89f653119ab35e9117c7a79e576";
+const SIGNATURE: &str = "h1SjzQMPwd68MF5bficeFq20/RkQeRLsb9AVCUz/rLs=";
+
+/// A WooCommerce store's config; the secrets never reach the plugin.
+fn store() -> poshub_connectors::types::CallContext {
+    ctx(json!({
+        "base_url": "https://shop.example.com/",
+        "webhook_secret": SECRET,
+        "consumer_key": "ck_test",
+        "consumer_secret": "cs_test",
+    }))
+}
+
+/// The only order among the documents.
+fn only_order(docs: &[Document]) -> &CanonicalOrder {
+    let found = orders(docs);
+    assert_eq!(found.len(), 1, "one order in {docs:?}");
+    found[0]
+}
+
+/// Translates a fixture (or an edited payload) through `order.created`.
+fn created(body: &[u8]) -> CanonicalOrder {
+    let docs = translate(&plugin("woocommerce"), &store(), "order.created", body);
+    assert_eq!(docs.len(), 1, "order.created gives one document: {docs:?}");
+    only_order(&docs).clone()
+}
+
+/// A line's keys and amounts: (sku, external id, title) and (quantity,
+/// unit price, discount, tax rate).
+fn assert_line(
+    order: &CanonicalOrder,
+    i: usize,
+    keys: (Option<&str>, &str, &str),
+    amounts: (&str, &str, &str, &str),
+) {
+    let (sku, external_id, title) = keys;
+    assert_eq!(
+        order.lines[i],
+        LineKeys {
+            reference_code: None,
+            external_id: Some(external_id.into()),
+            sku: sku.map(str::to_string),
+            title: Some(title.into()),
+        },
+        "line {i} keys"
+    );
+    let line = &order.body["lines"][i];
+    let (quantity, unit_price, discount, tax_rate) = amounts;
+    assert_eq!(line["reference_code"], Value::Null, "line {i}");
+    assert_eq!(line["quantity"], quantity, "line {i} quantity");
+    assert_eq!(line["unit_price"], unit_price, "line {i} unit_price");
+    assert_eq!(line["discount"], discount, "line {i} discount");
+    assert_eq!(line["tax_rate"], tax_rate, "line {i} tax_rate");
+}
+
+/// The fixture's own billing / shipping object, as the order's address.
+fn address(path: &str, key: &str) -> Value {
+    fixture_json(path)[key].clone()
+}
+
+// ---------------------------------------------------------------- describe
+
 #[test]
 fn describes_itself() {
-    assert_eq!(plugin("woocommerce").info.id, "woocommerce");
+    let info = &plugin("woocommerce").info;
+    assert_eq!(info.id, "woocommerce");
+    assert_eq!(info.platform, "WooCommerce");
+    assert_eq!(info.hosts, vec!["*".to_string()]);
+    assert_eq!(
+        info.outbound_auth,
+        vec![Credential::Basic {
+            user_key: "consumer_key".into(),
+            password_key: "consumer_secret".into(),
+        }]
+    );
+    let topics: Vec<&str> = info.topics.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(topics, ["order.created", "order.updated", "order.deleted"]);
+    let props = &info.config_schema["properties"];
+    assert_eq!(props["webhook_secret"]["writeOnly"], true);
+    assert_eq!(props["consumer_secret"]["writeOnly"], true);
+    assert_eq!(props["base_url"]["type"], "string");
+    assert_eq!(props["consumer_key"]["type"], "string");
+    assert_eq!(props["location"]["type"], "string");
+}
+
+// ---------------------------------------------------------------- signature
+
+#[tokio::test]
+async fn signed_fixture_verifies_byte_for_byte() {
+    let plugin = plugin("woocommerce");
+    let body = fixture(ERPNEXT_74);
+    for topic in ["order.created", "order.updated", "order.deleted"] {
+        let auth = plugin
+            .webhook_auth(Limits::default(), topic.into())
+            .await
+            .result
+            .expect("topic is signed");
+        assert_eq!(auth.header, "X-WC-Webhook-Signature");
+        assert_eq!(auth.encoding, SignatureEncoding::Base64);
+    }
+    assert!(verifies(&plugin, "order.created", SECRET, SIGNATURE, &body).await);
+
+    let mut tampered = body.clone();
+    let at = tampered
+        .windows(6)
+        .position(|w| w == b"649.00")
+        .expect("the total is in the body");
+    tampered[at] = b'1';
+    assert!(!verifies(&plugin, "order.created", SECRET, SIGNATURE, &tampered).await);
+    assert!(!verifies(&plugin, "order.created", "wrong-secret", SIGNATURE, &body).await);
+    assert!(!verifies(&plugin, "order.created", "", SIGNATURE, &body).await);
+
+    let unknown = plugin
+        .webhook_auth(Limits::default(), "product.created".into())
+        .await
+        .result;
+    assert!(unknown.is_err(), "no such topic: {unknown:?}");
+}
+
+// ---------------------------------------------------------------- orders
+
+#[test]
+fn erpnext_74_cod_with_flat_rate_shipping_and_empty_sku() {
+    let order = created(&fixture(ERPNEXT_74));
+    let body = &order.body;
+    assert_eq!(body["online_reference_no"], "74");
+    assert_eq!(body["location"], Value::Null);
+    assert_eq!(body["lines"].as_array().unwrap().len(), 1);
+    // Empty SKU: mapped by the product id; no tax on the line.
+    assert_line(
+        &order,
+        0,
+        (None, "56", "Marvel"),
+        ("1", "499.00", "0.00", "0"),
+    );
+    assert_eq!(body["shipping"]["amount"], "150.00");
+    assert_eq!(body["shipping"]["method"], "Flat rate");
+    assert_eq!(body["shipping"]["address"], address(ERPNEXT_74, "shipping"));
+    assert_eq!(body["total"], "649.00");
+    assert_eq!(
+        body["payments"],
+        json!([{"type": "cod", "amount": "649.00"}])
+    );
+    assert_eq!(body["customer"]["name"], "Tony Stark");
+    assert_eq!(body["customer"]["phone"], "123457890");
+    assert_eq!(body["customer"]["email"], "tony@gmail.com");
+    assert_eq!(body["customer"]["address"], address(ERPNEXT_74, "billing"));
+    assert_eq!(body["placed_at"], "2018-03-08T12:10:04Z");
+    assert_eq!(body["notes"], "WooCommerce order #74");
+
+    // 499.00 + 150.00 shipping = 649.00.
+    let valid = validate(&order, false, KINDS).expect("the order adds up");
+    assert_eq!(valid.total.to_string(), "649.00");
+    assert_eq!(valid.lines[0].tax_amount.to_string(), "0");
+    assert_eq!(valid.contact.phone.unwrap().to_string(), "+91123457890");
+}
+
+#[test]
+fn frappe_205_cod_with_an_18_percent_tax_line() {
+    let plugin = plugin("woocommerce");
+    let store = ctx(json!({"base_url": "https://shop.example.com", "location": "BLR01"}));
+    let docs = translate(&plugin, &store, "order.created", &fixture(FRAPPE_205));
+    let order = only_order(&docs);
+    let body = &order.body;
+    assert_eq!(body["online_reference_no"], "205");
+    // The store config names the hub location its orders come from.
+    assert_eq!(body["location"], "BLR01");
+    // taxes[0].id 1 = tax_lines[0].rate_id 1, rate_percent 18.
+    assert_line(
+        order,
+        0,
+        (Some("woo-album"), "30", "Album"),
+        ("1", "15.00", "0.00", "18"),
+    );
+    // No shipping line, no charge and an all-empty shipping address.
+    assert_eq!(body["shipping"], Value::Null);
+    assert_eq!(body["total"], "17.70");
+    assert_eq!(
+        body["payments"],
+        json!([{"type": "cod", "amount": "17.70"}])
+    );
+    assert_eq!(body["customer"]["name"], "doctor strange");
+    assert_eq!(body["customer"]["phone"], "1234567890");
+    assert_eq!(body["customer"]["email"], "strange@erpnext.com");
+    assert_eq!(body["customer"]["address"], address(FRAPPE_205, "billing"));
+    // date_created_gmt, not the shop's local date_created (13:02 IST).
+    assert_eq!(body["placed_at"], "2021-11-30T07:32:10Z");
+    assert_eq!(body["notes"], "WooCommerce order #205");
+
+    // 15.00 + 18% (2.70) = 17.70.
+    let valid = validate(order, false, KINDS).expect("the order adds up");
+    assert_eq!(valid.lines[0].tax_amount.to_string(), "2.70");
+    assert_eq!(valid.lines[0].amount.to_string(), "17.70");
+    assert_eq!(valid.total.to_string(), "17.70");
+}
+
+/// The checks of the wc-rest-api-docs order 727, shared by order.created
+/// and order.updated.
+fn assert_docs_727(order: &CanonicalOrder) {
+    let body = &order.body;
+    assert_eq!(body["online_reference_no"], "727");
+    assert_eq!(body["lines"].as_array().unwrap().len(), 2);
+    // tax_lines has no rate_percent (WooCommerce 3.0): 0.45 / 6.00 = 7.5%.
+    assert_line(
+        order,
+        0,
+        (None, "93", "Woo Single #1"),
+        ("2", "3.00", "0.00", "7.5"),
+    );
+    // A variation: its id, not the parent product's (22). The title is
+    // WooCommerce's own, HTML entity included.
+    assert_line(
+        order,
+        1,
+        (
+            Some("Bar3"),
+            "23",
+            "Ship Your Idea &ndash; Color: Black, Size: M Test",
+        ),
+        ("1", "12.00", "0.00", "7.5"),
+    );
+    assert_eq!(body["shipping"]["amount"], "10.00");
+    assert_eq!(body["shipping"]["method"], "Flat Rate");
+    assert_eq!(body["shipping"]["address"], address(DOCS_727, "shipping"));
+    assert_eq!(body["total"], "29.35");
+    assert_eq!(
+        body["payments"],
+        json!([{"type": "bank_transfer", "amount": "29.35", "reference": "Direct Bank Transfer"}])
+    );
+    assert_eq!(body["customer"]["name"], "John Doe");
+    assert_eq!(body["customer"]["phone"], "(555) 555-5555");
+    assert_eq!(body["customer"]["email"], "john.doe@example.com");
+    assert_eq!(body["customer"]["address"], address(DOCS_727, "billing"));
+    assert_eq!(body["placed_at"], "2017-03-22T19:28:02Z");
+    assert_eq!(body["notes"], "WooCommerce order #727");
+
+    // 6.00 + 0.45 + 12.00 + 0.90 + 10.00 shipping = 29.35.
+    let valid = validate(order, false, KINDS).expect("the order adds up");
+    assert_eq!(valid.lines[0].tax_amount.to_string(), "0.45");
+    assert_eq!(valid.lines[1].tax_amount.to_string(), "0.90");
+    assert_eq!(valid.total.to_string(), "29.35");
+}
+
+#[test]
+fn docs_727_bank_transfer_with_a_variation() {
+    assert_docs_727(&created(&fixture(DOCS_727)));
+}
+
+#[test]
+fn docs_727_updated_while_processing_is_only_the_order() {
+    let docs = translate(
+        &plugin("woocommerce"),
+        &store(),
+        "order.updated",
+        &fixture(DOCS_727),
+    );
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_docs_727(only_order(&docs));
+    assert_eq!(only_order(&docs), &created(&fixture(DOCS_727)));
+}
+
+#[test]
+fn docs_727_updated_to_cancelled_cancels_it() {
+    let mut payload = fixture_json(DOCS_727);
+    payload["status"] = "cancelled".into();
+    let docs = translate(
+        &plugin("woocommerce"),
+        &store(),
+        "order.updated",
+        payload.to_string().as_bytes(),
+    );
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert_docs_727(only_order(&docs));
+    assert_eq!(
+        docs[1],
+        Document::Cancellation {
+            online_reference_no: "727".into(),
+            reason: Some("cancelled in WooCommerce".into()),
+        }
+    );
+}
+
+#[test]
+fn docs_727_updated_to_refunded_gives_each_refund() {
+    let mut payload = fixture_json(DOCS_727);
+    payload["status"] = "refunded".into();
+    payload["refunds"] = json!([
+        {"id": 730, "reason": "Damaged in transit", "total": "-10.00"},
+        {"id": 731, "reason": "", "total": "-19.35"}
+    ]);
+    let docs = translate(
+        &plugin("woocommerce"),
+        &store(),
+        "order.updated",
+        payload.to_string().as_bytes(),
+    );
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert_docs_727(only_order(&docs));
+    assert_eq!(
+        docs[1],
+        Document::Refund {
+            online_reference_no: "727".into(),
+            refund_id: "730".into(),
+            lines: vec![],
+            amount: Some("10.00".into()),
+            reason: Some("Damaged in transit".into()),
+            restock: false,
+        }
+    );
+    assert_eq!(
+        docs[2],
+        Document::Refund {
+            online_reference_no: "727".into(),
+            refund_id: "731".into(),
+            lines: vec![],
+            amount: Some("19.35".into()),
+            reason: None,
+            restock: false,
+        }
+    );
+}
+
+#[test]
+fn docs_727_refunded_without_refund_records_refunds_the_whole_order() {
+    let mut payload = fixture_json(DOCS_727);
+    payload["status"] = "refunded".into();
+    let docs = translate(
+        &plugin("woocommerce"),
+        &store(),
+        "order.updated",
+        payload.to_string().as_bytes(),
+    );
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    let returned = |external_id: &str, quantity: &str| ReturnLine {
+        keys: LineKeys {
+            external_id: Some(external_id.into()),
+            ..LineKeys::default()
+        },
+        quantity: quantity.into(),
+    };
+    assert_eq!(
+        docs[1],
+        Document::Refund {
+            online_reference_no: "727".into(),
+            refund_id: "order-727-refunded".into(),
+            lines: vec![returned("93", "2"), returned("23", "1")],
+            amount: Some("29.35".into()),
+            reason: Some("refunded in WooCommerce".into()),
+            restock: false,
+        }
+    );
+}
+
+#[test]
+fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
+    let order = created(&fixture(IOS_963));
+    let body = &order.body;
+    assert_eq!(body["online_reference_no"], "963");
+    // The 30$off coupon: subtotal 50.00 - total 30.00 = 20.00 off. The line's
+    // tax id (1) matches no tax line (rate_id 6), so the rate is the line's
+    // own: 2.00 / 50.00 = 4%.
+    assert_line(
+        &order,
+        0,
+        (None, "52", "Fruits Basket (Mix & Match Product)"),
+        ("2", "25.00", "20.00", "4"),
+    );
+    // A bundled line at total 0: 10.00 / 1.5 = 6.6667 (the hub's four
+    // places), fully discounted; 0.40 / 10.00 = 4%.
+    assert_line(
+        &order,
+        1,
+        (Some("5555-A"), "234", "Fruits Bundle"),
+        ("1.5", "6.6667", "10.00", "4"),
+    );
+    // shipping_total 0.00 + shipping_tax 0.00 + the 125.50 fee (tax 0.00).
+    assert_eq!(body["shipping"]["amount"], "125.50");
+    assert_eq!(
+        body["shipping"]["method"],
+        "International Priority Mail Express Flat Rate"
+    );
+    assert_eq!(body["shipping"]["address"], address(IOS_963, "shipping"));
+    assert_eq!(body["total"], "31.20");
+    assert_eq!(
+        body["payments"],
+        json!([{"type": "prepaid", "amount": "31.20", "reference": "Credit Card (Stripe)"}])
+    );
+    assert_eq!(body["customer"]["name"], "Johnny Appleseed");
+    assert_eq!(body["customer"]["phone"], "333-333-3333");
+    assert_eq!(body["customer"]["email"], "scrambled@scrambled.com");
+    assert_eq!(body["customer"]["address"], address(IOS_963, "billing"));
+    assert_eq!(body["placed_at"], "2018-04-03T23:05:12Z");
+    assert_eq!(
+        body["notes"],
+        "WooCommerce order #963\nCoupons: 30$off\nFees in shipping: $125.50 fee 125.50"
+    );
+
+    // This fixture is a hand-written mock of the WooCommerce iOS app's
+    // networking tests, and it does not add up: its `total` 31.20 is only
+    // the first line (30.00 + 1.20 tax), leaving out the 125.50 fee line
+    // (and the 133.00 shipping line, against `shipping_total` 0.00; its tax
+    // line's 7.71 also disagrees with `cart_tax` 1.20). A real order's total
+    // includes its fees, so the hub rightly refuses this one...
+    match validate(&order, false, KINDS) {
+        Err(DomainError::Invalid(problems)) => {
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].field, "total");
+            assert_eq!(problems[0].code, "total_mismatch");
+            assert_eq!(
+                problems[0].message,
+                "total is 31.20 but the lines and shipping add up to 156.70"
+            );
+        }
+        other => panic!("expected a total mismatch, got {other:?}"),
+    }
+
+    // ...and without the fee line everything else holds: 30.00 + 1.20 tax,
+    // plus the bundled line's 1.5 x 6.6667 - 10.00 = 0.00005, no shipping.
+    let mut payload = fixture_json(IOS_963);
+    payload["fee_lines"] = json!([]);
+    let order = created(payload.to_string().as_bytes());
+    assert_eq!(order.body["shipping"]["amount"], "0.00");
+    assert_eq!(
+        order.body["notes"],
+        "WooCommerce order #963\nCoupons: 30$off"
+    );
+    let valid = validate(&order, false, KINDS).expect("the order adds up without the fee");
+    assert_eq!(valid.lines[0].tax_amount.to_string(), "1.20");
+    assert_eq!(valid.lines[1].tax_amount.to_string(), "0.00");
+    assert_eq!(valid.total.to_string(), "31.20");
+}
+
+#[test]
+fn payment_methods_map_to_a_small_set_of_kinds() {
+    let cases = [
+        (
+            "cheque",
+            "Check payments",
+            "",
+            json!({"type": "cheque", "amount": "649.00", "reference": "Check payments"}),
+        ),
+        (
+            "stripe",
+            "Credit Card",
+            "ch_3Kx",
+            json!({"type": "prepaid", "amount": "649.00", "reference": "ch_3Kx"}),
+        ),
+        (
+            "razorpay",
+            "Razorpay",
+            "",
+            json!({"type": "prepaid", "amount": "649.00", "reference": "Razorpay"}),
+        ),
+    ];
+    for (method, title, transaction, expected) in cases {
+        let mut payload = fixture_json(ERPNEXT_74);
+        payload["payment_method"] = method.into();
+        payload["payment_method_title"] = title.into();
+        payload["transaction_id"] = transaction.into();
+        let order = created(payload.to_string().as_bytes());
+        assert_eq!(order.body["payments"], json!([expected]), "{method}");
+        validate(&order, false, KINDS).expect("payments cover the total");
+    }
+}
+
+#[test]
+fn bad_line_is_named_in_the_error() {
+    let mut payload = fixture_json(ERPNEXT_74);
+    payload["line_items"][0]["quantity"] = "x".into();
+    let err = translate_err(
+        &plugin("woocommerce"),
+        &store(),
+        "order.created",
+        payload.to_string().as_bytes(),
+    );
+    assert!(
+        err.contains("order 74, line 1 (Marvel): quantity `x` is not a number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn webhook_ping_is_no_documents() {
+    let plugin = plugin("woocommerce");
+    for topic in ["order.created", "order.updated", "order.deleted"] {
+        assert_eq!(
+            translate(&plugin, &store(), topic, b"webhook_id=12"),
+            vec![]
+        );
+    }
+}
+
+#[test]
+fn deleted_order_is_cancelled() {
+    let docs = translate(
+        &plugin("woocommerce"),
+        &store(),
+        "order.deleted",
+        br#"{"id":727}"#,
+    );
+    assert_eq!(
+        docs,
+        vec![Document::Cancellation {
+            online_reference_no: "727".into(),
+            reason: Some("deleted in WooCommerce".into()),
+        }]
+    );
+}
+
+#[test]
+fn unknown_topic_is_unsupported() {
+    let err = translate_err(
+        &plugin("woocommerce"),
+        &store(),
+        "product.updated",
+        &fixture(DOCS_727),
+    );
+    assert!(err.contains("(unsupported)"), "{err}");
+    assert!(err.contains("product.updated"), "{err}");
+}
+
+// ---------------------------------------------------------------- outbound
+
+fn stock(external_id: Option<&str>, parent: Option<&str>, available: &str) -> Change {
+    Change::Stock(StockLevel {
+        reference_code: "TEE-BLK-M".into(),
+        external_id: external_id.map(str::to_string),
+        location: "BLR01".into(),
+        external_location_id: None,
+        external_parent_id: parent.map(str::to_string),
+        external_inventory_id: None,
+        available: available.into(),
+    })
+}
+
+fn status(status: &str) -> Change {
+    Change::Status(StatusChange {
+        order_id: 41,
+        online_reference_no: "727".into(),
+        status: status.into(),
+        carrier: Some("Delhivery".into()),
+        tracking_number: Some("DL123".into()),
+    })
+}
+
+/// The one request planned, checked for method, URL and JSON content type.
+async fn one_put(change: Change, url: &str) -> HttpRequest {
+    let plugin = plugin("woocommerce");
+    let mut requests = plan(&plugin, &store(), change).await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let request = requests.remove(0);
+    assert_eq!(request.method, "PUT");
+    assert_eq!(request.url, url);
+    assert!(
+        request
+            .headers
+            .contains(&("content-type".into(), "application/json".into())),
+        "{:?}",
+        request.headers
+    );
+    request
+}
+
+#[tokio::test]
+async fn stock_of_a_variation_goes_under_its_parent() {
+    let request = one_put(
+        stock(Some("23"), Some("22"), "7"),
+        "https://shop.example.com/wp-json/wc/v3/products/22/variations/23",
+    )
+    .await;
+    assert_eq!(
+        body_json(&request),
+        json!({"manage_stock": true, "stock_quantity": 7})
+    );
+}
+
+#[tokio::test]
+async fn stock_of_a_simple_product_floors_a_fractional_level() {
+    let request = one_put(
+        stock(Some("93"), None, "12.75"),
+        "https://shop.example.com/wp-json/wc/v3/products/93",
+    )
+    .await;
+    assert_eq!(
+        body_json(&request),
+        json!({"manage_stock": true, "stock_quantity": 12})
+    );
+}
+
+#[tokio::test]
+async fn stock_without_a_mapped_id_is_a_config_error() {
+    let plugin = plugin("woocommerce");
+    let called = plugin
+        .plan_push(Limits::default(), store(), stock(None, None, "5"))
+        .await;
+    match called.result {
+        Err(CallError::Plugin(e)) => {
+            assert_eq!(e.kind, "config");
+            assert!(!e.retryable);
+            assert!(e.message.contains("`TEE-BLK-M`"), "{}", e.message);
+            assert!(e.message.contains("mapping"), "{}", e.message);
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn price_sets_the_regular_price_as_a_string() {
+    let change = Change::Price(PriceChange {
+        reference_code: "TEE-BLK-M".into(),
+        external_id: Some("23".into()),
+        external_parent_id: Some("22".into()),
+        price: "199.5".into(),
+        mrp: Some("249.00".into()),
+    });
+    let request = one_put(
+        change,
+        "https://shop.example.com/wp-json/wc/v3/products/22/variations/23",
+    )
+    .await;
+    assert_eq!(body_json(&request), json!({"regular_price": "199.50"}));
+
+    let simple = Change::Price(PriceChange {
+        reference_code: "ALBUM".into(),
+        external_id: Some("30".into()),
+        external_parent_id: None,
+        price: "15.00".into(),
+        mrp: None,
+    });
+    let request = one_put(simple, "https://shop.example.com/wp-json/wc/v3/products/30").await;
+    assert_eq!(body_json(&request), json!({"regular_price": "15.00"}));
+}
+
+#[tokio::test]
+async fn order_statuses_map_to_woocommerce_statuses() {
+    for (hub, woo) in [
+        ("delivered", "completed"),
+        ("cancelled", "cancelled"),
+        ("returned", "refunded"),
+        ("billed", "processing"),
+    ] {
+        let request = one_put(
+            status(hub),
+            "https://shop.example.com/wp-json/wc/v3/orders/727",
+        )
+        .await;
+        assert_eq!(body_json(&request), json!({"status": woo}), "{hub}");
+    }
+    let plugin = plugin("woocommerce");
+    for quiet in ["pending", "partially_returned"] {
+        assert_eq!(
+            plan(&plugin, &store(), status(quiet)).await,
+            vec![],
+            "{quiet}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
+    let plugin = plugin("woocommerce");
+    let change = stock(Some("93"), None, "3");
+    let request = plan(&plugin, &store(), change.clone()).await.remove(0);
+
+    let limited = HttpResponse {
+        status: 429,
+        headers: vec![("Retry-After".into(), "7".into())],
+        body: vec![],
+    };
+    let outcome = plugin
+        .interpret_response(
+            Limits::default(),
+            store(),
+            change.clone(),
+            request.clone(),
+            limited,
+        )
+        .await
+        .result
+        .expect("interpreted");
+    assert_eq!(outcome, Outcome::RetryAfter(7));
+
+    let gone = r#"{"code":"woocommerce_rest_product_invalid_id","message":"Invalid ID.","data":{"status":404}}"#;
+    match interpret(
+        &plugin,
+        &store(),
+        change.clone(),
+        request.clone(),
+        404,
+        gone,
+    )
+    .await
+    {
+        Outcome::Failed(e) => {
+            assert_eq!(e.kind, "upstream");
+            assert!(!e.retryable);
+            assert!(
+                e.message.contains("mapping of `TEE-BLK-M`"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains("no longer exists"), "{}", e.message);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    match interpret(
+        &plugin,
+        &store(),
+        change.clone(),
+        request.clone(),
+        401,
+        "{}",
+    )
+    .await
+    {
+        Outcome::Failed(e) => {
+            assert_eq!(e.kind, "config");
+            assert!(e.message.contains("consumer_key"), "{}", e.message);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    assert_eq!(
+        interpret(&plugin, &store(), change, request, 200, "{}").await,
+        Outcome::Done
+    );
+
+    // An order that WooCommerce does not know is no mapping problem.
+    let status_change = status("delivered");
+    let request = plan(&plugin, &store(), status_change.clone())
+        .await
+        .remove(0);
+    match interpret(&plugin, &store(), status_change, request, 404, "{}").await {
+        Outcome::Failed(e) => {
+            assert!(!e.retryable);
+            assert!(e.message.contains("refused with 404"), "{}", e.message);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }

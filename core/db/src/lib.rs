@@ -134,6 +134,13 @@ pub struct CatalogRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a storefront says about an order line that names no reference code.
+#[derive(Debug, Clone, Default)]
+pub struct LineRef {
+    pub sku: Option<String>,
+    pub external_id: Option<String>,
+}
+
 /// An order to place, on behalf of a store key.
 #[derive(Debug, Clone)]
 pub struct PlaceOrder {
@@ -298,6 +305,10 @@ pub trait Storage: Send + Sync + 'static {
     /// The id of a store's order by the storefront's reference number.
     async fn find_order_id(&self, store_id: i64, online_reference_no: &str) -> Result<Option<i64>>;
     async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>>;
+    /// The reference code of each storefront line: the variant whose
+    /// reference code equals the line's SKU, else the variant the store maps
+    /// the line's storefront id to; None when neither exists.
+    async fn resolve_lines(&self, store_id: i64, lines: &[LineRef]) -> Result<Vec<Option<String>>>;
     /// Turns a pending order into a sales bill: stock leaves the reservation.
     async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill>;
     async fn deliver_order(&self, id: i64) -> Result<Order>;

@@ -29,8 +29,8 @@ use sqlx::{Connection, QueryBuilder, Row};
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
-    Actor, CatalogQuery, CatalogRow, Delivery, Error, LedgerMismatch, OrderQuery, OrderScope,
-    OutboxItem, PlaceOrder, Placed, PushChange, Result, Storage,
+    Actor, CatalogQuery, CatalogRow, Delivery, Error, LedgerMismatch, LineRef, OrderQuery,
+    OrderScope, OutboxItem, PlaceOrder, Placed, PushChange, Result, Storage,
 };
 
 type Conn = <Db as sqlx::Database>::Connection;
@@ -1658,6 +1658,41 @@ impl Storage for Backend {
         existing_order(&mut conn, store_id, online_reference_no).await
     }
 
+    async fn resolve_lines(&self, store_id: i64, lines: &[LineRef]) -> Result<Vec<Option<String>>> {
+        let mut conn = self.read.acquire().await?;
+        let mut out = Vec::with_capacity(lines.len());
+        for line in lines {
+            let mut found = None;
+            if let Some(sku) = line.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                found = sqlx::query_scalar::<Db, String>(
+                    "SELECT reference_code FROM variants WHERE reference_code = $1",
+                )
+                .bind(sku)
+                .fetch_optional(&mut *conn)
+                .await?;
+            }
+            if found.is_none() {
+                if let Some(id) = line
+                    .external_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    found = sqlx::query_scalar::<Db, String>(
+                        "SELECT v.reference_code FROM store_mappings m JOIN variants v ON v.id = m.variant_id \
+                         WHERE m.store_id = $1 AND m.external_id = $2",
+                    )
+                    .bind(store_id)
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                }
+            }
+            out.push(found);
+        }
+        Ok(out)
+    }
+
     async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>> {
         let mut conn = self.read.acquire().await?;
         let mut qb = QueryBuilder::<Db>::new("SELECT id FROM sales_orders WHERE id > ");
@@ -1779,7 +1814,10 @@ impl Storage for Backend {
             fn extra(v: &Option<String>) -> Option<&str> {
                 v.as_deref().map(str::trim).filter(|v| !v.is_empty())
             }
-            for (field, value) in [("parent_id", &m.parent_id), ("inventory_id", &m.inventory_id)] {
+            for (field, value) in [
+                ("parent_id", &m.parent_id),
+                ("inventory_id", &m.inventory_id),
+            ] {
                 if extra(value).is_some_and(|v| v.len() > 128) {
                     problems.push(FieldError::new(
                         format!("[{i}].{field}"),

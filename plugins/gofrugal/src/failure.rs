@@ -1,0 +1,259 @@
+//! The dialect's error shape, and the translation of the hub's field paths
+//! into the dialect's field names.
+//!
+//! Every failure answers
+//! `{"status": "failure", "code", "message", "errors": [{"field", "code", "message"}]}`
+//! (with `existingId` when a duplicate names the order that already exists).
+
+use poshub_connector_sdk::{ApiResponse, Header};
+use serde::Deserialize;
+
+use crate::json::{response, Json};
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldProblem {
+    /// Dialect field path, e.g. `orderItems[1].itemAmount`.
+    pub field: String,
+    /// Stable machine-readable code, e.g. `item_amount_mismatch`.
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+/// Every problem found in a request, collected so that all are reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldProblem>);
+
+impl Problems {
+    /// Records a problem with `field`.
+    pub fn push(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
+        self.0.push(FieldProblem {
+            field: field.into(),
+            code: code.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Ok when nothing was recorded, else a 400 listing every problem.
+    pub fn into_result(self, what: &str) -> Result<(), Failure> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => {
+                let only = &self.0[0];
+                let message = format!("{what}: {}: {}", only.field, only.message);
+                Err(Failure::new(400, &only.code, message).with_errors(self.0))
+            }
+            n => Err(
+                Failure::new(400, "validation_failed", format!("{what} has {n} problems"))
+                    .with_errors(self.0),
+            ),
+        }
+    }
+}
+
+/// A failure answered in the dialect.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub errors: Vec<FieldProblem>,
+    /// The existing order a duplicate is about.
+    pub existing_id: Option<i64>,
+    /// Extra response headers (e.g. `allow` on a 405).
+    pub headers: Vec<Header>,
+}
+
+impl Failure {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            errors: vec![],
+            existing_id: None,
+            headers: vec![],
+        }
+    }
+
+    /// A 400 about one field.
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Failure {
+        let message = message.into();
+        Failure::new(400, code, format!("{field}: {message}")).with_errors(vec![FieldProblem {
+            field: field.to_string(),
+            code: code.to_string(),
+            message,
+        }])
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldProblem>) -> Failure {
+        self.errors = errors;
+        self
+    }
+
+    /// The dialect response.
+    pub fn to_response(&self) -> ApiResponse {
+        let errors = self
+            .errors
+            .iter()
+            .map(|e| {
+                Json::object([
+                    ("field", Json::str(&e.field)),
+                    ("code", Json::str(&e.code)),
+                    ("message", Json::str(&e.message)),
+                ])
+            })
+            .collect();
+        let mut body = vec![
+            ("status", Json::str("failure")),
+            ("code", Json::str(&self.code)),
+            ("message", Json::str(&self.message)),
+            ("errors", Json::Array(errors)),
+        ];
+        if let Some(id) = self.existing_id {
+            body.push(("existingId", Json::int(id)));
+        }
+        response(self.status, &Json::object(body), self.headers.clone())
+    }
+}
+
+/// The hub's problem+json answer, as far as the dialect uses it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HubProblem {
+    code: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    errors: Option<Vec<HubFieldError>>,
+    existing_id: Option<i64>,
+    /// Per-line availability when stock is short.
+    lines: Option<Vec<HubLineAvailability>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HubFieldError {
+    field: String,
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HubLineAvailability {
+    line: usize,
+    reference_code: String,
+    requested: String,
+    available: String,
+}
+
+/// An error the hub answered (a problem+json body with `status` >= 400),
+/// in the dialect with the same status. Field paths are translated by
+/// [`dialect_field`]; a stock shortage lists each short item as a problem
+/// with its `quantity`; a duplicate names the existing order in `existingId`.
+pub fn from_hub_problem(status: u16, body: &str) -> Failure {
+    let problem: HubProblem = serde_json::from_str(body).unwrap_or_default();
+    let code = problem.code.unwrap_or_else(|| "error".to_string());
+    let message = problem
+        .detail
+        .or(problem.title)
+        .unwrap_or_else(|| format!("the hub answered {status}"));
+    let mut errors: Vec<FieldProblem> = problem
+        .errors
+        .into_iter()
+        .flatten()
+        .map(|e| FieldProblem {
+            field: dialect_field(&e.field),
+            code: e.code,
+            message: e.message,
+        })
+        .collect();
+    errors.extend(problem.lines.into_iter().flatten().map(|l| FieldProblem {
+        field: format!("orderItems[{}].quantity", l.line),
+        code: "insufficient_stock".to_string(),
+        message: format!(
+            "{} of {} requested, {} available",
+            l.requested, l.reference_code, l.available
+        ),
+    }));
+    Failure {
+        existing_id: problem.existing_id,
+        ..Failure::new(status, &code, message).with_errors(errors)
+    }
+}
+
+/// The dialect's name for a field path of the hub's order body:
+/// `lines[2].reference_code` is `orderItems[2].itemReferenceCode`, `total`
+/// is `totalAmount`. Paths the dialect has no name for are kept as they are.
+pub fn dialect_field(canonical: &str) -> String {
+    if let Some(field) = line_field(canonical) {
+        return field;
+    }
+    if canonical.starts_with("payments[") {
+        return match canonical.rsplit('.').next() {
+            Some("amount") => "totalAmount",
+            Some("reference") => "paymentReference",
+            _ => "paymentMode",
+        }
+        .to_string();
+    }
+    match canonical {
+        "online_reference_no" => "onlineReferenceNo",
+        "location" => "locationId",
+        "lines" => "orderItems",
+        "customer" => "customerName",
+        "customer.name" => "customerName",
+        "customer.phone" => "customerMobile",
+        "customer.email" => "customerEmail",
+        "customer.address" => "customerAddress",
+        "shipping" | "shipping.amount" => "shippingCharge",
+        "shipping.method" => "shippingMethod",
+        "shipping.address" => "shippingAddress",
+        "payments" => "paymentMode",
+        "total" => "totalAmount",
+        "placed_at" => "createdAt",
+        "notes" => "remarks",
+        other => other,
+    }
+    .to_string()
+}
+
+/// `lines[i]...` as `orderItems[i]...`.
+fn line_field(canonical: &str) -> Option<String> {
+    let rest = canonical.strip_prefix("lines[")?;
+    let (index, tail) = rest.split_once(']')?;
+    index.parse::<usize>().ok()?;
+    let tail = match tail {
+        ".reference_code" => ".itemReferenceCode",
+        ".unit_price" => ".salePrice",
+        ".discount" => ".discountPercentage",
+        ".tax_rate" => ".taxPercentage",
+        other => other,
+    };
+    Some(format!("orderItems[{index}]{tail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_fields_in_dialect_names() {
+        for (hub, dialect) in [
+            ("lines[2].reference_code", "orderItems[2].itemReferenceCode"),
+            ("lines[0].quantity", "orderItems[0].quantity"),
+            ("lines[1].discount", "orderItems[1].discountPercentage"),
+            ("lines[3]", "orderItems[3]"),
+            ("total", "totalAmount"),
+            ("customer.phone", "customerMobile"),
+            ("online_reference_no", "onlineReferenceNo"),
+            ("payments[0].type", "paymentMode"),
+            ("payments[0].amount", "totalAmount"),
+            ("lines[x].quantity", "lines[x].quantity"),
+            ("something_else", "something_else"),
+        ] {
+            assert_eq!(dialect_field(hub), dialect, "{hub}");
+        }
+    }
+}
