@@ -371,11 +371,23 @@ pub fn test_sync_config() -> poshub_server::sync::SyncConfig {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: std::time::Instant,
+    pub method: String,
     pub path: String,
+    /// Headers as received (names lower-case).
+    pub headers: Vec<(String, String)>,
     pub body: Value,
     pub idempotency_key: String,
     /// The status the fake answered.
     pub answered: u16,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A scripted answer: status and an optional `Retry-After` in seconds.
@@ -389,6 +401,11 @@ pub struct FakeStorefront {
     received: Arc<std::sync::Mutex<Vec<Received>>>,
     script: Arc<std::sync::Mutex<std::collections::VecDeque<Scripted>>>,
     fallback: Arc<std::sync::atomic::AtomicU16>,
+    /// Headers every request must carry (the platform's authentication);
+    /// a request without them gets 401, as a real storefront answers.
+    required: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// Canned JSON bodies by (method, path).
+    bodies: Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
 }
 
 impl FakeStorefront {
@@ -398,20 +415,47 @@ impl FakeStorefront {
             received: Default::default(),
             script: Default::default(),
             fallback: Arc::new(std::sync::atomic::AtomicU16::new(200)),
+            required: Default::default(),
+            bodies: Default::default(),
         };
         let state = fake.clone();
         let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  body: axum::body::Bytes| {
                 let state = state.clone();
                 async move {
-                    let (status, retry_after) = state
-                        .script
+                    let authentic = state.required.lock().unwrap().iter().all(|(k, v)| {
+                        headers.get(k.as_str()).and_then(|h| h.to_str().ok()) == Some(v.as_str())
+                    });
+                    let (status, retry_after) = if authentic {
+                        state
+                            .script
+                            .lock()
+                            .unwrap()
+                            .pop_front()
+                            .unwrap_or((state.fallback.load(Ordering::Relaxed), None))
+                    } else {
+                        (401, None)
+                    };
+                    let canned = state
+                        .bodies
                         .lock()
                         .unwrap()
-                        .pop_front()
-                        .unwrap_or((state.fallback.load(Ordering::Relaxed), None));
+                        .iter()
+                        .find(|(m, p, _)| *m == method.as_str() && *p == uri.path())
+                        .map(|(_, _, b)| b.to_string())
+                        .unwrap_or_else(|| "{}".into());
                     state.received.lock().unwrap().push(Received {
                         at: std::time::Instant::now(),
+                        method: method.to_string(),
+                        headers: headers
+                            .iter()
+                            .filter_map(|(k, v)| {
+                                Some((k.to_string(), v.to_str().ok()?.to_string()))
+                            })
+                            .collect(),
                         path: uri.path().to_string(),
                         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                         idempotency_key: headers
@@ -421,7 +465,9 @@ impl FakeStorefront {
                             .to_string(),
                         answered: status,
                     });
-                    let mut res = axum::response::Response::new(axum::body::Body::from("{}"));
+                    let mut res = axum::response::Response::new(axum::body::Body::from(canned));
+                    res.headers_mut()
+                        .insert("content-type", "application/json".parse().unwrap());
                     *res.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
                     if let Some(secs) = retry_after {
                         res.headers_mut().insert("retry-after", secs.into());
@@ -439,6 +485,22 @@ impl FakeStorefront {
     /// Answers these statuses (with an optional Retry-After) before the fallback.
     pub fn script(&self, answers: &[(u16, Option<u64>)]) {
         self.script.lock().unwrap().extend(answers.iter().copied());
+    }
+
+    /// Every request must carry this header with this value (else 401).
+    pub fn require_header(&self, name: &str, value: &str) {
+        self.required
+            .lock()
+            .unwrap()
+            .push((name.to_ascii_lowercase(), value.to_string()));
+    }
+
+    /// Answers `method path` with this JSON body (and the scripted status).
+    pub fn answer_json(&self, method: &str, path: &str, body: Value) {
+        self.bodies
+            .lock()
+            .unwrap()
+            .push((method.to_string(), path.to_string(), body));
     }
 
     /// What every request not scripted gets.
@@ -467,6 +529,17 @@ impl FakeStorefront {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
+}
+
+/// The bytes of a shared fixture (`../shared/fixtures/PATH`), exactly as stored.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let dir = std::env::var("POSHUB_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+        });
+    let file = dir.join(path);
+    std::fs::read(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()))
 }
 
 /// A test plugin built by the build script.

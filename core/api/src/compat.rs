@@ -106,7 +106,13 @@ pub async fn handle(
         event.outcome = "rejected";
         event.detail = serde_json::from_str::<serde_json::Value>(&answer)
             .ok()
-            .and_then(|v| Some(format!("{}: {}", v["code"].as_str()?, v["detail"].as_str()?)));
+            .and_then(|v| {
+                Some(format!(
+                    "{}: {}",
+                    v["code"].as_str()?,
+                    v["detail"].as_str()?
+                ))
+            });
     }
     event.http_status = i32::from(status);
     let rendered = plugin
@@ -176,53 +182,64 @@ async fn run(
     event: &mut NewConnectorEvent,
 ) -> (u16, String) {
     let outcome = match command {
-        ApiCommand::ListItems(q) => async {
-            let query = ItemsQuery {
-                location: q.location,
-                location_group: None,
-                updated_since: time(q.updated_since.as_deref())?,
-                limit: q.limit,
-                cursor: q.cursor,
-            };
-            ok(StatusCode::OK, &item_page(state, p, query).await?)
-        }
-        .await,
-        ApiCommand::ListOrders(q) => async {
-            let query = OrdersQuery {
-                status: q.status,
-                updated_since: time(q.updated_since.as_deref())?,
-                limit: q.limit,
-                cursor: q.cursor,
-            };
-            ok(StatusCode::OK, &order_page(state, OrderScope::of(p), query).await?)
-        }
-        .await,
-        ApiCommand::GetOrder(id) => async {
-            let order = state.storage.get_order(&OrderScope::of(p), id).await?;
-            ok(StatusCode::OK, &order)
-        }
-        .await,
-        ApiCommand::CreateOrder(order) => async {
-            let request = order_request(state, p.store_id, order).await?;
-            let placed = state
-                .storage
-                .place_order(&PlaceOrder {
-                    principal: p.clone(),
-                    request,
-                    default_country: state.default_country.clone(),
-                    idempotency: None,
-                })
-                .await?;
-            match placed {
-                Placed::Created(order) => {
-                    state.metrics.orders_created();
-                    event.order_id = Some(order.id);
-                    ok(StatusCode::CREATED, &order)
-                }
-                Placed::Replayed(body) => Ok((StatusCode::CREATED.as_u16(), body)),
+        ApiCommand::ListItems(q) => {
+            async {
+                let query = ItemsQuery {
+                    location: q.location,
+                    location_group: None,
+                    updated_since: time(q.updated_since.as_deref())?,
+                    limit: q.limit,
+                    cursor: q.cursor,
+                };
+                ok(StatusCode::OK, &item_page(state, p, query).await?)
             }
+            .await
         }
-        .await,
+        ApiCommand::ListOrders(q) => {
+            async {
+                let query = OrdersQuery {
+                    status: q.status,
+                    updated_since: time(q.updated_since.as_deref())?,
+                    limit: q.limit,
+                    cursor: q.cursor,
+                };
+                ok(
+                    StatusCode::OK,
+                    &order_page(state, OrderScope::of(p), query).await?,
+                )
+            }
+            .await
+        }
+        ApiCommand::GetOrder(id) => {
+            async {
+                let order = state.storage.get_order(&OrderScope::of(p), id).await?;
+                ok(StatusCode::OK, &order)
+            }
+            .await
+        }
+        ApiCommand::CreateOrder(order) => {
+            async {
+                let request = order_request(state, p.store_id, order).await?;
+                let placed = state
+                    .storage
+                    .place_order(&PlaceOrder {
+                        principal: p.clone(),
+                        request,
+                        default_country: state.default_country.clone(),
+                        idempotency: None,
+                    })
+                    .await?;
+                match placed {
+                    Placed::Created(order) => {
+                        state.metrics.orders_created();
+                        event.order_id = Some(order.id);
+                        ok(StatusCode::CREATED, &order)
+                    }
+                    Placed::Replayed(body) => Ok((StatusCode::CREATED.as_u16(), body)),
+                }
+            }
+            .await
+        }
         ApiCommand::Respond(_) => unreachable!("answered before running"),
     };
     outcome.unwrap_or_else(problem_answer)
@@ -287,9 +304,11 @@ async fn failure(
 ) -> Response {
     tracing::warn!(connector = %plugin.info.id, error = %e, "API dialect call failed");
     let problem = match &e {
-        CallError::InputTooLarge { .. } => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string())
-        }
+        CallError::InputTooLarge { .. } => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            e.to_string(),
+        ),
         _ => Problem::new(
             StatusCode::BAD_GATEWAY,
             e.code(),

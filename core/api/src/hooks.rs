@@ -168,6 +168,17 @@ async fn handle(
         .get(auth.header.as_str())
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    if signature.is_empty() && is_setup_ping(body) {
+        // WooCommerce checks a new webhook's URL with an unsigned
+        // `webhook_id=N` and wants a 200; it carries nothing to act on.
+        event.outcome = "ignored";
+        return Ok(vec![result(
+            "ping",
+            "ignored",
+            None,
+            Some("unsigned set-up ping acknowledged; nothing applied".into()),
+        )]);
+    }
     if !verify_signature(&auth, secret, signature, body) {
         return Err(Refusal::new(
             "unauthorized",
@@ -228,6 +239,12 @@ async fn handle(
         results.push(apply(state, ctx, doc).await?);
     }
     Ok(results)
+}
+
+/// A platform's unsigned set-up ping: exactly `webhook_id=<digits>`.
+fn is_setup_ping(body: &[u8]) -> bool {
+    body.strip_prefix(b"webhook_id=")
+        .is_some_and(|id| !id.is_empty() && id.len() <= 20 && id.iter().all(u8::is_ascii_digit))
 }
 
 /// Keeps the call's logs and time on the event and returns its result.
@@ -367,7 +384,11 @@ async fn apply(
             Some(format!(
                 "the hub owns stock: storefront level {} for {} ignored",
                 s.available,
-                describe_ids(&s.reference_code, s.external_id.as_deref(), s.external_inventory_id.as_deref())
+                describe_ids(
+                    &s.reference_code,
+                    s.external_id.as_deref(),
+                    s.external_inventory_id.as_deref()
+                )
             )),
         )),
         Document::Price(p) => Ok(result(
@@ -384,7 +405,11 @@ async fn apply(
 }
 
 /// Names a storefront record by whatever ids it carries.
-fn describe_ids(reference_code: &str, external_id: Option<&str>, inventory_id: Option<&str>) -> String {
+fn describe_ids(
+    reference_code: &str,
+    external_id: Option<&str>,
+    inventory_id: Option<&str>,
+) -> String {
     let mut parts = Vec::new();
     if !reference_code.is_empty() {
         parts.push(format!("SKU {reference_code}"));
@@ -412,7 +437,12 @@ pub(crate) async fn order_request(
     mut order: CanonicalOrder,
 ) -> Result<OrderRequest, Problem> {
     let open: Vec<usize> = (0..order.lines.len())
-        .filter(|&i| order.lines[i].reference_code.as_deref().is_none_or(str::is_empty))
+        .filter(|&i| {
+            order.lines[i]
+                .reference_code
+                .as_deref()
+                .is_none_or(str::is_empty)
+        })
         .collect();
     if !open.is_empty() {
         let refs: Vec<LineRef> = open

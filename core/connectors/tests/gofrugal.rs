@@ -91,7 +91,10 @@ fn responded(cmd: ApiCommand) -> (u16, Value) {
     match cmd {
         ApiCommand::Respond(r) => {
             assert_eq!(content_type(&r), Some("application/json"));
-            (r.status, serde_json::from_slice(&r.body).expect("JSON body"))
+            (
+                r.status,
+                serde_json::from_slice(&r.body).expect("JSON body"),
+            )
         }
         other => panic!("expected a dialect answer, got {other:?}"),
     }
@@ -275,11 +278,17 @@ async fn a_bad_payment_mode_is_refused() {
         body["message"],
         "the salesOrder: paymentMode: `3` is not a payment mode; use 1 (cash on delivery) or 2 (card)"
     );
-    assert_eq!(error_fields(&body), [("paymentMode", "invalid_payment_mode")]);
+    assert_eq!(
+        error_fields(&body),
+        [("paymentMode", "invalid_payment_mode")]
+    );
 
     let (status, body) = rejected(sales_order(), |o| o["paymentMode"] = json!("UPI")).await;
     assert_eq!(status, 400);
-    assert_eq!(error_fields(&body), [("paymentMode", "invalid_payment_mode")]);
+    assert_eq!(
+        error_fields(&body),
+        [("paymentMode", "invalid_payment_mode")]
+    );
 
     let (_, body) = rejected(sales_order(), |o| {
         o.as_object_mut().unwrap().remove("paymentMode");
@@ -292,7 +301,10 @@ async fn a_bad_payment_mode_is_refused() {
 async fn a_total_quantity_that_does_not_add_up_is_refused() {
     let (status, body) = rejected(sales_order(), |o| o["totalQuantity"] = json!(4)).await;
     assert_eq!(status, 400);
-    assert_eq!(error_fields(&body), [("totalQuantity", "total_quantity_mismatch")]);
+    assert_eq!(
+        error_fields(&body),
+        [("totalQuantity", "total_quantity_mismatch")]
+    );
     assert_eq!(
         body["errors"][0]["message"],
         "totalQuantity is 4 but the items' quantities add up to 3"
@@ -331,7 +343,10 @@ async fn an_item_amount_that_does_not_add_up_is_refused() {
 #[tokio::test]
 async fn an_item_without_a_reference_code_is_refused() {
     let (status, body) = rejected(sales_order(), |o| {
-        o["orderItems"][1].as_object_mut().unwrap().remove("itemReferenceCode");
+        o["orderItems"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("itemReferenceCode");
     })
     .await;
     assert_eq!(status, 400);
@@ -376,7 +391,10 @@ async fn every_problem_is_reported_at_once() {
         o["paymentMode"] = json!("UPI");
         o["totalAmount"] = json!("12,00");
         o["createdAt"] = json!("26/11/2026 18:42");
-        o["orderItems"][0].as_object_mut().unwrap().remove("itemReferenceCode");
+        o["orderItems"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("itemReferenceCode");
         o["orderItems"][0]["quantity"] = json!(0);
         o["orderItems"][1]["itemAmount"] = json!("400.00");
         o["orderItems"][1]["discountPercentage"] = json!(120);
@@ -477,7 +495,12 @@ async fn bad_list_queries_are_refused_together() {
     let cmd = plan_api(
         &p,
         &store(),
-        api_request("GET", "/items", "q=itemTimeStamp>=2026-13-01+00:00:00&limit=0", ""),
+        api_request(
+            "GET",
+            "/items",
+            "q=itemTimeStamp>=2026-13-01+00:00:00&limit=0",
+            "",
+        ),
     )
     .await;
     let (_, body) = responded(cmd);
@@ -534,7 +557,12 @@ async fn items_for_a_location_or_all() {
     );
 
     // An empty value is no filter; a known parameter twice is refused.
-    let cmd = plan_api(&p, &store(), api_request("GET", "/items", "locationId=&limit=20", "")).await;
+    let cmd = plan_api(
+        &p,
+        &store(),
+        api_request("GET", "/items", "locationId=&limit=20", ""),
+    )
+    .await;
     assert_eq!(
         cmd,
         ApiCommand::ListItems(ItemQuery {
@@ -553,7 +581,12 @@ async fn items_for_a_location_or_all() {
 
     // Paging is by cursor: a later page number would be the first page again.
     for path in ["/items", "/salesOrders"] {
-        let cmd = plan_api(&p, &store(), api_request("GET", path, "page=2&limit=100", "")).await;
+        let cmd = plan_api(
+            &p,
+            &store(),
+            api_request("GET", path, "page=2&limit=100", ""),
+        )
+        .await;
         let (status, body) = responded(cmd);
         assert_eq!(status, 400);
         assert_eq!(error_fields(&body), [("page", "use_cursor")]);
@@ -666,7 +699,14 @@ async fn one_order_reads_in_the_dialect() {
     order["shipping"] = Value::Null;
     order["placed_at"] = Value::Null;
     for (path, query) in [("/salesOrders/17", ""), ("/salesOrders", "id=17")] {
-        let r = render_api(&p, &store(), api_request("GET", path, query, ""), 200, &order).await;
+        let r = render_api(
+            &p,
+            &store(),
+            api_request("GET", path, query, ""),
+            200,
+            &order,
+        )
+        .await;
         assert_eq!(r.status, 200);
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         let so = &body["salesOrder"];
@@ -705,7 +745,12 @@ async fn a_list_keeps_only_orders_created_since_the_bound() {
         ],
         "next_cursor": "djE6MTg"
     });
-    let request = api_request("GET", "/salesOrders", "q=createdAt>=2026-11-01+00:00:00", "");
+    let request = api_request(
+        "GET",
+        "/salesOrders",
+        "q=createdAt>=2026-11-01+00:00:00",
+        "",
+    );
     let r = render_api(&p, &store(), request, 200, &page).await;
     assert_eq!(r.status, 200);
     let body: Value = serde_json::from_slice(&r.body).unwrap();
@@ -816,16 +861,43 @@ async fn conflicts_and_other_hub_errors_keep_their_status() {
 
     let unauthorized = json!({"type": "urn:poshub:problem:unauthorized", "title": "Unauthorized",
         "status": 401, "code": "unauthorized", "detail": "unknown API key"});
-    let r = render_api(&p, &store(), api_request("GET", "/items", "", ""), 401, &unauthorized).await;
+    let r = render_api(
+        &p,
+        &store(),
+        api_request("GET", "/items", "", ""),
+        401,
+        &unauthorized,
+    )
+    .await;
     assert_eq!(r.status, 401);
     assert_eq!(
         text(&r),
         r#"{"status":"failure","code":"unauthorized","message":"unknown API key","errors":[]}"#
     );
 
+    // The hub checks the key before the path: a 401 on any path reads the same.
+    let r = render_api(
+        &p,
+        &store(),
+        api_request("GET", "/nowhere", "", ""),
+        401,
+        &unauthorized,
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["code"], "unauthorized");
+
     let not_found = json!({"type": "urn:poshub:problem:not_found", "title": "Not Found",
         "status": 404, "code": "not_found", "detail": "sales order 99 not found"});
-    let r = render_api(&p, &store(), api_request("GET", "/salesOrders/99", "", ""), 404, &not_found).await;
+    let r = render_api(
+        &p,
+        &store(),
+        api_request("GET", "/salesOrders/99", "", ""),
+        404,
+        &not_found,
+    )
+    .await;
     assert_eq!(r.status, 404);
     let body: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["message"], "sales order 99 not found");
@@ -852,7 +924,14 @@ async fn an_items_page_has_one_entry_per_item_and_location() {
         ],
         "next_cursor": "djE6Mw"
     });
-    let r = render_api(&p, &store(), api_request("GET", "/items", "limit=3", ""), 200, &page).await;
+    let r = render_api(
+        &p,
+        &store(),
+        api_request("GET", "/items", "limit=3", ""),
+        200,
+        &page,
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(content_type(&r), Some("application/json"));
     let red = |stock: &str| {
@@ -891,6 +970,31 @@ async fn an_items_page_has_one_entry_per_item_and_location() {
 
     // The last page has no cursor.
     let last = json!({"items": [], "next_cursor": null});
-    let r = render_api(&p, &store(), api_request("GET", "/items", "locationId=BLR", ""), 200, &last).await;
+    let r = render_api(
+        &p,
+        &store(),
+        api_request("GET", "/items", "locationId=BLR", ""),
+        200,
+        &last,
+    )
+    .await;
     assert_eq!(text(&r), r#"{"items":[],"nextCursor":null}"#);
+}
+
+#[tokio::test]
+async fn a_bad_utc_offset_is_the_merchants_config_error() {
+    let p = plugin("gofrugal");
+    let called = p
+        .plan_api(
+            poshub_connectors::Limits::default(),
+            ctx(json!({"utc_offset": "IST"})),
+            api_request("GET", "/items", "", ""),
+        )
+        .await;
+    let e = called.result.expect_err("a config error");
+    assert!(
+        e.to_string()
+            .contains("the store's `utc_offset` `IST` is not an offset such as +05:30"),
+        "{e}"
+    );
 }

@@ -455,6 +455,61 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
 }
 
 #[test]
+fn shipping_tax_and_taxed_fees_ride_with_shipping() {
+    // Order 74 with 18% tax on its 150.00 shipping (27.00) and a taxed gift
+    // wrap fee (20.00 + 3.60): the customer pays 499.00 + 150.00 + 27.00 +
+    // 23.60 = 699.60, all of it besides the line carried as shipping.
+    let mut payload = fixture_json(ERPNEXT_74);
+    payload["shipping_tax"] = "27.00".into();
+    payload["fee_lines"] = json!([
+        {"id": 90, "name": "Gift wrap", "total": "20.00", "total_tax": "3.60", "taxes": []}
+    ]);
+    payload["total"] = "699.60".into();
+    let order = created(payload.to_string().as_bytes());
+    assert_eq!(order.body["shipping"]["amount"], "200.60");
+    assert_eq!(order.body["shipping"]["method"], "Flat rate");
+    assert_eq!(
+        order.body["notes"],
+        "WooCommerce order #74\nFees in shipping: Gift wrap 23.60"
+    );
+    assert_eq!(
+        order.body["payments"],
+        json!([{"type": "cod", "amount": "699.60"}])
+    );
+    let valid = validate(&order, false, KINDS).expect("the order adds up");
+    assert_eq!(valid.total.to_string(), "699.60");
+
+    // A discount fee larger than the shipping cannot be carried as shipping.
+    payload["fee_lines"] = json!([{"name": "Loyalty", "total": "-200.00", "total_tax": "0.00"}]);
+    payload["total"] = "476.00".into();
+    let err = translate_err(
+        &plugin("woocommerce"),
+        &store(),
+        "order.created",
+        payload.to_string().as_bytes(),
+    );
+    assert!(
+        err.contains(
+            "order 74: the fees (-200.00) take more off than the shipping charge (177.00)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn legacy_api_payload_is_refused_with_the_setting_to_change() {
+    let legacy = json!({"order": fixture_json(ERPNEXT_74)});
+    let err = translate_err(
+        &plugin("woocommerce"),
+        &store(),
+        "order.created",
+        legacy.to_string().as_bytes(),
+    );
+    assert!(err.contains("(invalid-input)"), "{err}");
+    assert!(err.contains("WP REST API Integration v3"), "{err}");
+}
+
+#[test]
 fn payment_methods_map_to_a_small_set_of_kinds() {
     let cases = [
         (

@@ -56,7 +56,7 @@ fn read_order(
     check_status(so, p);
     let total = amount(so, "totalAmount", "totalAmount", p, Need::Required);
     let mode = payment_mode(so, p);
-    let reference_no = text(so, "paymentReference", "paymentReference", p);
+    let payment_reference = text(so, "paymentReference", "paymentReference", p);
     let lines = lines(so, p);
     let total_quantity = number(so, "totalQuantity", "totalQuantity", p, Need::Optional);
     if let (Some(lines), Some(stated)) = (&lines, &total_quantity) {
@@ -73,7 +73,7 @@ fn read_order(
         // A free order has nothing to pay.
         _ if total.value.is_zero() => vec![],
         PaymentMode::Cod => vec![payment("cod", &total, None)],
-        PaymentMode::Card => vec![payment("card", &total, reference_no)],
+        PaymentMode::Card => vec![payment("card", &total, payment_reference)],
     };
     Some(Order {
         online_reference_no: reference?,

@@ -64,6 +64,12 @@ pub fn translate(ctx: &CallContext, o: &WcOrder) -> Result<Order, Error> {
 
 /// The order's `id` as text: the key the hub files the order under.
 pub fn order_id(o: &WcOrder) -> Result<String, Error> {
+    if o.id.is_null() && o.legacy_envelope.is_some() {
+        return Err(invalid_input(
+            "this is a legacy REST API payload ({\"order\": ...}): set the webhook's API version \
+             to \"WP REST API Integration v3\" in WooCommerce",
+        ));
+    }
     id_text(&o.id)
         .ok_or_else(|| invalid_input(format!("order `id` {} is not a WooCommerce order id", o.id)))
 }

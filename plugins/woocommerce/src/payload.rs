@@ -54,6 +54,10 @@ pub struct WcOrder {
     pub coupon_lines: Vec<CouponLine>,
     #[serde(default, deserialize_with = "list")]
     pub refunds: Vec<RefundSummary>,
+    /// The wrapper of the legacy API's payloads (`{"order": {...}}`), which
+    /// this connector does not read: only present to say so.
+    #[serde(default, rename = "order")]
+    pub legacy_envelope: Option<Value>,
 }
 
 /// A product line.

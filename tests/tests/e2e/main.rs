@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod concurrency;
+mod connectors;
 mod plugins;
 mod scope;
 mod sync;
