@@ -220,6 +220,57 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
             .any(|e| e["kind"] == "status" && e["sent_value"] == "delivered"),
         "the delivered status is recorded as sent"
     );
+
+    // A refund is acknowledged against its order and recorded; the hub
+    // books returns itself, so nothing moves.
+    let refund = json!({"id": 509562969, "order_id": 4894495473901u64, "note": "damaged in transit",
+        "refund_line_items": [{"quantity": 1, "restock_type": "return",
+                               "line_item": {"variant_id": 43242963665133u64, "sku": "tffffv456"}}],
+        "transactions": [{"kind": "refund", "status": "success", "amount": "63.72"}]});
+    let body = poshub_tests::serde_json::to_vec(&refund).unwrap();
+    let hook = shopify_webhook(
+        &hub,
+        "SHOP",
+        "refunds/create",
+        &body,
+        &sign(SHOPIFY_SECRET, &body),
+    )
+    .await;
+    let result = &hook.expect(200)["results"][0];
+    assert_eq!(result["document"], "refund");
+    assert_eq!(result["result"], "ignored");
+    assert_eq!(result["order_id"], id);
+    assert!(
+        result["detail"]
+            .as_str()
+            .unwrap()
+            .contains("refund 509562969"),
+        "{result}"
+    );
+    // Product updates are storefront figures the hub owns: acknowledged, not applied.
+    let body =
+        fixture("shopify/products_update__sanjeev_hrx_shoes_3_variants_negative_inventory.json");
+    let hook = shopify_webhook(
+        &hub,
+        "SHOP",
+        "products/update",
+        &body,
+        &sign(SHOPIFY_SECRET, &body),
+    )
+    .await;
+    let results = hook.expect(200)["results"].as_array().unwrap().clone();
+    assert_eq!(
+        results.len(),
+        6,
+        "a price and a level per variant: {results:?}"
+    );
+    assert!(results.iter().all(|r| r["result"] == "ignored"));
+    assert!(results[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("the hub owns"));
+    assert_eq!(hub.events("SHOP").await[0]["outcome"], "ignored");
+    assert_eq!(hub.available("tffffv456", "BLR").await, "9");
 }
 
 async fn shopify_lines_map_by_variant_id(hub: TestHub) {
