@@ -19,14 +19,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use poshub_connectors::types::{ApiCommand, ApiRequest, ApiResponse, CallContext};
-use poshub_connectors::{CallError, Called, Limits, Plugin};
+use poshub_connectors::{CallError, Limits, Plugin};
 use poshub_db::{OrderScope, PlaceOrder, Placed};
 use poshub_model::store::{NewConnectorEvent, Principal, StoreContext};
 use serde::Serialize;
 
 use crate::error::Problem;
 use crate::extract::hash_key;
-use crate::hooks::order_request;
+use crate::hooks::{finish, order_request};
 use crate::store_api::{item_page, order_page, ItemsQuery, OrdersQuery};
 use crate::AppState;
 
@@ -72,17 +72,8 @@ pub async fn handle(
         &ctx.config,
     );
     let limits = Limits::for_store(&ctx.config);
-    let mut event = NewConnectorEvent {
-        store_id: ctx.principal.store_id,
-        direction: "api",
-        topic: format!("{} {}", request.method, request.path),
-        outcome: "accepted",
-        http_status: 200,
-        detail: None,
-        order_id: None,
-        logs: None,
-        elapsed_us: 0,
-    };
+    let topic = format!("{} {}", request.method, request.path);
+    let mut event = NewConnectorEvent::new(ctx.principal.store_id, "api", topic);
 
     let (status, answer) = match authenticate(&state, &ctx, &headers).await {
         Err(problem) => problem_answer(problem),
@@ -282,16 +273,6 @@ fn dialect_response(r: ApiResponse) -> Response {
         }
     }
     res
-}
-
-/// Keeps a call's logs and time on the event.
-fn finish<T>(called: Called<T>, event: &mut NewConnectorEvent) -> Result<T, CallError> {
-    event.elapsed_us += i64::try_from(called.elapsed.as_micros()).unwrap_or(i64::MAX);
-    let logs = called.log_text();
-    if !logs.is_empty() {
-        event.logs.get_or_insert_with(String::new).push_str(&logs);
-    }
-    called.result
 }
 
 /// A connector that failed: 502 in the hub's own problem format (the

@@ -75,17 +75,7 @@ pub async fn receive(
         Ok(ctx) => ctx,
         Err(e) => return Problem::from(e).into_response(),
     };
-    let mut event = NewConnectorEvent {
-        store_id: ctx.principal.store_id,
-        direction: "webhook",
-        topic: topic.clone(),
-        outcome: "accepted",
-        http_status: 200,
-        detail: None,
-        order_id: None,
-        logs: None,
-        elapsed_us: 0,
-    };
+    let mut event = NewConnectorEvent::new(ctx.principal.store_id, "webhook", topic.clone());
     let answer = handle(&state, &ctx, &topic, &headers, &body, &mut event).await;
     let response = match answer {
         Ok(results) => {
@@ -248,7 +238,7 @@ fn is_setup_ping(body: &[u8]) -> bool {
 }
 
 /// Keeps the call's logs and time on the event and returns its result.
-fn finish<T>(called: Called<T>, event: &mut NewConnectorEvent) -> Result<T, CallError> {
+pub(crate) fn finish<T>(called: Called<T>, event: &mut NewConnectorEvent) -> Result<T, CallError> {
     event.elapsed_us += i64::try_from(called.elapsed.as_micros()).unwrap_or(i64::MAX);
     let logs = called.log_text();
     if !logs.is_empty() {

@@ -218,6 +218,23 @@ pub struct NewConnectorEvent {
     pub elapsed_us: i64,
 }
 
+impl NewConnectorEvent {
+    /// An accepted call, to be amended with what happened.
+    pub fn new(store_id: i64, direction: &'static str, topic: String) -> Self {
+        NewConnectorEvent {
+            store_id,
+            direction,
+            topic,
+            outcome: "accepted",
+            http_status: 200,
+            detail: None,
+            order_id: None,
+            logs: None,
+            elapsed_us: 0,
+        }
+    }
+}
+
 /// A store as the webhook path needs it: who acts (the store itself, for all
 /// its locations), its connector and its configuration (with secrets).
 #[derive(Debug, Clone)]
