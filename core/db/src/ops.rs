@@ -738,6 +738,15 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         .bind(Dec(line.amount))
         .execute(&mut *conn)
         .await?;
+        allocate(
+            conn,
+            id,
+            i as i32 + 1,
+            line.variant_id,
+            location_id,
+            line.quantity,
+        )
+        .await?;
         let before = balances[&line.variant_id];
         let after = record_movement(
             conn,
@@ -831,23 +840,63 @@ async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
     load_bill(conn, &bill_no).await
 }
 
-/// Applies one movement per order line, e.g. the sale when billing.
+/// Records that `location_id` holds `quantity` of an order line.
+async fn allocate(
+    conn: &mut Conn,
+    order_id: i64,
+    line_no: i32,
+    variant_id: i64,
+    location_id: i64,
+    quantity: Decimal,
+) -> Result<()> {
+    sqlx::query::<Db>(
+        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(order_id)
+    .bind(line_no)
+    .bind(variant_id)
+    .bind(location_id)
+    .bind(Dec(quantity))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Where an order's stock is held: (line no, variant, location, quantity),
+/// in variant then location order (the order balances are locked in).
+async fn allocations(conn: &mut Conn, order_id: i64) -> Result<Vec<(i32, i64, i64, Decimal)>> {
+    let rows = sqlx::query_as::<Db, (i32, i64, i64, Dec)>(
+        "SELECT line_no, variant_id, location_id, quantity FROM order_allocations \
+         WHERE order_id = $1 ORDER BY variant_id, location_id, line_no",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(l, v, loc, q)| (l, v, loc, q.0))
+        .collect())
+}
+
+/// Applies one movement per allocation of the order, e.g. the sale when billing.
 async fn move_order_stock(
     conn: &mut Conn,
     order: &OrderRow,
     kind: MovementKind,
     reference: Option<&str>,
 ) -> Result<()> {
-    let mut lines = order_lines(conn, order.id).await?;
-    lines.sort_by_key(|l| l.variant_id);
-    for line in lines {
-        let before = lock_balance(conn, line.variant_id, order.location_id).await?;
+    for (_, variant_id, location_id, quantity) in allocations(conn, order.id).await? {
+        if quantity.is_zero() {
+            continue;
+        }
+        let before = lock_balance(conn, variant_id, location_id).await?;
         record_movement(
             conn,
-            line.variant_id,
-            order.location_id,
+            variant_id,
+            location_id,
             kind,
-            line.quantity.0,
+            quantity,
             before,
             MovementNote {
                 order_id: Some(order.id),
