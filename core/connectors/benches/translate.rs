@@ -3,7 +3,7 @@
 //! instance per call (what the hub does), the same translation on one reused
 //! instance, and the same Rust code compiled natively.
 //!
-//! Then the real storefront payloads of `../shared/fixtures` through the
+//! Then the real storefront payloads of `fixtures/` through the
 //! bundled Shopify and WooCommerce connectors, a fresh instance per call.
 //!
 //! Run: `cargo bench -p poshub-connectors --bench translate`
@@ -142,7 +142,7 @@ fn real_payloads(host: &Host) {
     let dir = std::env::var("POSHUB_FIXTURES")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
         });
     let cases = [
         (
