@@ -531,13 +531,11 @@ impl FakeStorefront {
     }
 }
 
-/// The bytes of a shared fixture (`../shared/fixtures/PATH`), exactly as stored.
+/// The bytes of a fixture (`fixtures/PATH`, the shared fixtures copied verbatim), exactly as stored.
 pub fn fixture(path: &str) -> Vec<u8> {
     let dir = std::env::var("POSHUB_FIXTURES")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-        });
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"));
     let file = dir.join(path);
     std::fs::read(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()))
 }

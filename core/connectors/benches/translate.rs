@@ -3,6 +3,9 @@
 //! instance per call (what the hub does), the same translation on one reused
 //! instance, and the same Rust code compiled natively.
 //!
+//! Then the real storefront payloads of `fixtures/` through the
+//! bundled Shopify and WooCommerce connectors, a fresh instance per call.
+//!
 //! Run: `cargo bench -p poshub-connectors --bench translate`
 
 use std::time::{Duration, Instant};
@@ -131,4 +134,79 @@ fn main() {
         fp50 / np50
     );
     println!("targets: fresh-instance call < 100 us; ratio < 2.0");
+    real_payloads(&host);
+}
+
+/// Each real order payload through its connector, as the hub calls it.
+fn real_payloads(host: &Host) {
+    let dir = std::env::var("POSHUB_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+        });
+    let cases = [
+        (
+            "shopify",
+            "orders/create",
+            "shopify/orders_create__osiset_shopify_sample_signed_pretty.json",
+        ),
+        (
+            "shopify",
+            "orders/create",
+            "shopify/orders_create__sanjeev_inr_3_variants_sku_igst.json",
+        ),
+        (
+            "shopify",
+            "orders/create",
+            "shopify/orders_create__membi_hk_phone_discounts_empty_sku.json",
+        ),
+        (
+            "shopify",
+            "orders/updated",
+            "shopify/orders_updated__valmi_inr_partially_refunded_3_refunds.json",
+        ),
+        (
+            "woocommerce",
+            "order.created",
+            "woocommerce/order_created__erpnext_74_cod_signed.json",
+        ),
+        (
+            "woocommerce",
+            "order.created",
+            "woocommerce/order__wc_rest_api_docs_727_with_variation.json",
+        ),
+    ];
+    let ctx = CallContext::for_store("WEB", "2026-11-27T07:00:00Z".into(), &serde_json::json!({}));
+    let limits = Limits::default();
+    println!();
+    println!("real payloads, fresh instance per call, 1000 calls each");
+    println!(
+        "{:<72} {:>7} {:>10} {:>10}",
+        "payload", "bytes", "p50 us", "p99 us"
+    );
+    for (connector, topic, file) in cases {
+        let Ok(body) = std::fs::read(dir.join(file)) else {
+            println!("{file}: fixture not found, skipped");
+            continue;
+        };
+        let (name, wasm) = bundled::BUNDLED
+            .iter()
+            .find(|(n, _)| *n == format!("{connector}.wasm"))
+            .expect("bundled");
+        let plugin = host
+            .load(wasm, Source::Bundled(name.to_string()))
+            .expect("connector loads");
+        let mut times = Vec::with_capacity(1000);
+        for i in 0..1100 {
+            let t = Instant::now();
+            let called = plugin.translate_webhook_sync(&limits, &ctx, topic, &[], &body);
+            let d = t.elapsed();
+            assert!(called.result.is_ok(), "{file}: {:?}", called.result);
+            if i >= 100 {
+                times.push(d);
+            }
+        }
+        let (_, p50, p99) = stats(times);
+        println!("{:<72} {:>7} {p50:>10.1} {p99:>10.1}", file, body.len());
+    }
 }

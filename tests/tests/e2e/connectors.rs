@@ -1,5 +1,5 @@
 //! The bundled storefront connectors end to end: the real hub, real
-//! payloads from `../shared/fixtures`, and fake Shopify / WooCommerce
+//! payloads from `fixtures/`, and fake Shopify / WooCommerce
 //! servers on 127.0.0.1 that check what the hub sends them (paths, bodies,
 //! authentication) the way the platforms would.
 

@@ -1,5 +1,5 @@
 //! Shared by the connector fixture tests: load a bundled connector, read a
-//! fixture from `../shared/fixtures`, call the connector as the hub does,
+//! fixture from `fixtures/`, call the connector as the hub does,
 //! and check a translated order against the hub's own order rules.
 #![allow(dead_code)] // each test file uses a different part
 
@@ -32,13 +32,11 @@ pub fn plugin(id: &str) -> Arc<Plugin> {
     )
 }
 
-/// The bytes of `../shared/fixtures/PATH`, exactly as stored.
+/// The bytes of `fixtures/PATH` (the shared fixtures, copied verbatim), exactly as stored.
 pub fn fixture(path: &str) -> Vec<u8> {
     let dir = std::env::var("POSHUB_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-        });
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures"));
     let file = dir.join(path);
     std::fs::read(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()))
 }
