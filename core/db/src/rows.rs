@@ -117,6 +117,7 @@ impl LineRow {
             tax_rate: Rate::from_stored(self.tax_rate.0),
             tax_amount: Amount::from_stored(self.tax_amount.0),
             amount: Amount::from_stored(self.amount.0),
+            allocations: Vec::new(),
         }
     }
 }
