@@ -399,9 +399,9 @@ async fn order_sourcing(
     // Biggest share first (SQLite would sort the quantities as text).
     for held in lines.values_mut() {
         held.sort_by(|a, b| {
-            (b.quantity, &a.location)
-                .partial_cmp(&(a.quantity, &b.location))
-                .unwrap_or(std::cmp::Ordering::Equal)
+            b.quantity
+                .cmp(&a.quantity)
+                .then_with(|| a.location.cmp(&b.location))
         });
     }
     Ok((group, lines))

@@ -179,7 +179,10 @@ pub fn enforce_prices(
                         line.unit_price
                     ),
                 ));
-                line.unit_price = Amount::from_stored(want.price);
+                // At least two places, as a client would have written it.
+                let mut price = want.price;
+                price.rescale(price.scale().max(2));
+                line.unit_price = Amount::from_stored(price);
             }
             None => errors.push(FieldError::new(
                 format!("lines[{i}].unit_price"),
