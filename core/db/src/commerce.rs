@@ -97,11 +97,7 @@ async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
 
 /// The group a store is to sell from, which must exist and whose members
 /// must all be among `locations`.
-async fn sell_from(
-    conn: &mut Conn,
-    code: &str,
-    locations: &[(i64, String)],
-) -> Result<GroupRef> {
+async fn sell_from(conn: &mut Conn, code: &str, locations: &[(i64, String)]) -> Result<GroupRef> {
     let group = group_by_code(conn, code).await?.ok_or_else(|| {
         DomainError::invalid(
             "sell_from_group",

@@ -2001,7 +2001,10 @@ impl Storage for Backend {
                     });
                     let available = match store_buffer(&mut conn, store_id).await? {
                         Some(buffer) => {
-                            sources.push((id, format!("stock_buffer (available {})", available.normalize())));
+                            sources.push((
+                                id,
+                                format!("stock_buffer (available {})", available.normalize()),
+                            ));
                             buffer.publish(available)
                         }
                         None => available,
@@ -2034,9 +2037,15 @@ impl Storage for Backend {
                     .await?
                     .flatten();
                     let variant_id = variant.unwrap_or_default();
-                    let price = store_prices(&mut conn, store_id, None, &[(variant_id, price.map(|p| p.0))], now())
-                        .await?
-                        .remove(&variant_id);
+                    let price = store_prices(
+                        &mut conn,
+                        store_id,
+                        None,
+                        &[(variant_id, price.map(|p| p.0))],
+                        now(),
+                    )
+                    .await?
+                    .remove(&variant_id);
                     match price {
                         None => None,
                         Some(price) => sqlx::query_as::<Db, (String, Option<String>, Option<String>, Option<Dec>)>(
@@ -2337,6 +2346,7 @@ impl Storage for Backend {
         price_location: Option<i64>,
         query: &CatalogQuery,
     ) -> Result<Vec<CatalogRow>> {
-        self.catalog_for_store(store_id, price_location, query).await
+        self.catalog_for_store(store_id, price_location, query)
+            .await
     }
 }

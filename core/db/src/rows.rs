@@ -94,6 +94,8 @@ pub(crate) struct OrderRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct LineRow {
     pub line_no: i32,
+    // Selected with the line; nothing reads it since stock moves by allocation.
+    #[allow(dead_code)]
     pub variant_id: i64,
     pub reference_code: String,
     pub item_code: String,

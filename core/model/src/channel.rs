@@ -13,9 +13,7 @@ use crate::order::{CatalogEntry, OrderRequest, OrderRules, Payment, ValidOrder};
 use crate::pricing::{enforce_prices, PriceInForce};
 
 /// How an order of a store that sells from a location group is sourced.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sourcing {
     /// The group's member order: the first member that has stock gives first.
@@ -96,7 +94,11 @@ impl PaymentPolicy {
     }
 
     /// Refuses a pay-on-delivery bill for a total above the cap.
-    pub fn check_bill(&self, payment_type: &PaymentType, total: Decimal) -> Result<(), DomainError> {
+    pub fn check_bill(
+        &self,
+        payment_type: &PaymentType,
+        total: Decimal,
+    ) -> Result<(), DomainError> {
         match self.cod_limit {
             Some(limit) if payment_type.is_pay_on_delivery() && total > limit.value() => Err(
                 DomainError::Invalid(vec![over_limit("payment_type".into(), limit, total)]),
@@ -136,7 +138,10 @@ pub fn validate_order(
         None => (None, Vec::new()),
     };
     extra.extend(policy.check_order(&request.payments, request.total.value()));
-    match (held.as_ref().unwrap_or(request).validate(catalog, rules), extra.is_empty()) {
+    match (
+        held.as_ref().unwrap_or(request).validate(catalog, rules),
+        extra.is_empty(),
+    ) {
         (Ok(valid), true) => Ok(valid),
         (Ok(_), false) => Err(DomainError::Invalid(extra)),
         (Err(DomainError::Invalid(mut errors)), _) => {

@@ -65,7 +65,11 @@ impl NewPriceList {
             }
         }
         if self.prices.is_empty() {
-            p.push("prices", "required", "a price list needs at least one price");
+            p.push(
+                "prices",
+                "required",
+                "a price list needs at least one price",
+            );
         }
         if self.prices.len() > MAX_PRICES {
             p.push(
@@ -207,7 +211,14 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn rule(id: i64, code: &str, local: bool, from: u32, to: Option<u32>, price: &str) -> PriceRule {
+    fn rule(
+        id: i64,
+        code: &str,
+        local: bool,
+        from: u32,
+        to: Option<u32>,
+        price: &str,
+    ) -> PriceRule {
         PriceRule {
             list_id: id,
             list_code: code.into(),
@@ -233,7 +244,10 @@ mod tests {
         // valid_to is exclusive: BLR-SALE has ended at the start of day 8.
         assert_eq!(p(8).source, "price_list:LATE");
         let none = price_in_force(&rules[..2], Some(d("100.00")), t(12)).unwrap();
-        assert_eq!((none.price, none.source.as_str()), (d("100.00"), LAST_INWARD));
+        assert_eq!(
+            (none.price, none.source.as_str()),
+            (d("100.00"), LAST_INWARD)
+        );
         assert_eq!(price_in_force(&[], None, t(1)), None);
     }
 
@@ -262,7 +276,11 @@ mod tests {
         assert_eq!(held.lines[0].unit_price.to_string(), "89.00");
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].field, "lines[0].unit_price");
-        assert!(errors[0].message.contains("89.00 (price_list:DIWALI)"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("89.00 (price_list:DIWALI)"),
+            "{}",
+            errors[0].message
+        );
         assert_eq!(errors[1].field, "lines[2].unit_price");
     }
 

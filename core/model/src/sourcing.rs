@@ -151,18 +151,46 @@ mod tests {
 
     #[test]
     fn priority_takes_from_the_first_member_then_splits() {
-        let a = allocate(&[need(0, 7, 4)], &[1, 2], &stock(), Sourcing::Priority, false).unwrap();
+        let a = allocate(
+            &[need(0, 7, 4)],
+            &[1, 2],
+            &stock(),
+            Sourcing::Priority,
+            false,
+        )
+        .unwrap();
         assert_eq!(a, vec![vec![(1, d(4))]]);
-        let a = allocate(&[need(0, 7, 12)], &[1, 2], &stock(), Sourcing::Priority, false).unwrap();
+        let a = allocate(
+            &[need(0, 7, 12)],
+            &[1, 2],
+            &stock(),
+            Sourcing::Priority,
+            false,
+        )
+        .unwrap();
         assert_eq!(a, vec![vec![(1, d(10)), (2, d(2))]]);
         // The member order is the priority, whatever the stock.
-        let a = allocate(&[need(0, 7, 4)], &[2, 1], &stock(), Sourcing::Priority, false).unwrap();
+        let a = allocate(
+            &[need(0, 7, 4)],
+            &[2, 1],
+            &stock(),
+            Sourcing::Priority,
+            false,
+        )
+        .unwrap();
         assert_eq!(a, vec![vec![(2, d(4))]]);
     }
 
     #[test]
     fn most_stock_takes_from_the_fullest_member_first() {
-        let a = allocate(&[need(0, 7, 4)], &[2, 1], &stock(), Sourcing::MostStock, false).unwrap();
+        let a = allocate(
+            &[need(0, 7, 4)],
+            &[2, 1],
+            &stock(),
+            Sourcing::MostStock,
+            false,
+        )
+        .unwrap();
         assert_eq!(a, vec![vec![(1, d(4))]]);
         // The second line of the same variant sees what the first left:
         // BLR 6 vs MUM 5, so BLR again; a third line finds MUM fuller.
@@ -200,7 +228,14 @@ mod tests {
 
     #[test]
     fn backorders_hold_the_rest_at_the_first_location() {
-        let a = allocate(&[need(0, 7, 20)], &[1, 2], &stock(), Sourcing::Priority, true).unwrap();
+        let a = allocate(
+            &[need(0, 7, 20)],
+            &[1, 2],
+            &stock(),
+            Sourcing::Priority,
+            true,
+        )
+        .unwrap();
         assert_eq!(a, vec![vec![(1, d(15)), (2, d(5))]]);
         let none = HashMap::new();
         let a = allocate(&[need(0, 7, 3)], &[2, 1], &none, Sourcing::Priority, true).unwrap();

@@ -128,14 +128,23 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
     let read = hub
         .get(&key, &format!("/api/v1/sales-orders/{}", o["id"]))
         .await;
-    assert_eq!(read.expect(200)["lines"][0]["allocations"], o["lines"][0]["allocations"]);
+    assert_eq!(
+        read.expect(200)["lines"][0]["allocations"],
+        o["lines"][0]["allocations"]
+    );
 
     // Not enough over the whole group: 409 with what the group has, nothing written.
     let short = hub
         .post(
             &key,
             "/api/v1/sales-orders",
-            order("G-2", None, None, &[("TOY-Red-S", 4, "250.00"), ("MUG", 1, "100.00")], "prepaid"),
+            order(
+                "G-2",
+                None,
+                None,
+                &[("TOY-Red-S", 4, "250.00"), ("MUG", 1, "100.00")],
+                "prepaid",
+            ),
         )
         .await;
     let body = short.expect_problem(409, "insufficient_stock");
@@ -150,7 +159,13 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
         .post(
             &key,
             "/api/v1/sales-orders",
-            order("G-3", Some("WEST"), None, &[("TOY-Red-S", 2, "250.00")], "cod"),
+            order(
+                "G-3",
+                Some("WEST"),
+                None,
+                &[("TOY-Red-S", 2, "250.00")],
+                "cod",
+            ),
         )
         .await;
     assert_eq!(
@@ -161,7 +176,13 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
     hub.post(
         &key,
         "/api/v1/sales-orders",
-        order("G-4", Some("MUM"), None, &[("TOY-Red-S", 1, "250.00")], "cod"),
+        order(
+            "G-4",
+            Some("MUM"),
+            None,
+            &[("TOY-Red-S", 1, "250.00")],
+            "cod",
+        ),
     )
     .await
     .expect_problem(409, "insufficient_stock");
@@ -173,13 +194,25 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
         .post(
             &key,
             "/api/v1/sales-orders",
-            order("G-5", None, None, &[("MUG", 7, "100.00"), ("MUG", 4, "100.00")], "prepaid"),
+            order(
+                "G-5",
+                None,
+                None,
+                &[("MUG", 7, "100.00"), ("MUG", 4, "100.00")],
+                "prepaid",
+            ),
         )
         .await;
     let o3 = o3.expect(201).clone();
-    assert_eq!(o3["lines"][0]["allocations"], json!([{"location": "BLR", "quantity": "7"}]));
+    assert_eq!(
+        o3["lines"][0]["allocations"],
+        json!([{"location": "BLR", "quantity": "7"}])
+    );
     // Then Mumbai (5) has more than Bengaluru (3).
-    assert_eq!(o3["lines"][1]["allocations"], json!([{"location": "MUM", "quantity": "4"}]));
+    assert_eq!(
+        o3["lines"][1]["allocations"],
+        json!([{"location": "MUM", "quantity": "4"}])
+    );
 
     // Billing and cancelling move the stock where it is held.
     let id = o["id"].as_i64().unwrap();
@@ -204,9 +237,13 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
         .await
         .expect(200);
     let id3 = o3["id"].as_i64().unwrap();
-    hub.post(&key, &format!("/api/v1/sales-orders/{id3}/cancel"), json!({}))
-        .await
-        .expect(200);
+    hub.post(
+        &key,
+        &format!("/api/v1/sales-orders/{id3}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
     assert_eq!(
         levels(&hub, "TOY-Red-S").await,
         [("BLR".into(), "8".into()), ("MUM".into(), "5".into())]
@@ -220,9 +257,12 @@ async fn a_group_store_sources_and_splits_orders(hub: TestHub) {
 
 async fn group_settings_are_checked(hub: TestHub) {
     hub.load_catalogue().await;
-    hub.admin_post("/admin/v1/locations", json!({"code": "DEL", "name": "Delhi"}))
-        .await
-        .expect(201);
+    hub.admin_post(
+        "/admin/v1/locations",
+        json!({"code": "DEL", "name": "Delhi"}),
+    )
+    .await
+    .expect(201);
     hub.admin_post(
         "/admin/v1/location-groups",
         json!({"code": "NORTH", "name": "North", "locations": ["DEL", "BLR"]}),
@@ -268,7 +308,10 @@ async fn group_settings_are_checked(hub: TestHub) {
     let r = patch_store(&hub, "WEB", json!({"stock_buffer": {"units": 2}})).await;
     assert_eq!(
         errors_of(r.expect_problem(422, "invalid_body")),
-        [("stock_buffer.units".to_string(), "invalid_value".to_string())]
+        [(
+            "stock_buffer.units".to_string(),
+            "invalid_value".to_string()
+        )]
     );
     // Nothing changed; then a change of name and payment types only.
     let r = patch_store(
@@ -289,9 +332,13 @@ async fn group_settings_are_checked(hub: TestHub) {
     )
     .await
     .expect(201);
-    patch_store(&hub, "WEB", json!({"sell_from_group": "ONE", "payment_types": ["prepaid", "cod"]}))
-        .await
-        .expect(200);
+    patch_store(
+        &hub,
+        "WEB",
+        json!({"sell_from_group": "ONE", "payment_types": ["prepaid", "cod"]}),
+    )
+    .await
+    .expect(200);
     let blr = hub.api_key("WEB", &["BLR"]).await;
     hub.post(
         &blr,
@@ -409,7 +456,10 @@ async fn price_lists_set_the_price_in_force(hub: TestHub) {
         "{errors:?}"
     );
     // The total is checked against the list's prices (2 x 89.00), not the line's.
-    assert!(errors.contains(&("total".into(), "total_mismatch".into())), "{errors:?}");
+    assert!(
+        errors.contains(&("total".into(), "total_mismatch".into())),
+        "{errors:?}"
+    );
     let detail = body["errors"]
         .as_array()
         .unwrap()
@@ -475,11 +525,20 @@ async fn price_lists_set_the_price_in_force(hub: TestHub) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["code"].as_str().unwrap().into(), l["in_force"].as_bool().unwrap()))
+        .map(|l| {
+            (
+                l["code"].as_str().unwrap().into(),
+                l["in_force"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         lists,
-        [("OLD".into(), false), ("BLR-DEAL".into(), true), ("NEXT".into(), false)]
+        [
+            ("OLD".into(), false),
+            ("BLR-DEAL".into(), true),
+            ("NEXT".into(), false)
+        ]
     );
     // A retired code can be used again.
     hub.admin_post(
@@ -498,7 +557,10 @@ async fn price_lists_set_the_price_in_force(hub: TestHub) {
         .await;
     assert_eq!(
         errors_of(r.expect_problem(422, "unknown_reference_code")),
-        [("prices[1].reference_code".to_string(), "unknown_reference_code".to_string())]
+        [(
+            "prices[1].reference_code".to_string(),
+            "unknown_reference_code".to_string()
+        )]
     );
     hub.admin_post(
         "/admin/v1/stores/WEB/price-lists",
@@ -597,7 +659,10 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
     hub.create_connector_store("SHOP", "canonical", "s", json!({"base_url": fake.base}))
         .await;
     hub.map("SHOP", &[("MUG", "gid-mug")]).await.expect(200);
-    expect_push(&fake, 0, Duration::from_secs(3), "100.00", |r| price_of(r, "MUG")).await;
+    expect_push(&fake, 0, Duration::from_secs(3), "100.00", |r| {
+        price_of(r, "MUG")
+    })
+    .await;
     all_sent(&hub, "SHOP").await;
 
     // A list ending in two seconds: pushed now, and taken back by
@@ -610,7 +675,10 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
     )
     .await
     .expect(201);
-    expect_push(&fake, before, Duration::from_secs(2), "89.00", |r| price_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "89.00", |r| {
+        price_of(r, "MUG")
+    })
+    .await;
     let log = all_sent(&hub, "SHOP").await;
     let price = log.iter().find(|e| e["kind"] == "price").unwrap();
     assert_eq!(price["sent_value"], "89");
@@ -618,14 +686,21 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
         .await;
-    assert_eq!(r.expect(200)["requeued"], 0, "in step while the list is in force");
+    assert_eq!(
+        r.expect(200)["requeued"],
+        0,
+        "in step while the list is in force"
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let before = fake.received().len();
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
         .await;
     assert_eq!(r.expect(200)["requeued"], 1, "the expired price");
-    expect_push(&fake, before, Duration::from_secs(2), "100.00", |r| price_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "100.00", |r| {
+        price_of(r, "MUG")
+    })
+    .await;
     let log = all_sent(&hub, "SHOP").await;
     let price = log.iter().find(|e| e["kind"] == "price").unwrap();
     assert_eq!(price["source"], "last_inward");
@@ -637,12 +712,18 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
     )
     .await
     .expect(201);
-    expect_push(&fake, before, Duration::from_secs(2), "92.50", |r| price_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "92.50", |r| {
+        price_of(r, "MUG")
+    })
+    .await;
     let before = fake.received().len();
     admin_delete(&hub, "/admin/v1/stores/SHOP/price-lists/WEEK")
         .await
         .expect(204);
-    expect_push(&fake, before, Duration::from_secs(2), "100.00", |r| price_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "100.00", |r| {
+        price_of(r, "MUG")
+    })
+    .await;
     all_sent(&hub, "SHOP").await;
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
@@ -690,11 +771,15 @@ async fn payment_policy_is_enforced(hub: TestHub) {
     let cod_id = cod.expect(201)["id"].as_i64().unwrap();
     // Part prepaid, part on delivery.
     let mut mixed = order("C-3", None, None, &[("MUG", 2, "100.00")], "prepaid");
-    mixed["payments"] = json!([{"type": "prepaid", "amount": "50.00"}, {"type": "cod", "amount": "150.00"}]);
+    mixed["payments"] =
+        json!([{"type": "prepaid", "amount": "50.00"}, {"type": "cod", "amount": "150.00"}]);
     let r = hub.post(&key, "/api/v1/sales-orders", mixed.clone()).await;
     assert_eq!(
         errors_of(r.expect_problem(422, "partial_prepayment_not_allowed")),
-        [("payments".to_string(), "partial_prepayment_not_allowed".to_string())]
+        [(
+            "payments".to_string(),
+            "partial_prepayment_not_allowed".to_string()
+        )]
     );
     // A type the store does not take.
     hub.post(
@@ -706,7 +791,8 @@ async fn payment_policy_is_enforced(hub: TestHub) {
     .expect_problem(422, "payment_type_not_allowed");
     // Every rule broken at once is reported at once.
     let mut all = order("C-5", None, None, &[("MUG", 6, "100.00")], "prepaid");
-    all["payments"] = json!([{"type": "upi", "amount": "100.00"}, {"type": "cod", "amount": "500.00"}]);
+    all["payments"] =
+        json!([{"type": "upi", "amount": "100.00"}, {"type": "cod", "amount": "500.00"}]);
     let r = hub.post(&key, "/api/v1/sales-orders", all).await;
     let codes: Vec<String> = errors_of(r.expect_problem(422, "validation_failed"))
         .into_iter()
@@ -714,12 +800,19 @@ async fn payment_policy_is_enforced(hub: TestHub) {
         .collect();
     assert_eq!(
         codes,
-        ["payment_type_not_allowed", "cod_over_limit", "partial_prepayment_not_allowed"]
+        [
+            "payment_type_not_allowed",
+            "cod_over_limit",
+            "partial_prepayment_not_allowed"
+        ]
     );
     // Refusals wrote nothing: only C-2 holds stock.
     assert_eq!(hub.available("MUG", "BLR").await, "5");
     let orders = hub.admin_get("/admin/v1/sales-orders?store=WEB").await;
-    assert_eq!(orders.expect(200)["sales_orders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        orders.expect(200)["sales_orders"].as_array().unwrap().len(),
+        1
+    );
 
     // The bill must use an allowed type, and a cod bill stays under the cap.
     let pre = hub
@@ -762,7 +855,9 @@ async fn payment_policy_is_enforced(hub: TestHub) {
         p.expect(200)["payment_policy"],
         json!({"cod_limit": "1000.00", "allow_partial_prepayment": true})
     );
-    hub.post(&key, "/api/v1/sales-orders", mixed).await.expect(201);
+    hub.post(&key, "/api/v1/sales-orders", mixed)
+        .await
+        .expect(201);
     hub.post(
         &key,
         "/api/v1/sales-orders",
@@ -782,18 +877,30 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
         .await
         .expect(200);
     let key = hub.api_key("SHOP", &["BLR"]).await;
-    expect_push(&fake, 0, Duration::from_secs(3), "10", |r| stock_of(r, "MUG")).await;
+    expect_push(&fake, 0, Duration::from_secs(3), "10", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
     all_sent(&hub, "SHOP").await;
 
     // Two units held back: the store is shown and pushed 8 of 10.
     let before = fake.received().len();
     let p = patch_store(&hub, "SHOP", json!({"stock_buffer": {"units": "2"}})).await;
     assert_eq!(p.expect(200)["stock_buffer"], json!({"units": "2"}));
-    expect_push(&fake, before, Duration::from_secs(2), "8", |r| stock_of(r, "MUG")).await;
-    expect_push(&fake, before, Duration::from_secs(2), "8", |r| stock_of(r, "TOY-Red-S")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "8", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
+    expect_push(&fake, before, Duration::from_secs(2), "8", |r| {
+        stock_of(r, "TOY-Red-S")
+    })
+    .await;
     let mug = hub.item_row(&key, "/api/v1/items", "MUG").await;
     assert_eq!(mug["available"], "8");
-    assert_eq!(mug["locations"], json!([{"location": "BLR", "available": "8"}]));
+    assert_eq!(
+        mug["locations"],
+        json!([{"location": "BLR", "available": "8"}])
+    );
     let log = all_sent(&hub, "SHOP").await;
     let stock = log
         .iter()
@@ -804,7 +911,10 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     // Other stores still see everything.
     hub.create_store("WEB", &["BLR"], false).await;
     let web = hub.api_key("WEB", &["BLR"]).await;
-    assert_eq!(hub.item_row(&web, "/api/v1/items", "MUG").await["available"], "10");
+    assert_eq!(
+        hub.item_row(&web, "/api/v1/items", "MUG").await["available"],
+        "10"
+    );
 
     // The store may not reserve the held-back units.
     let r = hub
@@ -814,7 +924,10 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
             order("B-1", None, None, &[("MUG", 9, "100.00")], "prepaid"),
         )
         .await;
-    assert_eq!(r.expect_problem(409, "insufficient_stock")["lines"][0]["available"], "8");
+    assert_eq!(
+        r.expect_problem(409, "insufficient_stock")["lines"][0]["available"],
+        "8"
+    );
     let before = fake.received().len();
     hub.post(
         &key,
@@ -824,9 +937,15 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     .await
     .expect(201);
     // 3 left on the floor, shown as 1.
-    expect_push(&fake, before, Duration::from_secs(2), "1", |r| stock_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "1", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
     assert_eq!(hub.available("MUG", "BLR").await, "3");
-    assert_eq!(hub.item_row(&key, "/api/v1/items", "MUG").await["available"], "1");
+    assert_eq!(
+        hub.item_row(&key, "/api/v1/items", "MUG").await["available"],
+        "1"
+    );
     // The floor still sells its units: shown 0, never below.
     let before = fake.received().len();
     hub.post(
@@ -836,8 +955,14 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     )
     .await
     .expect(201);
-    expect_push(&fake, before, Duration::from_secs(2), "0", |r| stock_of(r, "MUG")).await;
-    assert_eq!(hub.item_row(&key, "/api/v1/items", "MUG").await["available"], "0");
+    expect_push(&fake, before, Duration::from_secs(2), "0", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
+    assert_eq!(
+        hub.item_row(&key, "/api/v1/items", "MUG").await["available"],
+        "0"
+    );
 
     // A share and a cap: 1 unit + 10% (rounded up) held back, at most 30 shown.
     let before = fake.received().len();
@@ -855,8 +980,14 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     .await
     .expect(200);
     // 25 available: 25 - 1 - ceil(2.5) = 21.
-    expect_push(&fake, before, Duration::from_secs(2), "21", |r| stock_of(r, "MUG")).await;
-    assert_eq!(hub.item_row(&key, "/api/v1/items", "MUG").await["available"], "21");
+    expect_push(&fake, before, Duration::from_secs(2), "21", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
+    assert_eq!(
+        hub.item_row(&key, "/api/v1/items", "MUG").await["available"],
+        "21"
+    );
     hub.admin_post(
         "/admin/v1/stock/inward",
         json!({"location": "BLR", "lines": [{"reference_code": "MUG", "quantity": "75"}]}),
@@ -864,19 +995,32 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     .await
     .expect(200);
     // 100 available: 100 - 1 - 10 = 89, capped at 30.
-    expect_push(&fake, before, Duration::from_secs(2), "30", |r| stock_of(r, "MUG")).await;
-    assert_eq!(hub.item_row(&key, "/api/v1/items", "MUG").await["available"], "30");
+    expect_push(&fake, before, Duration::from_secs(2), "30", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
+    assert_eq!(
+        hub.item_row(&key, "/api/v1/items", "MUG").await["available"],
+        "30"
+    );
     all_sent(&hub, "SHOP").await;
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
         .await;
-    assert_eq!(r.expect(200)["requeued"], 0, "pushes and reconciliation agree");
+    assert_eq!(
+        r.expect(200)["requeued"],
+        0,
+        "pushes and reconciliation agree"
+    );
 
     // Removing the buffer publishes everything again.
     let before = fake.received().len();
     let p = patch_store(&hub, "SHOP", json!({"stock_buffer": null})).await;
     assert_eq!(p.expect(200)["stock_buffer"], Value::Null);
-    expect_push(&fake, before, Duration::from_secs(2), "100", |r| stock_of(r, "MUG")).await;
+    expect_push(&fake, before, Duration::from_secs(2), "100", |r| {
+        stock_of(r, "MUG")
+    })
+    .await;
     hub.assert_ledger_balances().await;
 }
 
