@@ -1033,3 +1033,34 @@ both_backends!(price_lists, super::price_lists_set_the_price_in_force);
 both_backends!(price_pushes, super::price_pushes_follow_the_lists);
 both_backends!(payment_policy, super::payment_policy_is_enforced);
 both_backends!(channel_buffer, super::a_buffer_protects_the_shop_floor);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_the_commerce_calls() {
+    let hub = TestHub::start(poshub_tests::Backend::Sqlite).await.unwrap();
+    let doc = hub.admin_get("/api/v1/openapi.json").await;
+    let doc = doc.expect(200);
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/admin/v1/stores/{code}", "patch"),
+        ("/admin/v1/stores/{code}/price-lists", "post"),
+        ("/admin/v1/stores/{code}/price-lists", "get"),
+        ("/admin/v1/stores/{code}/price-lists/{list}", "delete"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "StorePatch",
+        "NewPriceList",
+        "PriceList",
+        "PaymentPolicy",
+        "StockBuffer",
+        "Sourcing",
+        "LineAllocation",
+    ] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+}
