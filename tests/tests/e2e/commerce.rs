@@ -1024,6 +1024,72 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
     hub.assert_ledger_balances().await;
 }
 
+async fn concurrent_group_orders_never_oversell(hub: TestHub) {
+    hub.load_catalogue().await;
+    hub.admin_post(
+        "/admin/v1/location-groups",
+        json!({"code": "ALL", "name": "All", "locations": ["BLR", "MUM"]}),
+    )
+    .await
+    .expect(201);
+    hub.admin_post(
+        "/admin/v1/stores",
+        json!({"code": "GRP", "name": "Group", "sell_from_group": "ALL", "sourcing": "most_stock"}),
+    )
+    .await
+    .expect(201);
+    let key = hub.api_key("GRP", &["BLR", "MUM"]).await;
+    let hub = std::sync::Arc::new(hub);
+    // 16 orders of 2 + 2 units, the two variants in either order: 15 of each
+    // in the group serve 7 of them.
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (hub, key) = (hub.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let lines = if i % 2 == 0 {
+                [("TOY-Red-S", 2, "250.00"), ("MUG", 2, "100.00")]
+            } else {
+                [("MUG", 2, "100.00"), ("TOY-Red-S", 2, "250.00")]
+            };
+            let r = hub
+                .post(
+                    &key,
+                    "/api/v1/sales-orders",
+                    order(&format!("CC-{i}"), None, None, &lines, "prepaid"),
+                )
+                .await;
+            r.status.as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+    for code in ["TOY-Red-S", "MUG"] {
+        let left: u32 = levels(&hub, code)
+            .await
+            .iter()
+            .map(|(_, a)| a.parse::<u32>().unwrap())
+            .sum();
+        assert_eq!(left, 1, "{code}");
+    }
+    hub.assert_ledger_balances().await;
+}
+
+both_backends!(
+    concurrent_group_orders,
+    super::concurrent_group_orders_never_oversell
+);
 both_backends!(
     group_sourcing_splits_orders,
     super::a_group_store_sources_and_splits_orders
