@@ -26,7 +26,7 @@ use crate::AppState;
 type Created<T> = (StatusCode, Json<T>);
 
 /// Secrets in a store's config are write-only: shown as `********`.
-fn redact(mut store: Store) -> Store {
+pub(crate) fn redact(mut store: Store) -> Store {
     if let Some(config) = store.config.as_object_mut() {
         for key in poshub_connectors::types::SECRET_KEYS {
             if let Some(v) = config.get_mut(*key) {

@@ -4,6 +4,7 @@
 //! problem+json through [`error::Problem`].
 
 pub mod admin_api;
+pub mod commerce_api;
 pub mod compat;
 mod cursor;
 pub mod error;
@@ -15,7 +16,7 @@ pub mod store_api;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::Router;
 use poshub_connectors::Registry;
 use poshub_db::Storage;
@@ -71,7 +72,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/v1/stores",
             post(admin::create_store).get(admin::list_stores),
         )
-        .route("/admin/v1/stores/{code}", get(admin::get_store))
+        .route(
+            "/admin/v1/stores/{code}",
+            get(admin::get_store).patch(commerce_api::patch_store),
+        )
+        .route(
+            "/admin/v1/stores/{code}/price-lists",
+            post(commerce_api::create_price_list).get(commerce_api::list_price_lists),
+        )
+        .route(
+            "/admin/v1/stores/{code}/price-lists/{list}",
+            delete(commerce_api::delete_price_list),
+        )
         .route(
             "/admin/v1/stores/{code}/api-users",
             post(admin::create_api_user).get(admin::list_api_users),

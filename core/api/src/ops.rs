@@ -207,6 +207,8 @@ impl Modify for Security {
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
         admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
         admin_api::reconcile,
+        crate::commerce_api::patch_store, crate::commerce_api::create_price_list, crate::commerce_api::list_price_lists,
+        crate::commerce_api::delete_price_list,
         hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),

@@ -49,9 +49,12 @@ pub struct ItemRow {
     pub attributes: BTreeMap<String, String>,
     /// Selling price in force, or null when none is set yet.
     pub price: Option<String>,
+    /// The rule that set `price`: `price_list:CODE` or `last_inward`.
+    pub price_source: Option<String>,
     pub mrp: Option<String>,
     pub tax_rate: String,
-    /// Available stock (on hand minus reserved) over the requested scope.
+    /// Available stock (on hand minus reserved, less the store's stock
+    /// buffer) over the requested scope.
     pub available: String,
     pub locations: Vec<LocationStock>,
     pub updated_at: DateTime<Utc>,
@@ -133,15 +136,24 @@ pub(crate) async fn item_page(
             in_scope
         }
     };
+    // A location's price lists apply when one location is asked for.
+    let price_location = match (q.location.as_deref(), locations.as_slice()) {
+        (Some(code), [(id, _)]) if code != "all" => Some(*id),
+        _ => None,
+    };
     let after_id = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let mut rows = state
         .storage
-        .list_catalog(&CatalogQuery {
-            locations,
-            updated_since: q.updated_since,
-            after_id,
-            limit: limit + 1,
-        })
+        .store_catalog(
+            p.store_id,
+            price_location,
+            &CatalogQuery {
+                locations,
+                updated_since: q.updated_since,
+                after_id,
+                limit: limit + 1,
+            },
+        )
         .await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
@@ -167,6 +179,7 @@ pub(crate) async fn item_page(
             reference_code: r.reference_code,
             attributes: r.attributes,
             price: r.price.map(money_string),
+            price_source: r.price_source,
             mrp: r.mrp.map(money_string),
             tax_rate: quantity_string(r.tax_rate),
             updated_at: r.updated_at,

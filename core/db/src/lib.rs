@@ -19,9 +19,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use poshub_model::bill::{Bill, BillRequest};
+use poshub_model::channel::StorePatch;
 use poshub_model::item::{Item, NewItem, NewVariant};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
+use poshub_model::pricing::{NewPriceList, PriceList};
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
@@ -127,6 +129,9 @@ pub struct CatalogRow {
     pub reference_code: String,
     pub attributes: std::collections::BTreeMap<String, String>,
     pub price: Option<Decimal>,
+    /// The rule that set `price`: `last_inward`, or `price_list:CODE` in a
+    /// store's catalogue.
+    pub price_source: Option<String>,
     pub mrp: Option<Decimal>,
     pub tax_rate: Decimal,
     /// Available stock per requested location, in the query's order.
@@ -354,6 +359,26 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every (variant, location) whose balance is not the sum of its ledger.
     async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>>;
+
+    // Commerce: store settings, price lists, what a store is shown.
+
+    /// Changes a store's settings; pushes are queued where what the store
+    /// is shown changes.
+    async fn update_store(&self, code: &str, patch: &StorePatch) -> Result<Store>;
+    /// Creates a price list and queues price pushes for the variants it names.
+    async fn create_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList>;
+    async fn list_price_lists(&self, store_code: &str) -> Result<Vec<PriceList>>;
+    /// Retires a price list (kept for tracing) and queues price pushes.
+    async fn delete_price_list(&self, store_code: &str, code: &str) -> Result<()>;
+    /// The catalogue as a store sees it: the price in force (for
+    /// `price_location`, else store-wide) with its source, and stock as the
+    /// store's buffer publishes it.
+    async fn store_catalog(
+        &self,
+        store_id: i64,
+        price_location: Option<i64>,
+        query: &CatalogQuery,
+    ) -> Result<Vec<CatalogRow>>;
 }
 
 /// Opens the storage a URL names (`sqlite://PATH`, `sqlite::memory:`,

@@ -13,9 +13,7 @@ use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
     CatalogEntry, Contact, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
 };
-use poshub_model::stock::{
-    check_reservation, Balance, MovementKind, StockAdjustment, StockInward, StockLevel,
-};
+use poshub_model::stock::{Balance, MovementKind, StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
     Principal, Store, StoreContext,
@@ -371,6 +369,7 @@ async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
         payment_types: row.payment_types.0,
         allow_backorder: row.allow_backorder,
         prices_include_tax: row.prices_include_tax,
+        channel: channel(conn, row.id).await?.settings(),
         created_at: row.created_at,
     })
 }
@@ -454,11 +453,13 @@ async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
     .bind(row.id)
     .fetch_all(&mut *conn)
     .await?;
+    let (location_group, mut allocations) = order_sourcing(conn, row.id).await?;
     Ok(Order {
         id: row.id,
         online_reference_no: row.online_reference_no,
         store: row.store_code,
         location: row.location_code,
+        location_group,
         status: status(&row.status),
         customer: CustomerRef {
             id: row.customer_id,
@@ -466,7 +467,14 @@ async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
             phone: row.customer_phone,
             email: row.customer_email,
         },
-        lines: lines.iter().map(LineRow::to_model).collect(),
+        lines: lines
+            .iter()
+            .map(|l| {
+                let mut line = l.to_model();
+                line.allocations = allocations.remove(&l.line_no).unwrap_or_default();
+                line
+            })
+            .collect(),
         shipping: row.shipping.map(|s| s.0),
         payments: row.payments.0,
         total: Amount::from_stored(row.total.0),
@@ -636,7 +644,12 @@ fn duplicate_order(reference: &str, id: i64) -> Error {
 
 async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     let p = &order.principal;
-    let (location_id, _) = p.location(order.request.location.as_ref().map(|c| c.as_str()))?;
+    let channel = channel(conn, p.store_id).await?;
+    let source = order_source(
+        p,
+        order.request.location.as_ref().map(|c| c.as_str()),
+        &channel,
+    )?;
     if let Some(key) = &order.idempotency {
         if let Some(body) = claim_idempotency_key(conn, p.store_id, key).await? {
             return Ok(Placed::Replayed(body));
@@ -654,36 +667,20 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         prices_include_tax: p.prices_include_tax,
         default_country: &order.default_country,
     };
-    let valid = order.request.validate(&catalog, &rules)?;
+    let valid = check_order(
+        conn,
+        p.store_id,
+        &order.request,
+        &catalog,
+        &rules,
+        &channel,
+        &source,
+    )
+    .await?;
     if let Some(id) = existing_order(conn, p.store_id, &valid.online_reference_no).await? {
         return Err(duplicate_order(&valid.online_reference_no, id));
     }
-
-    // Lock balances in variant order so that concurrent orders cannot deadlock.
-    let mut variant_ids: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
-    variant_ids.sort_unstable();
-    variant_ids.dedup();
-    let mut balances = HashMap::new();
-    for v in &variant_ids {
-        balances.insert(*v, lock_balance(conn, *v, location_id).await?);
-    }
-    if !p.allow_backorder {
-        let wanted: Vec<_> = valid
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                (
-                    i,
-                    l.reference_code.as_str(),
-                    l.quantity,
-                    balances[&l.variant_id],
-                )
-            })
-            .collect();
-        let per_line: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
-        check_reservation(&wanted, &per_line).map_err(DomainError::InsufficientStock)?;
-    }
+    let mut plan = plan_stock(conn, &valid, &source, &channel, p.allow_backorder).await?;
 
     let customer_id = resolve_customer(conn, &valid.contact, p.store_id).await?;
     let at = now();
@@ -694,7 +691,7 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     )
     .bind(p.store_id)
     .bind(&valid.online_reference_no)
-    .bind(location_id)
+    .bind(plan.location)
     .bind(customer_id)
     .bind(OrderStatus::Pending.as_str())
     .bind(Dec(valid.total))
@@ -720,6 +717,7 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         }
         Err(e) => return Err(e.into()),
     };
+    mark_sourced(conn, id, source.group_id).await?;
     for (i, line) in valid.lines.iter().enumerate() {
         sqlx::query::<Db>(
             "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
@@ -738,30 +736,7 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         .bind(Dec(line.amount))
         .execute(&mut *conn)
         .await?;
-        allocate(
-            conn,
-            id,
-            i as i32 + 1,
-            line.variant_id,
-            location_id,
-            line.quantity,
-        )
-        .await?;
-        let before = balances[&line.variant_id];
-        let after = record_movement(
-            conn,
-            line.variant_id,
-            location_id,
-            MovementKind::Reservation,
-            line.quantity,
-            before,
-            MovementNote {
-                order_id: Some(id),
-                ..Default::default()
-            },
-        )
-        .await?;
-        balances.insert(line.variant_id, after);
+        reserve_line(conn, id, i, line.variant_id, &mut plan).await?;
     }
     sqlx::query::<Db>("INSERT INTO order_history (order_id, status, by_actor, note, at) VALUES ($1, $2, $3, NULL, $4)")
         .bind(id)
@@ -809,6 +784,7 @@ async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
         )
         .into());
     }
+    check_bill_policy(conn, order.store_id, &request.payment_type, order.total.0).await?;
     let next = sqlx::query_scalar::<Db, i64>(
         "UPDATE locations SET next_bill_seq = next_bill_seq + 1 WHERE id = $1 RETURNING next_bill_seq",
     )
@@ -1332,7 +1308,7 @@ impl Storage for Backend {
     async fn create_store(&self, store: &NewStore) -> Result<Store> {
         store.check()?;
         let mut tx = self.write.begin().await?;
-        let locations = locations_for(&mut tx, "locations", &store.locations).await?;
+        let (locations, group_id) = new_store_locations(&mut tx, store).await?;
         let at = now();
         let walk_in = sqlx::query_scalar::<Db, i64>(
             "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
@@ -1387,6 +1363,16 @@ impl Storage for Backend {
                 }
             })?;
         }
+        save_channel(
+            &mut tx,
+            id,
+            group_id,
+            store.sourcing,
+            &store.payment_policy,
+            store.stock_buffer.as_ref(),
+            store.enforce_prices,
+        )
+        .await?;
         let created = load_store(&mut tx, store.code.as_str()).await?;
         tx.commit().await?;
         Ok(created)
@@ -1661,6 +1647,7 @@ impl Storage for Backend {
                 reference_code: v.reference_code,
                 attributes: v.attributes.0,
                 price: v.price.map(|d| d.0),
+                price_source: v.price.map(|_| LAST_INWARD.to_string()),
                 mrp: v.mrp.map(|d| d.0),
                 tax_rate: v.tax_rate.0,
                 updated_at: v.updated_at,
@@ -1994,8 +1981,10 @@ impl Storage for Backend {
         tx.commit().await?;
         let mut conn = self.read.acquire().await?;
         let mut items = Vec::with_capacity(claimed.len());
+        let mut sources = Vec::new();
         for row in claimed {
             let (store_id, kind): (i64, String) = (row.try_get("store_id")?, row.try_get("kind")?);
+            let id: i64 = row.try_get("id")?;
             let variant: Option<i64> = row.try_get("variant_id")?;
             let change = match kind.as_str() {
                 "stock" => {
@@ -2010,6 +1999,16 @@ impl Storage for Backend {
                     let available = balance.map_or(Decimal::ZERO, |(on_hand, reserved)| {
                         published(Some(on_hand), Some(reserved))
                     });
+                    let available = match store_buffer(&mut conn, store_id).await? {
+                        Some(buffer) => {
+                            sources.push((
+                                id,
+                                format!("stock_buffer (available {})", available.normalize()),
+                            ));
+                            buffer.publish(available)
+                        }
+                        None => available,
+                    };
                     sqlx::query_as::<Db, (String, String, Option<String>, Option<String>, Option<String>)>(
                         "SELECT v.reference_code, l.code, m.external_id, m.parent_id, m.inventory_id FROM variants v \
                          JOIN locations l ON l.id = $2 \
@@ -2037,6 +2036,16 @@ impl Storage for Backend {
                     .fetch_optional(&mut *conn)
                     .await?
                     .flatten();
+                    let variant_id = variant.unwrap_or_default();
+                    let price = store_prices(
+                        &mut conn,
+                        store_id,
+                        None,
+                        &[(variant_id, price.map(|p| p.0))],
+                        now(),
+                    )
+                    .await?
+                    .remove(&variant_id);
                     match price {
                         None => None,
                         Some(price) => sqlx::query_as::<Db, (String, Option<String>, Option<String>, Option<Dec>)>(
@@ -2048,12 +2057,15 @@ impl Storage for Backend {
                         .bind(store_id)
                         .fetch_optional(&mut *conn)
                         .await?
-                        .map(|(reference_code, external_id, parent_id, mrp)| PushChange::Price {
-                            reference_code,
-                            external_id,
-                            parent_id,
-                            price: price.0,
-                            mrp: mrp.map(|d| d.0),
+                        .map(|(reference_code, external_id, parent_id, mrp)| {
+                            sources.push((id, price.source.clone()));
+                            PushChange::Price {
+                                reference_code,
+                                external_id,
+                                parent_id,
+                                price: price.price,
+                                mrp: mrp.map(|d| d.0),
+                            }
                         }),
                     }
                 }
@@ -2073,7 +2085,7 @@ impl Storage for Backend {
                 }
             };
             items.push(OutboxItem {
-                id: row.try_get("id")?,
+                id,
                 store_id,
                 store_code: row.try_get("code")?,
                 connector: row.try_get("connector")?,
@@ -2083,6 +2095,7 @@ impl Storage for Backend {
                 change,
             });
         }
+        record_sources(&self.write, &sources).await?;
         Ok(items)
     }
 
@@ -2167,7 +2180,7 @@ impl Storage for Backend {
         let store = store_row(&mut conn, store_code).await?;
         let mut qb = QueryBuilder::<Db>::new(
             "SELECT o.id, o.kind, o.status, o.attempts, o.next_attempt_at, o.sent_value, o.request_summary, \
-             o.response_status, o.error, o.created_at, o.updated_at, o.sent_at, v.reference_code, l.code AS location, \
+             o.response_status, o.error, o.created_at, o.updated_at, o.sent_at, o.source, v.reference_code, l.code AS location, \
              so.online_reference_no FROM outbox o LEFT JOIN variants v ON v.id = o.variant_id \
              LEFT JOIN locations l ON l.id = o.location_id LEFT JOIN sales_orders so ON so.id = o.order_id \
              WHERE o.store_id = ",
@@ -2203,6 +2216,7 @@ impl Storage for Backend {
                     attempts: r.try_get("attempts")?,
                     next_attempt_at: r.try_get("next_attempt_at")?,
                     sent_value: r.try_get("sent_value")?,
+                    source: r.try_get("source")?,
                     request_summary: r.try_get("request_summary")?,
                     response_status: r.try_get("response_status")?,
                     error: r.try_get("error")?,
@@ -2251,43 +2265,7 @@ impl Storage for Backend {
     async fn reconcile(&self, store_code: &str) -> Result<u64> {
         let mut tx = self.write.begin().await?;
         let store = store_row(&mut tx, store_code).await?;
-        let confirmed: HashMap<String, String> = sqlx::query_as::<Db, (String, String)>(
-            "SELECT key, value FROM sync_state WHERE store_id = $1",
-        )
-        .bind(store.id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        let rows = sqlx::query_as::<Db, (i64, i64, Option<Dec>, Option<Dec>, Option<Dec>)>(
-            "SELECT m.variant_id, sl.location_id, b.on_hand, b.reserved, v.price FROM store_mappings m \
-             JOIN variants v ON v.id = m.variant_id \
-             JOIN store_locations sl ON sl.store_id = m.store_id \
-             LEFT JOIN stock_balances b ON b.variant_id = m.variant_id AND b.location_id = sl.location_id \
-             WHERE m.store_id = $1",
-        )
-        .bind(store.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut queued = 0;
-        let mut priced = std::collections::HashSet::new();
-        for (variant, location, on_hand, reserved, price) in rows {
-            let available = published(on_hand, reserved);
-            if confirmed.get(&stock_key(variant, location))
-                != Some(&available.normalize().to_string())
-            {
-                enqueue_stock(&mut tx, variant, location).await?;
-                queued += 1;
-            }
-            if let Some(price) = price {
-                if priced.insert(variant)
-                    && confirmed.get(&price_key(variant)) != Some(&price.0.normalize().to_string())
-                {
-                    enqueue_price(&mut tx, variant).await?;
-                    queued += 1;
-                }
-            }
-        }
+        let queued = reconcile_store(&mut tx, store.id).await?;
         tx.commit().await?;
         Ok(queued)
     }
@@ -2344,5 +2322,31 @@ impl Storage for Backend {
             });
         }
         Ok(out)
+    }
+
+    async fn update_store(&self, code: &str, patch: &StorePatch) -> Result<Store> {
+        self.patch_store(code, patch).await
+    }
+
+    async fn create_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList> {
+        self.new_price_list(store_code, list).await
+    }
+
+    async fn list_price_lists(&self, store_code: &str) -> Result<Vec<PriceList>> {
+        self.price_lists(store_code).await
+    }
+
+    async fn delete_price_list(&self, store_code: &str, code: &str) -> Result<()> {
+        self.retire_price_list(store_code, code).await
+    }
+
+    async fn store_catalog(
+        &self,
+        store_id: i64,
+        price_location: Option<i64>,
+        query: &CatalogQuery,
+    ) -> Result<Vec<CatalogRow>> {
+        self.catalog_for_store(store_id, price_location, query)
+            .await
     }
 }

@@ -94,6 +94,8 @@ pub(crate) struct OrderRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct LineRow {
     pub line_no: i32,
+    // Selected with the line; nothing reads it since stock moves by allocation.
+    #[allow(dead_code)]
     pub variant_id: i64,
     pub reference_code: String,
     pub item_code: String,
@@ -117,6 +119,7 @@ impl LineRow {
             tax_rate: Rate::from_stored(self.tax_rate.0),
             tax_amount: Amount::from_stored(self.tax_amount.0),
             amount: Amount::from_stored(self.amount.0),
+            allocations: Vec::new(),
         }
     }
 }

@@ -7,12 +7,15 @@
 //! that cannot hold an invalid value (money, quantities, phones, codes).
 
 pub mod bill;
+pub mod channel;
 pub mod codes;
 pub mod decimal;
 pub mod error;
 pub mod item;
 pub mod order;
 pub mod phone;
+pub mod pricing;
+pub mod sourcing;
 pub mod stock;
 pub mod store;
 pub mod sync;

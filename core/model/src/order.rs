@@ -450,8 +450,12 @@ pub struct Order {
     pub online_reference_no: String,
     /// Store code.
     pub store: String,
-    /// Location code.
+    /// Location code (for a group-sourced order, the member that gives the
+    /// most units; its bills are numbered there).
     pub location: String,
+    /// The location group the order was sourced from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_group: Option<String>,
     pub status: OrderStatus,
     pub customer: CustomerRef,
     pub lines: Vec<OrderLine>,
@@ -487,6 +491,16 @@ pub struct OrderLine {
     pub tax_amount: Amount,
     /// Line total including tax.
     pub amount: Amount,
+    /// Where the line's stock is held, per location.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allocations: Vec<LineAllocation>,
+}
+
+/// The part of an order line one location holds.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LineAllocation {
+    pub location: String,
+    pub quantity: Quantity,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

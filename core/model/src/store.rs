@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::channel::{ChannelSettings, PaymentPolicy, Sourcing, StockBuffer};
 use crate::codes::{Code, PaymentType};
 use crate::error::{DomainError, Problems};
 
@@ -39,7 +40,9 @@ pub struct NewStore {
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
-    /// Locations the store sells from.
+    /// Locations the store sells from; may be left out when
+    /// `sell_from_group` is set (the group's members).
+    #[serde(default)]
     pub locations: Vec<Code>,
     /// Payment types the store accepts; defaults to `prepaid` and `cod`.
     #[serde(default = "default_payment_types")]
@@ -50,6 +53,21 @@ pub struct NewStore {
     /// Whether order prices include tax. Defaults to true.
     #[serde(default = "yes")]
     pub prices_include_tax: bool,
+    /// A location group whose members the store sells from: an order naming
+    /// no location (or the group's code) is sourced from them.
+    #[serde(default)]
+    pub sell_from_group: Option<Code>,
+    /// How a group-sourced order picks its locations (default `priority`).
+    #[serde(default)]
+    pub sourcing: Sourcing,
+    #[serde(default)]
+    pub payment_policy: PaymentPolicy,
+    /// Stock held back from this store at each location.
+    #[serde(default)]
+    pub stock_buffer: Option<StockBuffer>,
+    /// Order lines must carry the price in force (default false).
+    #[serde(default)]
+    pub enforce_prices: bool,
 }
 
 fn canonical() -> String {
@@ -75,7 +93,7 @@ impl NewStore {
         if self.name.trim().is_empty() {
             p.push("name", "required", "a store needs a name");
         }
-        if self.locations.is_empty() {
+        if self.locations.is_empty() && self.sell_from_group.is_none() {
             p.push(
                 "locations",
                 "required",
@@ -108,6 +126,8 @@ pub struct Store {
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    #[serde(flatten)]
+    pub channel: ChannelSettings,
     pub created_at: DateTime<Utc>,
 }
 

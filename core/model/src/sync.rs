@@ -60,6 +60,10 @@ pub struct SyncEntry {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The value the storefront confirmed, when sent.
     pub sent_value: Option<String>,
+    /// The rule behind the value pushed: `price_list:CODE` or `last_inward`
+    /// for a price, the store's buffer for a held-back stock level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The last request, e.g. `POST https://shop.example/poshub/stock-levels`.
     pub request_summary: Option<String>,
     /// The storefront's last HTTP status.
