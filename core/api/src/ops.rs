@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::{admin_api, hooks, store_api, AppState};
+use crate::{admin_api, bulk_api, hooks, store_api, AppState};
 
 /// Counters exported at `/metrics`.
 #[derive(Default)]
@@ -207,6 +207,7 @@ impl Modify for Security {
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
         admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
         admin_api::reconcile,
+        bulk_api::generate_reference_codes, bulk_api::import_items, bulk_api::import_mappings, bulk_api::auto_match,
         hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),

@@ -205,7 +205,11 @@ pub fn auto_match(
 pub fn mappings(rows: &[MatchRow]) -> Vec<Mapping> {
     let mut out: Vec<Mapping> = Vec::new();
     for r in rows.iter().filter(|r| r.result == MatchResult::Matched) {
-        let Some(code) = r.reference_code.as_deref().and_then(|c| Code::parse(c).ok()) else {
+        let Some(code) = r
+            .reference_code
+            .as_deref()
+            .and_then(|c| Code::parse(c).ok())
+        else {
             continue;
         };
         if out.iter().any(|m| m.reference_code == code) {
@@ -236,24 +240,14 @@ mod tests {
 
     fn facts() -> (HashMap<String, SkuFacts>, HashMap<String, String>) {
         let mut skus = HashMap::new();
-        skus.insert(
-            "MUG".to_string(),
-            SkuFacts {
-                mapped_to: None,
-            },
-        );
+        skus.insert("MUG".to_string(), SkuFacts { mapped_to: None });
         skus.insert(
             "CUP".to_string(),
             SkuFacts {
                 mapped_to: Some("x-cup".into()),
             },
         );
-        skus.insert(
-            "BOWL".to_string(),
-            SkuFacts {
-                mapped_to: None,
-            },
-        );
+        skus.insert("BOWL".to_string(), SkuFacts { mapped_to: None });
         let mut external = HashMap::new();
         external.insert("x-cup".to_string(), "CUP".to_string());
         (skus, external)

@@ -329,7 +329,10 @@ mod tests {
     #[test]
     fn a_clean_plan_lists_old_and_new() {
         let mut plan = CodePlan::draft("{item_code}-{Color}-{size}", &[toy()]).unwrap();
-        assert_eq!(plan.new_codes(), ["TOY-Green-M", "TOY-Green-S", "TOY-Red-M", "TOY-Red-S"]);
+        assert_eq!(
+            plan.new_codes(),
+            ["TOY-Green-M", "TOY-Green-S", "TOY-Red-M", "TOY-Red-S"]
+        );
         plan.check(&[]);
         assert!(plan.collisions.is_empty());
         assert_eq!(plan.changed, 4);
@@ -364,7 +367,10 @@ mod tests {
         let mut same = CodePlan::draft("T{size}", &[toy()]).unwrap();
         same.check(&[holder(1, "TOY", "T1")]);
         assert_eq!(same.collisions.len(), 2, "Red and Green share each size");
-        assert!(same.collisions.iter().all(|c| c.kind == "duplicate_reference_code"));
+        assert!(same
+            .collisions
+            .iter()
+            .all(|c| c.kind == "duplicate_reference_code"));
     }
 
     #[test]
@@ -372,8 +378,12 @@ mod tests {
         let mut plan = CodePlan::draft("{item_code}-{color}", &[toy()]).unwrap();
         plan.check(&[]);
         assert_eq!(plan.collisions.len(), 2);
-        assert!(plan.collisions[0].detail.contains("TOY (color=Red, size=S)"));
-        assert!(plan.collisions[0].detail.contains("TOY (color=Red, size=M)"));
+        assert!(plan.collisions[0]
+            .detail
+            .contains("TOY (color=Red, size=S)"));
+        assert!(plan.collisions[0]
+            .detail
+            .contains("TOY (color=Red, size=M)"));
     }
 
     #[test]
@@ -390,7 +400,9 @@ mod tests {
         spaced.check(&[]);
         assert_eq!(spaced.collisions.len(), 4);
         assert_eq!(spaced.collisions[0].kind, "invalid_reference_code");
-        assert!(spaced.refusal().starts_with("4 collision(s); nothing was changed"));
+        assert!(spaced
+            .refusal()
+            .starts_with("4 collision(s); nothing was changed"));
         assert!(CodePlan::draft("{item_code", &[toy()]).is_err());
         assert!(CodePlan::draft("", &[toy()]).is_err());
     }

@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn quoted_fields_hold_commas_quotes_and_line_breaks() {
-        let r = parse("name,note\r\n\"Mug, large\",\"say \"\"hi\"\"\"\r\n\"two\r\nlines\",x\r\nlast,\"\"").unwrap();
+        let r = parse(
+            "name,note\r\n\"Mug, large\",\"say \"\"hi\"\"\"\r\n\"two\r\nlines\",x\r\nlast,\"\"",
+        )
+        .unwrap();
         assert_eq!(
             fields(&r),
             [

@@ -161,7 +161,10 @@ impl Table {
             file_problem(
                 "file",
                 "empty_file",
-                format!("the file is empty; it needs a header row: {}", required.join(",")),
+                format!(
+                    "the file is empty; it needs a header row: {}",
+                    required.join(",")
+                ),
             )
         })?;
         if header.line != 1 {
@@ -323,9 +326,10 @@ impl Row<'_> {
     /// The row of a mappings file as a mapping.
     pub fn mapping(&self) -> Result<Mapping, DomainError> {
         self.check_width()?;
-        let reference_code = Code::parse(self.get("reference_code").unwrap_or("")).map_err(|e| {
-            DomainError::invalid("reference_code", "invalid_reference_code", e.to_string())
-        })?;
+        let reference_code =
+            Code::parse(self.get("reference_code").unwrap_or("")).map_err(|e| {
+                DomainError::invalid("reference_code", "invalid_reference_code", e.to_string())
+            })?;
         Ok(Mapping {
             reference_code,
             external_id: self.get("external_id").unwrap_or("").to_string(),
@@ -342,10 +346,7 @@ fn parse_attributes(raw: &str, p: &mut Problems) -> Vec<AttributeDim> {
         match part.split_once('=') {
             Some((name, values)) => dims.push(AttributeDim {
                 name: name.trim().to_string(),
-                values: values
-                    .split('|')
-                    .map(|v| v.trim().to_string())
-                    .collect(),
+                values: values.split('|').map(|v| v.trim().to_string()).collect(),
             }),
             None => p.push(
                 "attributes",
@@ -491,13 +492,20 @@ mod tests {
         report.record(&rows[1], rows[1].mapping().map(|_| ()));
         assert_eq!(report.accepted, 1);
         assert_eq!(report.rejected[0].line, 3);
-        assert_eq!(report.rejected[0].reference_code.as_deref(), Some("bad code"));
+        assert_eq!(
+            report.rejected[0].reference_code.as_deref(),
+            Some("bad code")
+        );
         assert_eq!(report.rejected[0].code, "invalid_reference_code");
     }
 
     #[test]
     fn storage_field_paths_lose_their_index() {
-        let e = DomainError::invalid("[0].external_id", "invalid_external_id", "1 to 128 characters");
+        let e = DomainError::invalid(
+            "[0].external_id",
+            "invalid_external_id",
+            "1 to 128 characters",
+        );
         assert_eq!(
             explain(&e),
             (

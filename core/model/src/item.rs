@@ -355,9 +355,7 @@ pub fn template_placeholders(template: &str) -> Result<Vec<TemplatePart>, Domain
             .find('}')
             .ok_or_else(|| bad(format!("unclosed `{{` in `{template}`")))?
             + open;
-        parts.push(TemplatePart::Placeholder(
-            rest[open + 1..close].to_string(),
-        ));
+        parts.push(TemplatePart::Placeholder(rest[open + 1..close].to_string()));
         rest = &rest[close + 1..];
     }
     if rest.contains('}') {
