@@ -23,17 +23,6 @@ pub enum CsvError {
     TextAfterQuote(usize),
 }
 
-impl CsvError {
-    /// The line the problem is on.
-    pub fn line(&self) -> usize {
-        match self {
-            CsvError::UnclosedQuote(l) | CsvError::StrayQuote(l) | CsvError::TextAfterQuote(l) => {
-                *l
-            }
-        }
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// At the start of a field (nothing read yet).

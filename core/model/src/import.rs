@@ -155,7 +155,7 @@ impl Table {
             )
         })?;
         let mut records = csv::parse(text)
-            .map_err(|e| file_problem(&format!("line {}", e.line()), "invalid_csv", e.to_string()))?
+            .map_err(|e| file_problem("file", "invalid_csv", e.to_string()))?
             .into_iter();
         let header = records.next().ok_or_else(|| {
             file_problem(

@@ -3,6 +3,7 @@
 //! set).
 
 mod bad_input;
+mod bulk;
 mod concurrency;
 mod connectors;
 mod plugins;
