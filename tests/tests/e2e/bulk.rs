@@ -599,3 +599,38 @@ both_backends!(
     auto_match_by_sku,
     super::auto_match_by_sku_from_candidates_and_webhook_hints
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_the_bulk_tools() {
+    let hub = TestHub::start(poshub_tests::Backend::Sqlite).await.unwrap();
+    let doc = hub.admin_get("/api/v1/openapi.json").await;
+    let doc = doc.expect(200);
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/admin/v1/reference-codes/generate",
+        "/admin/v1/import/items",
+        "/admin/v1/stores/{code}/mappings/import",
+        "/admin/v1/stores/{code}/mappings/auto-match",
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get("post")).is_some(),
+            "POST {path} missing from the OpenAPI document"
+        );
+    }
+    let import = &paths["/admin/v1/import/items"]["post"]["requestBody"]["content"];
+    assert!(import.get("text/csv").is_some(), "{import}");
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "CodeGeneration",
+        "CodePlan",
+        "Collision",
+        "CollisionProblem",
+        "ImportReport",
+        "RejectedRow",
+        "AutoMatchRequest",
+        "AutoMatchAnswer",
+        "MatchRow",
+    ] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+}
