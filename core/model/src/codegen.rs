@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
 use crate::error::DomainError;
-use crate::item::{render_reference_codes, template_placeholders, AttributeDim, Attributes};
+use crate::item::{check_template_syntax, render_reference_codes, AttributeDim, Attributes};
 
 /// A request to regenerate reference codes (admin API).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -115,7 +115,7 @@ impl CodePlan {
     /// all (empty, unbalanced braces) is refused; an item it does not fit is
     /// a collision.
     pub fn draft(template: &str, items: &[StoredItem]) -> Result<CodePlan, DomainError> {
-        template_placeholders(template)?;
+        check_template_syntax(template)?;
         let mut plan = CodePlan {
             template: template.to_string(),
             items: items.len(),
@@ -405,5 +405,6 @@ mod tests {
             .starts_with("4 collision(s); nothing was changed"));
         assert!(CodePlan::draft("{item_code", &[toy()]).is_err());
         assert!(CodePlan::draft("", &[toy()]).is_err());
+        assert!(CodePlan::draft("}{item_code}", &[toy()]).is_err());
     }
 }

@@ -301,7 +301,7 @@ enum Part {
 
 fn parse_template(template: &str, dims: &[AttributeDim]) -> Result<Vec<Part>, DomainError> {
     let mut parts = Vec::new();
-    for part in template_placeholders(template)? {
+    for part in split_template(template)? {
         parts.push(match part {
             TemplatePart::Literal(s) => Part::Literal(s),
             TemplatePart::Placeholder(name) if name.eq_ignore_ascii_case("item_code") => {
@@ -328,15 +328,19 @@ fn parse_template(template: &str, dims: &[AttributeDim]) -> Result<Vec<Part>, Do
 }
 
 /// A piece of a template, before its placeholders are matched to attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplatePart {
+enum TemplatePart {
     Literal(String),
     Placeholder(String),
 }
 
-/// Splits a template into literals and placeholders; refuses an empty
-/// template and unbalanced braces (whatever the item).
-pub fn template_placeholders(template: &str) -> Result<Vec<TemplatePart>, DomainError> {
+/// Refuses what is no template whatever the item: empty, or unbalanced
+/// braces.
+pub fn check_template_syntax(template: &str) -> Result<(), DomainError> {
+    split_template(template).map(|_| ())
+}
+
+/// Splits a template into literals and placeholders.
+fn split_template(template: &str) -> Result<Vec<TemplatePart>, DomainError> {
     let bad =
         |msg: String| DomainError::invalid("reference_code_template", "invalid_template", msg);
     if template.is_empty() {
