@@ -252,3 +252,157 @@ async fn unsupported_urls_are_refused() {
         poshub_db::Error::UnsupportedUrl(_)
     ));
 }
+
+/// The bulk tools at the trait: codes regenerated all or nothing, mappings
+/// imported row by row, catalogue hints kept (newest wins, ids not lost) and
+/// matched by SKU.
+async fn bulk_story(storage: &dyn Storage) {
+    use poshub_model::automatch::{AutoMatchRequest, Candidate, MatchResult};
+    use poshub_model::codegen::CodeGeneration;
+    use poshub_model::sync::Mapping;
+
+    storage
+        .create_location(&from::<Location>(json!({"code": "BLR", "name": "BLR"})))
+        .await
+        .unwrap();
+    for body in [
+        json!({"item_code": "PEN", "name": "Pen", "attributes": [{"name": "color", "values": ["Red", "Blue"]}],
+               "variants": [{"attributes": {"color": "Red"}, "reference_code": "PEN-Blue"},
+                            {"attributes": {"color": "Blue"}, "reference_code": "PEN-Red"}]}),
+        json!({"item_code": "INK", "name": "Ink"}),
+    ] {
+        let item: NewItem = from(body);
+        storage
+            .create_item(&item, &item.variants().unwrap())
+            .await
+            .unwrap();
+    }
+    let store: NewStore = from(json!({"code": "WEB", "name": "Web", "locations": ["BLR"]}));
+    storage.create_store(&store).await.unwrap();
+
+    // A collision writes nothing; a swap within the plan is fine.
+    let clash: CodeGeneration = from(json!({"template": "INK", "items": ["PEN"], "apply": true}));
+    let plan = storage.generate_reference_codes(&clash).await.unwrap();
+    assert!(!plan.applied);
+    assert_eq!(plan.collisions.len(), 2, "{:?}", plan.collisions);
+    let codes = |item: poshub_model::item::Item| {
+        item.variants
+            .into_iter()
+            .map(|v| v.reference_code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes(storage.get_item("PEN").await.unwrap()),
+        ["PEN-Blue", "PEN-Red"]
+    );
+    let swap: CodeGeneration = from(json!({"template": "{item_code}-{color}", "apply": true}));
+    let plan = storage.generate_reference_codes(&swap).await.unwrap();
+    assert!(plan.applied && plan.collisions.is_empty());
+    assert_eq!((plan.items, plan.changed), (1, 2));
+    let pen = storage.get_item("PEN").await.unwrap();
+    assert_eq!(
+        pen.reference_code_template.as_deref(),
+        Some("{item_code}-{color}")
+    );
+    assert_eq!(codes(pen), ["PEN-Red", "PEN-Blue"]);
+
+    // Mappings: one outcome per row; a refused row leaves nothing behind.
+    let rows: Vec<Mapping> = from(json!([
+        {"reference_code": "PEN-Red", "external_id": "v-red"},
+        {"reference_code": "INK", "external_id": "v-red"},
+        {"reference_code": "NOPE", "external_id": "v-nope"},
+        {"reference_code": "PEN-Blue", "external_id": " "},
+    ]));
+    let outcomes = storage.import_mappings("WEB", &rows).await.unwrap();
+    let codes: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(DomainError::Conflict { code, .. }) => code,
+            Err(DomainError::Invalid(e)) => e[0].code.as_str(),
+            Err(_) => "other",
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "ok",
+            "external_id_taken",
+            "unknown_reference_code",
+            "invalid_external_id"
+        ]
+    );
+    assert_eq!(storage.list_mappings("WEB").await.unwrap().len(), 1);
+    assert!(matches!(
+        storage.import_mappings("NOPE", &rows).await.map_err(domain),
+        Err(DomainError::NotFound { .. })
+    ));
+
+    // Hints: a later report without the product id keeps the one known.
+    let store_id = storage.store_id("WEB").await.unwrap().unwrap();
+    let hint = |sku: &str, parent: Option<&str>, inventory: Option<&str>| Candidate {
+        sku: sku.into(),
+        external_id: "v-ink".into(),
+        parent_id: parent.map(Into::into),
+        inventory_id: inventory.map(Into::into),
+    };
+    storage
+        .record_catalog_hint(store_id, &hint("OLD-SKU", Some("p-1"), None))
+        .await
+        .unwrap();
+    storage
+        .record_catalog_hint(store_id, &hint("INK", None, Some("i-1")))
+        .await
+        .unwrap();
+    let preview = storage
+        .auto_match("WEB", &AutoMatchRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(preview.source, "hints");
+    assert_eq!(preview.candidates.len(), 1);
+    assert_eq!(
+        preview.candidates[0].candidate,
+        hint("INK", Some("p-1"), Some("i-1"))
+    );
+    assert_eq!(preview.candidates[0].result, MatchResult::Matched);
+    let applied = storage
+        .auto_match(
+            "WEB",
+            &AutoMatchRequest {
+                candidates: None,
+                apply: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(applied.applied);
+    let ink = storage
+        .list_mappings("WEB")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.reference_code.as_str() == "INK")
+        .unwrap();
+    assert_eq!(
+        (
+            ink.external_id.as_str(),
+            ink.parent_id.as_deref(),
+            ink.inventory_id.as_deref()
+        ),
+        ("v-ink", Some("p-1"), Some("i-1"))
+    );
+}
+
+#[tokio::test]
+async fn bulk_sqlite_file() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    bulk_story(poshub_db::connect(&url).await.unwrap().as_ref()).await;
+}
+
+#[tokio::test]
+async fn bulk_postgres() {
+    let Some((url, _)) = fresh_database(Backend::Postgres).await else {
+        return;
+    };
+    bulk_story(poshub_db::connect(&url).await.unwrap().as_ref()).await;
+}

@@ -284,6 +284,7 @@ async fn apply(
     doc: Document,
 ) -> Result<DocumentResult, Refusal> {
     let kind = doc.kind();
+    crate::bulk_api::remember_hint(state, ctx.principal.store_id, &doc).await;
     match doc {
         Document::Order(order) => {
             let request = order_request(state, ctx.principal.store_id, order).await?;
@@ -366,7 +367,8 @@ async fn apply(
             ))
         }
         // The hub owns stock and prices: a storefront's own figures are
-        // acknowledged, never applied.
+        // acknowledged, never applied (their SKU and ids are kept as mapping
+        // suggestions for auto-match).
         Document::StockLevel(s) => Ok(result(
             kind,
             "ignored",

@@ -4,6 +4,7 @@
 //! problem+json through [`error::Problem`].
 
 pub mod admin_api;
+pub mod bulk_api;
 pub mod commerce_api;
 pub mod compat;
 mod cursor;
@@ -117,6 +118,24 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/v1/stores/{code}/reconcile", post(admin::reconcile))
         .route("/admin/v1/plugins", get(admin::list_plugins))
         .route("/admin/v1/plugins/reload", post(admin::reload_plugins))
+        // Bulk tools.
+        .route(
+            "/admin/v1/reference-codes/generate",
+            post(bulk_api::generate_reference_codes),
+        )
+        .route(
+            "/admin/v1/import/items",
+            post(bulk_api::import_items).layer(DefaultBodyLimit::max(bulk_api::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/admin/v1/stores/{code}/mappings/import",
+            post(bulk_api::import_mappings)
+                .layer(DefaultBodyLimit::max(bulk_api::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/admin/v1/stores/{code}/mappings/auto-match",
+            post(bulk_api::auto_match),
+        )
         .route("/hooks/{store}/{*topic}", post(hooks::receive))
         .route("/compat/{store}/{*path}", any(compat::handle))
         .route("/healthz", get(ops::healthz))

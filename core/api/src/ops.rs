@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::{admin_api, hooks, store_api, AppState};
+use crate::{admin_api, bulk_api, hooks, store_api, AppState};
 
 /// Counters exported at `/metrics`.
 #[derive(Default)]
@@ -209,6 +209,7 @@ impl Modify for Security {
         admin_api::reconcile,
         crate::commerce_api::patch_store, crate::commerce_api::create_price_list, crate::commerce_api::list_price_lists,
         crate::commerce_api::delete_price_list,
+        bulk_api::generate_reference_codes, bulk_api::import_items, bulk_api::import_mappings, bulk_api::auto_match,
         hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),

@@ -18,8 +18,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use poshub_model::automatch::{AutoMatchAnswer, AutoMatchRequest, Candidate};
 use poshub_model::bill::{Bill, BillRequest};
 use poshub_model::channel::StorePatch;
+use poshub_model::codegen::{CodeGeneration, CodePlan};
 use poshub_model::item::{Item, NewItem, NewVariant};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
@@ -379,6 +381,29 @@ pub trait Storage: Send + Sync + 'static {
         price_location: Option<i64>,
         query: &CatalogQuery,
     ) -> Result<Vec<CatalogRow>>;
+    // Bulk tools (bulk_ops.rs).
+    /// Plans reference codes from a template for matrix items; when the
+    /// request applies and nothing collides, writes them all in one
+    /// transaction (else nothing: the plan comes back with `applied: false`).
+    async fn generate_reference_codes(&self, request: &CodeGeneration) -> Result<CodePlan>;
+    /// Maps each row in its own transaction by the same path as
+    /// `put_mappings`; one outcome per row, refusals as domain errors.
+    async fn import_mappings(
+        &self,
+        store_code: &str,
+        rows: &[Mapping],
+    ) -> Result<Vec<Result<(), DomainError>>>;
+    /// Matches storefront variants (given, or the store's catalogue hints) to
+    /// reference codes by SKU; when applying, maps the matches in one
+    /// transaction.
+    async fn auto_match(
+        &self,
+        store_code: &str,
+        request: &AutoMatchRequest,
+    ) -> Result<AutoMatchAnswer>;
+    /// Remembers what a storefront said about one of its variants, as a
+    /// mapping suggestion.
+    async fn record_catalog_hint(&self, store_id: i64, hint: &Candidate) -> Result<()>;
 }
 
 /// Opens the storage a URL names (`sqlite://PATH`, `sqlite::memory:`,

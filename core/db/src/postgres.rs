@@ -49,4 +49,5 @@ mod ops {
     use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
     include!("commerce.rs");
+    include!("bulk_ops.rs");
 }

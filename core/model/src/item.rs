@@ -225,28 +225,8 @@ pub fn generate_reference_codes(
     dims: &[AttributeDim],
     template: &str,
 ) -> Result<Vec<NewVariant>, DomainError> {
-    let parts = parse_template(template, dims)?;
     let mut variants = Vec::new();
-    let mut index = vec![0usize; dims.len()];
-    loop {
-        let attributes: Attributes = dims
-            .iter()
-            .zip(&index)
-            .map(|(d, &i)| (d.name.clone(), d.values[i].clone()))
-            .collect();
-        let mut code = String::new();
-        for part in &parts {
-            match part {
-                Part::Literal(s) => code.push_str(s),
-                Part::ItemCode => code.push_str(item_code.as_str()),
-                Part::Attr(k) => code.push_str(
-                    &dims[*k].values[index[*k]]
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join("-"),
-                ),
-            }
-        }
+    for (attributes, code) in render_reference_codes(item_code.as_str(), dims, template)? {
         let reference_code = Code::parse(&code).map_err(|e| {
             DomainError::invalid(
                 "reference_code_template",
@@ -258,12 +238,50 @@ pub fn generate_reference_codes(
             reference_code,
             attributes,
         });
+    }
+    check_unique(&variants)?;
+    Ok(variants)
+}
+
+/// The text a template gives for every combination (last dimension
+/// fastest), not yet checked as codes: the bulk generator reports each bad
+/// one instead of stopping at the first.
+pub fn render_reference_codes(
+    item_code: &str,
+    dims: &[AttributeDim],
+    template: &str,
+) -> Result<Vec<(Attributes, String)>, DomainError> {
+    let parts = parse_template(template, dims)?;
+    let mut out = Vec::new();
+    if dims.iter().any(|d| d.values.is_empty()) {
+        return Ok(out);
+    }
+    let mut index = vec![0usize; dims.len()];
+    loop {
+        let attributes: Attributes = dims
+            .iter()
+            .zip(&index)
+            .map(|(d, &i)| (d.name.clone(), d.values[i].clone()))
+            .collect();
+        let mut code = String::new();
+        for part in &parts {
+            match part {
+                Part::Literal(s) => code.push_str(s),
+                Part::ItemCode => code.push_str(item_code),
+                Part::Attr(k) => code.push_str(
+                    &dims[*k].values[index[*k]]
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join("-"),
+                ),
+            }
+        }
+        out.push((attributes, code));
         // Odometer over the dimensions, last one fastest.
         let mut k = dims.len();
         loop {
             if k == 0 {
-                check_unique(&variants)?;
-                return Ok(variants);
+                return Ok(out);
             }
             k -= 1;
             index[k] += 1;
@@ -282,39 +300,73 @@ enum Part {
 }
 
 fn parse_template(template: &str, dims: &[AttributeDim]) -> Result<Vec<Part>, DomainError> {
+    let mut parts = Vec::new();
+    for part in split_template(template)? {
+        parts.push(match part {
+            TemplatePart::Literal(s) => Part::Literal(s),
+            TemplatePart::Placeholder(name) if name.eq_ignore_ascii_case("item_code") => {
+                Part::ItemCode
+            }
+            TemplatePart::Placeholder(name) => {
+                match dims.iter().position(|d| d.name.eq_ignore_ascii_case(&name)) {
+                    Some(k) => Part::Attr(k),
+                    None => {
+                        let known: Vec<_> = dims.iter().map(|d| d.name.as_str()).collect();
+                        return Err(DomainError::invalid(
+                            "reference_code_template",
+                            "invalid_template",
+                            format!(
+                                "unknown placeholder `{{{name}}}`; use {{item_code}} or one of {known:?}"
+                            ),
+                        ));
+                    }
+                }
+            }
+        });
+    }
+    Ok(parts)
+}
+
+/// A piece of a template, before its placeholders are matched to attributes.
+enum TemplatePart {
+    Literal(String),
+    Placeholder(String),
+}
+
+/// Refuses what is no template whatever the item: empty, or unbalanced
+/// braces.
+pub fn check_template_syntax(template: &str) -> Result<(), DomainError> {
+    split_template(template).map(|_| ())
+}
+
+/// Splits a template into literals and placeholders.
+fn split_template(template: &str) -> Result<Vec<TemplatePart>, DomainError> {
     let bad =
         |msg: String| DomainError::invalid("reference_code_template", "invalid_template", msg);
+    if template.is_empty() {
+        return Err(bad("the template is empty".to_string()));
+    }
     let mut parts = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
+        if rest[..open].contains('}') {
+            return Err(bad(format!("stray `}}` in `{template}`")));
+        }
         if open > 0 {
-            parts.push(Part::Literal(rest[..open].to_string()));
+            parts.push(TemplatePart::Literal(rest[..open].to_string()));
         }
         let close = rest[open..]
             .find('}')
             .ok_or_else(|| bad(format!("unclosed `{{` in `{template}`")))?
             + open;
-        let name = &rest[open + 1..close];
-        if name.eq_ignore_ascii_case("item_code") {
-            parts.push(Part::ItemCode);
-        } else if let Some(k) = dims.iter().position(|d| d.name.eq_ignore_ascii_case(name)) {
-            parts.push(Part::Attr(k));
-        } else {
-            let known: Vec<_> = dims.iter().map(|d| d.name.as_str()).collect();
-            return Err(bad(format!(
-                "unknown placeholder `{{{name}}}`; use {{item_code}} or one of {known:?}"
-            )));
-        }
+        parts.push(TemplatePart::Placeholder(rest[open + 1..close].to_string()));
         rest = &rest[close + 1..];
     }
     if rest.contains('}') {
         return Err(bad(format!("stray `}}` in `{template}`")));
     }
     if !rest.is_empty() {
-        parts.push(Part::Literal(rest.to_string()));
-    }
-    if template.is_empty() {
-        return Err(bad("the template is empty".to_string()));
+        parts.push(TemplatePart::Literal(rest.to_string()));
     }
     Ok(parts)
 }

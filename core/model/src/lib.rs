@@ -20,6 +20,12 @@ pub mod stock;
 pub mod store;
 pub mod sync;
 
+// Bulk tools: CSV imports, reference codes in bulk, auto-match by SKU.
+pub mod automatch;
+pub mod codegen;
+pub mod csv;
+pub mod import;
+
 pub use error::{DomainError, FieldError};
 
 /// Current time, truncated to microseconds so that it survives a round trip

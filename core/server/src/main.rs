@@ -1,5 +1,7 @@
 //! The `poshub` command line.
 
+mod import_cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -27,6 +29,12 @@ enum Command {
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
+    },
+    /// Bulk imports from CSV files, straight into the database (the same
+    /// imports as the admin API's).
+    Import {
+        #[command(subcommand)]
+        command: import_cli::ImportCommand,
     },
 }
 
@@ -133,6 +141,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::List { plugins },
         } => list_plugins(plugins).await,
+        Command::Import { command } => {
+            if !import_cli::run(command).await? {
+                // Some rows were refused (and reported); the others went in.
+                std::process::exit(2);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! set).
 
 mod bad_input;
+mod bulk;
 mod commerce;
 mod concurrency;
 mod connectors;
