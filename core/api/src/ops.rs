@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::{admin_api, hooks, store_api, AppState};
+use crate::{admin_api, hooks, lifecycle_api, store_api, AppState};
 
 /// Counters exported at `/metrics`.
 #[derive(Default)]
@@ -207,6 +207,8 @@ impl Modify for Security {
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
         admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
         admin_api::reconcile,
+        lifecycle_api::store_return, lifecycle_api::admin_return, lifecycle_api::ready_order, lifecycle_api::ship_order,
+        lifecycle_api::out_for_delivery, lifecycle_api::get_credit_note,
         hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),

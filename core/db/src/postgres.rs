@@ -48,4 +48,5 @@ impl PgStorage {
 mod ops {
     use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
+    include!("lifecycle_ops.rs");
 }

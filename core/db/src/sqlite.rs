@@ -59,4 +59,5 @@ impl SqliteStorage {
 mod ops {
     use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");
+    include!("lifecycle_ops.rs");
 }
