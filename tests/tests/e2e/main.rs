@@ -5,6 +5,7 @@
 mod bad_input;
 mod concurrency;
 mod connectors;
+mod lifecycle;
 mod plugins;
 mod scope;
 mod sync;

@@ -26,7 +26,7 @@ WHERE order_id IN (SELECT id FROM sales_orders WHERE status = 'cancelled');
 -- back from the last location first.
 ALTER TABLE order_allocations ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
 
-ALTER TABLE locations ADD COLUMN next_credit_note_seq INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE locations ADD COLUMN next_credit_note_seq BIGINT NOT NULL DEFAULT 1;
 
 CREATE TABLE credit_notes (
     id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
