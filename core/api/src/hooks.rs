@@ -623,7 +623,10 @@ async fn refund_lines(
     let mut problems = Vec::new();
     for (i, (line, code)) in lines.iter().zip(codes).enumerate() {
         let raw = line.quantity.trim();
-        if raw.parse::<rust_decimal::Decimal>().is_ok_and(|q| q.is_zero()) {
+        if raw
+            .parse::<rust_decimal::Decimal>()
+            .is_ok_and(|q| q.is_zero())
+        {
             continue;
         }
         let quantity = match Quantity::parse(raw) {

@@ -117,10 +117,7 @@ pub async fn admin_return(
 
 async fn step(state: &AppState, id: &str, step: DeliveryStep) -> ApiResult<Json<Order>> {
     Ok(Json(
-        state
-            .storage
-            .advance_delivery(order_id(id)?, &step)
-            .await?,
+        state.storage.advance_delivery(order_id(id)?, &step).await?,
     ))
 }
 

@@ -1103,7 +1103,15 @@ async fn shipped_fulfils_with_tracking_and_delivery_then_finds_nothing_open() {
     assert!(lookup
         .url
         .ends_with("/orders/5361237360854/fulfillment_orders.json"));
-    let outcome = interpret(&p, &store(), shipped, lookup.clone(), 200, FULFILLMENT_ORDERS).await;
+    let outcome = interpret(
+        &p,
+        &store(),
+        shipped,
+        lookup.clone(),
+        200,
+        FULFILLMENT_ORDERS,
+    )
+    .await;
     let Outcome::FollowUp(next) = outcome else {
         panic!("expected a follow-up, got {outcome:?}");
     };

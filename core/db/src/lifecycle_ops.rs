@@ -13,31 +13,33 @@ use crate::LinesApplied;
 
 /// An order's lines as the lifecycle rules see them.
 async fn line_states(conn: &mut Conn, order_id: i64) -> Result<Vec<LineState>> {
-    let rows = sqlx::query_as::<Db, (i32, i64, String, String, Dec, Dec, Dec, Dec, Dec)>(
-        "SELECT l.line_no, l.variant_id, l.reference_code, v.reference_code, l.quantity, l.cancelled_quantity, \
-         l.returned_quantity, l.amount, l.tax_amount FROM sales_order_lines l JOIN variants v ON v.id = l.variant_id \
-         WHERE l.order_id = $1 ORDER BY l.line_no",
+    let rows = order_lines(conn, order_id).await?;
+    // A variant may have been renamed since: its code today names it too.
+    let current: HashMap<i64, String> = sqlx::query_as::<Db, (i64, String)>(
+        "SELECT v.id, v.reference_code FROM variants v \
+         WHERE v.id IN (SELECT variant_id FROM sales_order_lines WHERE order_id = $1)",
     )
     .bind(order_id)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .collect();
     Ok(rows
         .into_iter()
-        .map(
-            |(line_no, variant_id, reference_code, current_code, qty, cancelled, returned, amount, tax)| {
-                LineState {
-                    line_no,
-                    variant_id,
-                    reference_code,
-                    current_code,
-                    quantity: qty.0,
-                    cancelled: cancelled.0,
-                    returned: returned.0,
-                    amount: amount.0,
-                    tax_amount: tax.0,
-                }
-            },
-        )
+        .map(|l| LineState {
+            line_no: l.line_no,
+            variant_id: l.variant_id,
+            current_code: current
+                .get(&l.variant_id)
+                .cloned()
+                .unwrap_or_else(|| l.reference_code.clone()),
+            reference_code: l.reference_code,
+            quantity: l.quantity.0,
+            cancelled: l.cancelled_quantity.0,
+            returned: l.returned_quantity.0,
+            amount: l.amount.0,
+            tax_amount: l.tax_amount.0,
+        })
         .collect())
 }
 
@@ -244,10 +246,12 @@ async fn cancel_rest(
         .bind(order.id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query::<Db>("UPDATE sales_order_lines SET cancelled_quantity = quantity WHERE order_id = $1")
-        .bind(order.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query::<Db>(
+        "UPDATE sales_order_lines SET cancelled_quantity = quantity WHERE order_id = $1",
+    )
+    .bind(order.id)
+    .execute(&mut *conn)
+    .await?;
     set_status(conn, order.id, OrderStatus::Cancelled, by, note).await
 }
 
@@ -446,6 +450,17 @@ async fn credit_note_by_id(conn: &mut Conn, id: i64) -> Result<CreditNote> {
         .fetch_one(&mut *conn)
         .await?;
     complete_credit_note(conn, row).await
+}
+
+/// The numbers of a bill's credit notes, oldest first.
+async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar::<Db, String>(
+        "SELECT c.credit_note_no FROM credit_notes c JOIN bills b ON b.id = c.bill_id \
+         WHERE b.bill_no = $1 ORDER BY c.id",
+    )
+    .bind(bill_no)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// An order's credit notes, oldest first.

@@ -943,6 +943,7 @@ async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
         lines: lines.iter().map(LineRow::to_model).collect(),
         status: row.status,
         created_at: row.created_at,
+        credit_notes: credit_note_numbers(conn, bill_no).await?,
     })
 }
 

@@ -70,7 +70,9 @@ impl DeliveryStep {
             DeliveryStep::Ship {
                 carrier,
                 tracking_number,
-            } => Some(format!("shipped by {carrier}, tracking number {tracking_number}")),
+            } => Some(format!(
+                "shipped by {carrier}, tracking number {tracking_number}"
+            )),
             _ => None,
         }
     }
@@ -95,7 +97,11 @@ fn required_text(raw: &str, field: &str, p: &mut Problems) -> String {
     if text.is_empty() {
         p.push(field, "required", format!("{field} must not be empty"));
     } else if text.chars().count() > 128 {
-        p.push(field, "too_long", format!("{field} is at most 128 characters"));
+        p.push(
+            field,
+            "too_long",
+            format!("{field} is at most 128 characters"),
+        );
     }
     text.to_string()
 }
@@ -395,7 +401,11 @@ pub fn plan_lines(
                     );
                     continue;
                 }
-                Some(at) if code.as_ref().is_some_and(|c| !lines[at].answers_to(c.as_str())) => {
+                Some(at)
+                    if code
+                        .as_ref()
+                        .is_some_and(|c| !lines[at].answers_to(c.as_str())) =>
+                {
                     p.push(
                         format!("lines[{i}].reference_code"),
                         "line_mismatch",
@@ -498,7 +508,10 @@ pub fn plan_lines(
 /// sourcing order), last location first: the overflow locations of a split
 /// line give back before the first one does. Answers (index, taken) pairs
 /// and what the allocations could not cover.
-pub fn take_last_first(allocations: &[Decimal], quantity: Decimal) -> (Vec<(usize, Decimal)>, Decimal) {
+pub fn take_last_first(
+    allocations: &[Decimal],
+    quantity: Decimal,
+) -> (Vec<(usize, Decimal)>, Decimal) {
     let mut rest = quantity;
     let mut out = Vec::new();
     for (i, held) in allocations.iter().enumerate().rev() {
@@ -581,9 +594,16 @@ mod tests {
         let err = plan_lines(&lines, &[ask(Some(1), None, "3")], Purpose::Cancel).unwrap_err();
         assert_eq!(
             codes(err.clone()),
-            [("lines[0].quantity".into(), "quantity_exceeds_remaining".into())]
+            [(
+                "lines[0].quantity".into(),
+                "quantity_exceeds_remaining".into()
+            )]
         );
-        assert!(err.to_string().contains("line 1 (MUG) has 2 left to cancel; 3 asked"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("line 1 (MUG) has 2 left to cancel; 3 asked"),
+            "{err}"
+        );
         // Two request lines for the same order line add up.
         let err = plan_lines(
             &lines,
@@ -593,7 +613,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             codes(err),
-            [("lines[1].quantity".into(), "quantity_exceeds_remaining".into())]
+            [(
+                "lines[1].quantity".into(),
+                "quantity_exceeds_remaining".into()
+            )]
         );
     }
 
@@ -647,8 +670,12 @@ mod tests {
         // A renamed variant still finds its line.
         let mut renamed = lines.clone();
         renamed[0].current_code = "MUG-WHITE".into();
-        let plan =
-            plan_lines(&renamed, &[ask(None, Some("MUG-WHITE"), "1")], Purpose::Cancel).unwrap();
+        let plan = plan_lines(
+            &renamed,
+            &[ask(None, Some("MUG-WHITE"), "1")],
+            Purpose::Cancel,
+        )
+        .unwrap();
         assert_eq!(plan.parts[0].line_no, 1);
     }
 

@@ -702,23 +702,34 @@ mod tests {
             A::CancelLines,
             A::Return,
         ];
-        // One row per status, one column per action above; None = 409.
+        // One row per status, one column per action above; `no` = 409.
+        let no: Option<Transition> = None;
+        let to = |s| Some(To(s));
+        let (lines, same) = (Some(Lines), Some(AlreadyThere));
+        #[rustfmt::skip]
         let table: [(S, [Option<Transition>; 8]); 9] = [
-            (S::Pending, [Some(To(S::Billed)), None, None, None, None, Some(To(S::Cancelled)), Some(Lines), None]),
-            (S::Billed, [None, Some(To(S::Ready)), Some(To(S::Shipped)), None, Some(To(S::Delivered)), Some(To(S::Cancelled)), Some(Lines), None]),
-            (S::Ready, [None, None, Some(To(S::Shipped)), None, Some(To(S::Delivered)), Some(To(S::Cancelled)), Some(Lines), None]),
-            (S::Shipped, [None, None, None, Some(To(S::OutForDelivery)), Some(To(S::Delivered)), None, None, None]),
-            (S::OutForDelivery, [None, None, None, None, Some(To(S::Delivered)), None, None, None]),
-            (S::Delivered, [None, None, None, None, None, None, None, Some(Lines)]),
-            (S::Cancelled, [None, None, None, None, None, Some(AlreadyThere), None, None]),
-            (S::Returned, [None; 8]),
-            (S::PartiallyReturned, [None, None, None, None, None, None, None, Some(Lines)]),
+            //                    bill             ready          ship             out for delivery        deliver            cancel              lines  return
+            (S::Pending,          [to(S::Billed),  no,            no,              no,                     no,                to(S::Cancelled),   lines, no]),
+            (S::Billed,           [no,             to(S::Ready),  to(S::Shipped),  no,                     to(S::Delivered),  to(S::Cancelled),   lines, no]),
+            (S::Ready,            [no,             no,            to(S::Shipped),  no,                     to(S::Delivered),  to(S::Cancelled),   lines, no]),
+            (S::Shipped,          [no,             no,            no,              to(S::OutForDelivery),  to(S::Delivered),  no,                 no,    no]),
+            (S::OutForDelivery,   [no,             no,            no,              no,                     to(S::Delivered),  no,                 no,    no]),
+            (S::Delivered,        [no,             no,            no,              no,                     no,                no,                 no,    lines]),
+            (S::Cancelled,        [no,             no,            no,              no,                     no,                same,               no,    no]),
+            (S::Returned,         [no,             no,            no,              no,                     no,                no,                 no,    no]),
+            (S::PartiallyReturned,[no,             no,            no,              no,                     no,                no,                 no,    lines]),
         ];
         for (status, row) in table {
             for (action, expected) in actions.iter().zip(row) {
                 match (status.apply(*action), expected) {
                     (Ok(got), Some(want)) => assert_eq!(got, want, "{status} {action:?}"),
-                    (Err(DomainError::InvalidTransition { current, action: verb }), None) => {
+                    (
+                        Err(DomainError::InvalidTransition {
+                            current,
+                            action: verb,
+                        }),
+                        None,
+                    ) => {
                         assert_eq!(current, status);
                         assert_eq!(verb, action.verb());
                     }
