@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{hash_key, order_id, Admin, ApiJson, ApiQuery};
-use crate::store_api::{cancel_reason, order_page, CancelRequest, OrderPage};
+use crate::store_api::{order_page, CancelRequest, OrderPage};
 use crate::AppState;
 
 type Created<T> = (StatusCode, Json<T>);
@@ -302,27 +302,23 @@ pub async fn deliver_order(
     Ok(Json(s.storage.deliver_order(order_id(&id)?).await?))
 }
 
-/// Cancel a pending or billed order: a reservation is released, billed stock
-/// goes back on hand and the bill is marked cancelled.
+/// Cancel a pending, billed or ready order: a reservation is released,
+/// billed stock goes back on hand and the bill is marked cancelled. With
+/// `lines`, only those lines or quantities (a billed order gets a credit
+/// note for them).
 #[utoipa::path(post, path = "/admin/v1/sales-orders/{id}/cancel", tag = "admin", params(("id" = i64, Path)),
     request_body(content = Option<CancelRequest>), security(("admin_token" = [])),
-    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn cancel_order(
     State(s): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
     body: bytes::Bytes,
 ) -> ApiResult<Json<Order>> {
-    let reason = cancel_reason(&body)?;
+    let scope = OrderScope::admin();
     Ok(Json(
-        s.storage
-            .cancel_order(
-                &OrderScope::admin(),
-                order_id(&id)?,
-                Actor::Admin,
-                reason.as_deref(),
-            )
-            .await?,
+        crate::lifecycle_api::cancel(&s, &scope, order_id(&id)?, Actor::Admin, &body).await?,
     ))
 }
 

@@ -12,10 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys};
+use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
 use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, Placed};
-use poshub_model::order::OrderRequest;
+use poshub_model::codes::Code;
+use poshub_model::decimal::Quantity;
+use poshub_model::lifecycle::{LineCancellation, LineQuantity, ReturnRequest};
+use poshub_model::order::{OrderRequest, OrderStatus};
 use poshub_model::store::{NewConnectorEvent, StoreContext};
 use poshub_model::DomainError;
 use serde::Serialize;
@@ -29,7 +32,7 @@ use crate::AppState;
 pub struct DocumentResult {
     /// `order`, `cancellation`, `refund`, `stock-level` or `price`.
     pub document: String,
-    /// `accepted`, `duplicate`, `cancelled` or `ignored`.
+    /// `accepted`, `duplicate`, `cancelled`, `returned` or `ignored`.
     pub result: String,
     pub order_id: Option<i64>,
     pub detail: Option<String>,
@@ -340,31 +343,23 @@ async fn apply(
                 .map_err(Problem::from)?;
             Ok(result(kind, "cancelled", Some(id), None))
         }
-        // Returns and refunds are booked by the merchant until the hub's
-        // return workflow exists; the event keeps what the storefront said.
         Document::Refund {
             online_reference_no,
             refund_id,
             lines,
             amount,
-            ..
+            reason,
+            restock,
         } => {
-            let order_id = state
-                .storage
-                .find_order_id(ctx.principal.store_id, &online_reference_no)
-                .await
-                .map_err(Problem::from)?;
-            Ok(result(
-                kind,
-                "ignored",
-                order_id,
-                Some(format!(
-                    "refund {refund_id} of order {online_reference_no} ({} line(s), amount {}) recorded; \
-                     returns are booked in the hub by the merchant",
-                    lines.len(),
-                    amount.as_deref().unwrap_or("not given")
-                )),
-            ))
+            let doc = RefundDoc {
+                online_reference_no,
+                refund_id,
+                lines,
+                amount,
+                reason,
+                restock,
+            };
+            refund(state, ctx, doc).await
         }
         // The hub owns stock and prices: a storefront's own figures are
         // acknowledged, never applied (their SKU and ids are kept as mapping
@@ -478,4 +473,187 @@ fn unmapped_line(i: usize, keys: &LineKeys) -> poshub_model::FieldError {
         "unmapped_line",
         format!("line {} maps to no variant: {}", i + 1, said.join(", ")),
     )
+}
+
+/// A storefront refund as the webhook carried it.
+struct RefundDoc {
+    online_reference_no: String,
+    refund_id: String,
+    lines: Vec<ReturnLine>,
+    amount: Option<String>,
+    reason: Option<String>,
+    restock: bool,
+}
+
+/// A storefront refund through the hub's own calls: goods of a delivered
+/// order come back as a return (restocked where they were sold from, or
+/// written off, as the storefront says), lines of an order not yet shipped
+/// are cancelled; the refund id makes a redelivery change nothing. A refund
+/// of money only, or of an order already cancelled, is acknowledged.
+async fn refund(
+    state: &AppState,
+    ctx: &StoreContext,
+    doc: RefundDoc,
+) -> Result<DocumentResult, Refusal> {
+    let kind = "refund";
+    let store_id = ctx.principal.store_id;
+    let reference = &doc.online_reference_no;
+    let id = state
+        .storage
+        .find_order_id(store_id, reference)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(|| Problem::not_found(format!("this store has no order `{reference}`")))?;
+    let what = format!("refund {} of order {reference}", doc.refund_id);
+    let asked = refund_lines(state, store_id, &doc.lines).await?;
+    if asked.is_empty() {
+        return Ok(result(
+            kind,
+            "ignored",
+            Some(id),
+            Some(format!(
+                "{what} (amount {}) returns no goods: nothing to book in the hub",
+                doc.amount.as_deref().unwrap_or("not given")
+            )),
+        ));
+    }
+    let scope = OrderScope {
+        store_id: Some(store_id),
+        location_ids: None,
+    };
+    let order = state
+        .storage
+        .get_order(&scope, id)
+        .await
+        .map_err(Problem::from)?;
+    let applied = match order.status {
+        OrderStatus::Cancelled => {
+            return Ok(result(
+                kind,
+                "ignored",
+                Some(id),
+                Some(format!("{what}: the order is already cancelled")),
+            ))
+        }
+        OrderStatus::Delivered | OrderStatus::PartiallyReturned | OrderStatus::Returned => {
+            let request = ReturnRequest {
+                lines: asked,
+                reason: doc.reason,
+                restock: doc.restock,
+                location: None,
+                refund_id: Some(doc.refund_id.clone()),
+            };
+            let returned = state
+                .storage
+                .return_lines(&scope, id, Actor::Store, &request)
+                .await;
+            if let Err(poshub_db::Error::Domain(DomainError::InvalidTransition {
+                current: OrderStatus::Returned,
+                ..
+            })) = returned
+            {
+                // E.g. the storefront's own record of the hub's `returned`.
+                return Ok(result(
+                    kind,
+                    "ignored",
+                    Some(id),
+                    Some(format!("{what}: everything delivered already came back")),
+                ));
+            }
+            returned
+        }
+        _ => {
+            let request = LineCancellation {
+                lines: asked,
+                reason: doc.reason,
+                refund_id: Some(doc.refund_id.clone()),
+            };
+            state
+                .storage
+                .cancel_lines(&scope, id, Actor::Store, &request)
+                .await
+        }
+    }
+    .map_err(Problem::from)?;
+    let booked = match &applied.credit_note {
+        Some(cn) => format!(
+            "credit note {} for {} (the storefront refunded {})",
+            cn.credit_note_no,
+            cn.amount,
+            doc.amount.as_deref().unwrap_or("no amount")
+        ),
+        None => "no bill to credit".to_string(),
+    };
+    let (outcome, detail) = if applied.duplicate {
+        ("duplicate", format!("{what} was applied before: {booked}"))
+    } else if matches!(
+        applied.order.status,
+        OrderStatus::Returned | OrderStatus::PartiallyReturned
+    ) {
+        ("returned", format!("{what} booked as a return: {booked}"))
+    } else {
+        (
+            "cancelled",
+            format!("{what} cancels lines of the order: {booked}"),
+        )
+    };
+    Ok(result(kind, outcome, Some(id), Some(detail)))
+}
+
+/// The refund's lines as order lines by reference code: the connector's
+/// code when it is one, else the store's mapping of the storefront's id.
+/// Lines of no quantity are left out; a line that maps to nothing refuses
+/// the refund.
+async fn refund_lines(
+    state: &AppState,
+    store_id: i64,
+    lines: &[ReturnLine],
+) -> Result<Vec<LineQuantity>, Refusal> {
+    let refs: Vec<LineRef> = lines
+        .iter()
+        .map(|l| LineRef {
+            sku: l.keys.reference_code.clone().or_else(|| l.keys.sku.clone()),
+            external_id: l.keys.external_id.clone(),
+        })
+        .collect();
+    let codes = state
+        .storage
+        .resolve_lines(store_id, &refs)
+        .await
+        .map_err(Problem::from)?;
+    let mut asked = Vec::new();
+    let mut problems = Vec::new();
+    for (i, (line, code)) in lines.iter().zip(codes).enumerate() {
+        let raw = line.quantity.trim();
+        if raw
+            .parse::<rust_decimal::Decimal>()
+            .is_ok_and(|q| q.is_zero())
+        {
+            continue;
+        }
+        let quantity = match Quantity::parse(raw) {
+            Ok(q) => q,
+            Err(e) => {
+                problems.push(poshub_model::FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    "invalid_quantity",
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        match code.as_deref().map(Code::parse) {
+            Some(Ok(code)) => asked.push(LineQuantity {
+                line_no: None,
+                reference_code: Some(code),
+                quantity,
+            }),
+            _ => problems.push(unmapped_line(i, &line.keys)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(asked)
+    } else {
+        Err(Problem::from(DomainError::Invalid(problems)).into())
+    }
 }

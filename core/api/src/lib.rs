@@ -11,6 +11,7 @@ mod cursor;
 pub mod error;
 pub mod extract;
 pub mod hooks;
+pub mod lifecycle_api;
 mod ops;
 pub mod store_api;
 
@@ -101,6 +102,31 @@ pub fn router(state: AppState) -> Router {
             post(admin::cancel_order),
         )
         .route("/admin/v1/bills/{bill_no}", get(admin::get_bill))
+        // The order lifecycle: returns, delivery tracking, credit notes.
+        .route(
+            "/api/v1/sales-orders/{id}/returns",
+            post(lifecycle_api::store_return),
+        )
+        .route(
+            "/admin/v1/sales-orders/{id}/returns",
+            post(lifecycle_api::admin_return),
+        )
+        .route(
+            "/admin/v1/sales-orders/{id}/ready",
+            post(lifecycle_api::ready_order),
+        )
+        .route(
+            "/admin/v1/sales-orders/{id}/ship",
+            post(lifecycle_api::ship_order),
+        )
+        .route(
+            "/admin/v1/sales-orders/{id}/out-for-delivery",
+            post(lifecycle_api::out_for_delivery),
+        )
+        .route(
+            "/admin/v1/credit-notes/{credit_note_no}",
+            get(lifecycle_api::get_credit_note),
+        )
         .route("/admin/v1/stores/{code}/events", get(admin::list_events))
         .route(
             "/admin/v1/stores/{code}/mappings",

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::{admin_api, bulk_api, hooks, store_api, AppState};
+use crate::{admin_api, bulk_api, hooks, lifecycle_api, store_api, AppState};
 
 /// Counters exported at `/metrics`.
 #[derive(Default)]
@@ -210,6 +210,8 @@ impl Modify for Security {
         crate::commerce_api::patch_store, crate::commerce_api::create_price_list, crate::commerce_api::list_price_lists,
         crate::commerce_api::delete_price_list,
         bulk_api::generate_reference_codes, bulk_api::import_items, bulk_api::import_mappings, bulk_api::auto_match,
+        lifecycle_api::store_return, lifecycle_api::admin_return, lifecycle_api::ready_order, lifecycle_api::ship_order,
+        lifecycle_api::out_for_delivery, lifecycle_api::get_credit_note,
         hooks::receive, crate::compat::handle,
         healthz, readyz, metrics, openapi,
     ),

@@ -21,6 +21,8 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{order_id, ApiJson, ApiQuery, StoreKey};
 use crate::AppState;
 
+pub use poshub_model::lifecycle::CancelRequest;
+
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
 
@@ -269,7 +271,8 @@ pub async fn create_order(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct OrdersQuery {
-    /// `pending`, `billed`, `delivered` or `cancelled`.
+    /// `pending`, `billed`, `ready`, `shipped`, `out_for_delivery`,
+    /// `delivered`, `cancelled`, `returned` or `partially_returned`.
     pub status: Option<String>,
     /// Only orders changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
@@ -297,7 +300,10 @@ pub(crate) async fn order_page(
                 Problem::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_status",
-                    format!("`{s}` is not a status; use pending, billed, delivered or cancelled"),
+                    format!(
+                        "`{s}` is not a status; use {}",
+                        OrderStatus::ALL.map(OrderStatus::as_str).join(", ")
+                    ),
                 )
             })
         })
@@ -353,42 +359,22 @@ pub async fn get_order(
     ))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelRequest {
-    /// Why the order is cancelled, kept in its history.
-    pub reason: Option<String>,
-}
-
-/// The optional cancel body: an empty one cancels without a reason.
-pub(crate) fn cancel_reason(body: &[u8]) -> Result<Option<String>, Problem> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    Ok(crate::extract::parse_json::<CancelRequest>(body)?.reason)
-}
-
-/// Cancel an order (releases its stock). Cancelling a cancelled order is a
-/// no-op that answers the order.
+/// Cancel an order (releases its stock), or with `lines` only those lines
+/// or quantities. Cancelling a cancelled order is a no-op that answers the
+/// order.
 #[utoipa::path(post, path = "/api/v1/sales-orders/{id}/cancel", tag = "store", params(("id" = i64, Path)),
     request_body(content = Option<CancelRequest>),
     security(("api_key" = [])),
-    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Order), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn cancel_order(
     State(state): State<AppState>,
     StoreKey(p): StoreKey,
     Path(id): Path<String>,
     body: bytes::Bytes,
 ) -> ApiResult<Json<Order>> {
-    let reason = cancel_reason(&body)?;
-    let order = state
-        .storage
-        .cancel_order(
-            &OrderScope::of(&p),
-            order_id(&id)?,
-            Actor::Store,
-            reason.as_deref(),
-        )
-        .await?;
+    let scope = OrderScope::of(&p);
+    let order =
+        crate::lifecycle_api::cancel(&state, &scope, order_id(&id)?, Actor::Store, &body).await?;
     Ok(Json(order))
 }

@@ -247,6 +247,9 @@ pub(crate) fn change(c: &Change) -> w::Change {
             online_reference_no: s.online_reference_no.clone(),
             status: match s.status.as_str() {
                 "billed" => w::OrderStatus::Billed,
+                "ready" => w::OrderStatus::Ready,
+                "shipped" => w::OrderStatus::Shipped,
+                "out_for_delivery" => w::OrderStatus::OutForDelivery,
                 "delivered" => w::OrderStatus::Delivered,
                 "cancelled" => w::OrderStatus::Cancelled,
                 "returned" => w::OrderStatus::Returned,
@@ -316,6 +319,9 @@ fn status_name(s: w::OrderStatus) -> &'static str {
     match s {
         w::OrderStatus::Pending => "pending",
         w::OrderStatus::Billed => "billed",
+        w::OrderStatus::Ready => "ready",
+        w::OrderStatus::Shipped => "shipped",
+        w::OrderStatus::OutForDelivery => "out_for_delivery",
         w::OrderStatus::Delivered => "delivered",
         w::OrderStatus::Cancelled => "cancelled",
         w::OrderStatus::Returned => "returned",

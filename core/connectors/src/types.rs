@@ -175,7 +175,8 @@ pub struct PriceChange {
 pub struct StatusChange {
     pub order_id: i64,
     pub online_reference_no: String,
-    /// `pending`, `billed`, `delivered`, `cancelled`, `returned`, `partially_returned`.
+    /// `pending`, `billed`, `ready`, `shipped`, `out_for_delivery`,
+    /// `delivered`, `cancelled`, `returned`, `partially_returned`.
     pub status: String,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,

@@ -464,6 +464,24 @@ async fn created_since_is_the_vendor_time_at_the_store_offset() {
             cursor: Some("djE6MTc".into()),
         })
     );
+    // The delivery statuses, in the dialect's spelling.
+    for (raw, hub) in [
+        ("Ready", "ready"),
+        ("Shipped", "shipped"),
+        ("OutForDelivery", "out_for_delivery"),
+        ("PartiallyReturned", "partially_returned"),
+    ] {
+        let cmd = plan_api(
+            &p,
+            &store(),
+            api_request("GET", "/salesOrders", &format!("status={raw}"), ""),
+        )
+        .await;
+        let ApiCommand::ListOrders(q) = cmd else {
+            panic!("{raw}: {cmd:?}")
+        };
+        assert_eq!(q.status.as_deref(), Some(hub), "{raw}");
+    }
 }
 
 #[tokio::test]
@@ -475,7 +493,7 @@ async fn bad_list_queries_are_refused_together() {
         api_request(
             "GET",
             "/salesOrders",
-            "q=updatedAt>=2026-11-01+00:00:00&status=Shipped&limit=501",
+            "q=updatedAt>=2026-11-01+00:00:00&status=Lost&limit=501",
             "",
         ),
     )

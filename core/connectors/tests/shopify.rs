@@ -1090,6 +1090,45 @@ async fn delivered_fulfils_the_open_fulfillment_orders() {
     );
 }
 
+/// Shipping fulfils with the carrier's tracking; the later delivery finds
+/// nothing open and sends nothing more.
+#[tokio::test]
+async fn shipped_fulfils_with_tracking_and_delivery_then_finds_nothing_open() {
+    let p = plugin("shopify");
+    let shipped = status("shipped", Some("Blue Dart"), Some("BD998877"));
+    let requests = plan(&p, &store(), shipped.clone()).await;
+    assert_eq!(requests.len(), 1);
+    let lookup = &requests[0];
+    assert_eq!(lookup.method, "GET");
+    assert!(lookup
+        .url
+        .ends_with("/orders/5361237360854/fulfillment_orders.json"));
+    let outcome = interpret(
+        &p,
+        &store(),
+        shipped,
+        lookup.clone(),
+        200,
+        FULFILLMENT_ORDERS,
+    )
+    .await;
+    let Outcome::FollowUp(next) = outcome else {
+        panic!("expected a follow-up, got {outcome:?}");
+    };
+    assert_eq!(
+        body_json(&next[0])["fulfillment"]["tracking_info"],
+        json!({"company": "Blue Dart", "number": "BD998877"})
+    );
+    // Delivered afterwards: the lookup runs again and finds every
+    // fulfillment order closed by the shipment.
+    let delivered = status("delivered", Some("Blue Dart"), Some("BD998877"));
+    let requests = plan(&p, &store(), delivered.clone()).await;
+    assert_eq!(requests[0].url, lookup.url);
+    let closed = FULFILLMENT_ORDERS.replace(r#""status":"open""#, r#""status":"closed""#);
+    let outcome = interpret(&p, &store(), delivered, requests[0].clone(), 200, &closed).await;
+    assert_eq!(outcome, Outcome::Done);
+}
+
 #[tokio::test]
 async fn cancelled_cancels_and_other_statuses_send_nothing() {
     let p = plugin("shopify");
@@ -1101,7 +1140,14 @@ async fn cancelled_cancels_and_other_statuses_send_nothing() {
         "https://demo-shop.myshopify.com/admin/api/2024-10/orders/5361237360854/cancel.json"
     );
     assert_eq!(body_json(&requests[0]), json!({}));
-    for other in ["pending", "billed", "returned", "partially_returned"] {
+    for other in [
+        "pending",
+        "billed",
+        "ready",
+        "out_for_delivery",
+        "returned",
+        "partially_returned",
+    ] {
         assert_eq!(
             plan(&p, &store(), status(other, None, None)).await,
             vec![],

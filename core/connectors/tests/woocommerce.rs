@@ -726,7 +726,13 @@ async fn order_statuses_map_to_woocommerce_statuses() {
         assert_eq!(body_json(&request), json!({"status": woo}), "{hub}");
     }
     let plugin = plugin("woocommerce");
-    for quiet in ["pending", "partially_returned"] {
+    for quiet in [
+        "pending",
+        "ready",
+        "shipped",
+        "out_for_delivery",
+        "partially_returned",
+    ] {
         assert_eq!(
             plan(&plugin, &store(), status(quiet)).await,
             vec![],

@@ -23,6 +23,7 @@ use poshub_model::bill::{Bill, BillRequest};
 use poshub_model::channel::StorePatch;
 use poshub_model::codegen::{CodeGeneration, CodePlan};
 use poshub_model::item::{Item, NewItem, NewVariant};
+use poshub_model::lifecycle::{CreditNote, DeliveryStep, LineCancellation, ReturnRequest};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
 use poshub_model::pricing::{NewPriceList, PriceList};
@@ -173,6 +174,17 @@ pub enum Placed {
     Replayed(String),
 }
 
+/// What a partial cancellation or a return did.
+#[derive(Debug, Clone)]
+pub struct LinesApplied {
+    pub order: Order,
+    /// The credit note it issued (a pending order's cancellation has none).
+    pub credit_note: Option<CreditNote>,
+    /// The storefront's refund id was applied before: nothing changed, and
+    /// `credit_note` is the one issued then.
+    pub duplicate: bool,
+}
+
 /// A disagreement between the stock ledger and the balances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerMismatch {
@@ -206,6 +218,9 @@ pub enum PushChange {
         order_id: i64,
         online_reference_no: String,
         status: String,
+        /// Set once the order has shipped.
+        carrier: Option<String>,
+        tracking_number: Option<String>,
     },
 }
 
@@ -329,6 +344,34 @@ pub trait Storage: Send + Sync + 'static {
         reason: Option<&str>,
     ) -> Result<Order>;
     async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
+
+    // The order lifecycle: partial cancellation, returns, delivery tracking.
+
+    /// Cancels some lines or quantities of a pending, billed or ready order:
+    /// a reservation is released, sold stock goes back on hand (last
+    /// allocation first), the total drops by the lines' share, a billed
+    /// order gets a credit note; nothing left means the order is cancelled.
+    async fn cancel_lines(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        request: &LineCancellation,
+    ) -> Result<LinesApplied>;
+    /// Takes back delivered goods: restocked at a location (or written off),
+    /// credited by a credit note against the bill; the order becomes
+    /// `partially_returned`, then `returned` once everything is back.
+    async fn return_lines(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        request: &ReturnRequest,
+    ) -> Result<LinesApplied>;
+    /// Moves an order one step along its delivery (ready, shipped, out for
+    /// delivery, delivered), recording when.
+    async fn advance_delivery(&self, id: i64, step: &DeliveryStep) -> Result<Order>;
+    async fn get_credit_note(&self, credit_note_no: &str) -> Result<CreditNote>;
 
     /// Maps reference codes to the store's own ids; newly mapped variants are
     /// queued for a first push.

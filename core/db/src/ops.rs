@@ -402,7 +402,8 @@ async fn load_api_user(conn: &mut Conn, id: i64) -> Result<ApiUser> {
 const ORDER_SELECT: &str = "SELECT o.id, o.store_id, o.location_id, o.online_reference_no, s.code AS store_code, \
      l.code AS location_code, o.status, o.total, o.shipping, o.payments, o.notes, o.placed_at, o.created_at, \
      o.updated_at, o.customer_id, c.name AS customer_name, c.phone AS customer_phone, c.email AS customer_email, \
-     b.bill_no AS bill_no \
+     b.bill_no AS bill_no, COALESCE(o.original_total, o.total) AS original_total, o.carrier, o.tracking_number, \
+     o.ready_at, o.shipped_at, o.out_for_delivery_at, o.delivered_at \
      FROM sales_orders o JOIN stores s ON s.id = o.store_id JOIN locations l ON l.id = o.location_id \
      JOIN customers c ON c.id = o.customer_id LEFT JOIN bills b ON b.order_id = o.id";
 
@@ -438,7 +439,8 @@ async fn order_row(conn: &mut Conn, scope: &OrderScope, id: i64, lock: bool) -> 
 async fn order_lines(conn: &mut Conn, id: i64) -> Result<Vec<LineRow>> {
     Ok(sqlx::query_as::<Db, LineRow>(
         "SELECT line_no, variant_id, reference_code, item_code, quantity, unit_price, discount, tax_rate, \
-         tax_amount, amount FROM sales_order_lines WHERE order_id = $1 ORDER BY line_no",
+         tax_amount, amount, cancelled_quantity, returned_quantity FROM sales_order_lines WHERE order_id = $1 \
+         ORDER BY line_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -478,12 +480,22 @@ async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
         shipping: row.shipping.map(|s| s.0),
         payments: row.payments.0,
         total: Amount::from_stored(row.total.0),
+        original_total: Amount::from_stored(row.original_total.0),
         bill_no: row.bill_no,
         notes: row.notes,
         placed_at: row.placed_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
         history: history.iter().map(HistoryRow::to_model).collect(),
+        delivery: poshub_model::lifecycle::Delivery {
+            carrier: row.carrier,
+            tracking_number: row.tracking_number,
+            ready_at: row.ready_at,
+            shipped_at: row.shipped_at,
+            out_for_delivery_at: row.out_for_delivery_at,
+            delivered_at: row.delivered_at,
+        },
+        credit_notes: credit_notes_of(conn, row.id).await?,
     })
 }
 
@@ -826,8 +838,8 @@ async fn allocate(
     quantity: Decimal,
 ) -> Result<()> {
     sqlx::query::<Db>(
-        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) \
+         VALUES ($1, $2, $3, $4, $5, (SELECT COUNT(*) FROM order_allocations WHERE order_id = $1 AND line_no = $2))",
     )
     .bind(order_id)
     .bind(line_no)
@@ -1004,6 +1016,7 @@ async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
         lines: lines.iter().map(LineRow::to_model).collect(),
         status: row.status,
         created_at: row.created_at,
+        credit_notes: credit_note_numbers(conn, bill_no).await?,
     })
 }
 
@@ -1869,10 +1882,7 @@ impl Storage for Backend {
 
     async fn deliver_order(&self, id: i64) -> Result<Order> {
         let mut tx = self.write.begin().await?;
-        let order = order_row(&mut tx, &OrderScope::admin(), id, true).await?;
-        if let Transition::To(to) = status(&order.status).apply(OrderAction::Deliver)? {
-            set_status(&mut tx, id, to, Actor::Admin, None).await?;
-        }
+        advance(&mut tx, id, &poshub_model::lifecycle::DeliveryStep::Deliver).await?;
         let out = load_order(&mut tx, &OrderScope::admin(), id).await?;
         tx.commit().await?;
         Ok(out)
@@ -1888,23 +1898,8 @@ impl Storage for Backend {
         let mut tx = self.write.begin().await?;
         let order = order_row(&mut tx, scope, id, true).await?;
         let current = status(&order.status);
-        if let Transition::To(to) = current.apply(OrderAction::Cancel)? {
-            if current == OrderStatus::Billed {
-                move_order_stock(
-                    &mut tx,
-                    &order,
-                    MovementKind::Return,
-                    order.bill_no.as_deref(),
-                )
-                .await?;
-                sqlx::query::<Db>("UPDATE bills SET status = 'cancelled' WHERE order_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                move_order_stock(&mut tx, &order, MovementKind::Release, None).await?;
-            }
-            set_status(&mut tx, id, to, by, reason).await?;
+        if let Transition::To(_) = current.apply(OrderAction::Cancel)? {
+            cancel_rest(&mut tx, &order, by, reason).await?;
         }
         let out = load_order(&mut tx, scope, id).await?;
         tx.commit().await?;
@@ -1914,6 +1909,52 @@ impl Storage for Backend {
     async fn get_bill(&self, bill_no: &str) -> Result<Bill> {
         let mut conn = self.read.acquire().await?;
         load_bill(&mut conn, bill_no).await
+    }
+
+    async fn cancel_lines(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        request: &poshub_model::lifecycle::LineCancellation,
+    ) -> Result<crate::LinesApplied> {
+        let mut tx = self.write.begin().await?;
+        let out = cancel_lines(&mut tx, scope, id, by, request).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn return_lines(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        request: &poshub_model::lifecycle::ReturnRequest,
+    ) -> Result<crate::LinesApplied> {
+        let mut tx = self.write.begin().await?;
+        let out = return_lines(&mut tx, scope, id, by, request).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn advance_delivery(
+        &self,
+        id: i64,
+        step: &poshub_model::lifecycle::DeliveryStep,
+    ) -> Result<Order> {
+        let mut tx = self.write.begin().await?;
+        advance(&mut tx, id, step).await?;
+        let out = load_order(&mut tx, &OrderScope::admin(), id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn get_credit_note(
+        &self,
+        credit_note_no: &str,
+    ) -> Result<poshub_model::lifecycle::CreditNote> {
+        let mut conn = self.read.acquire().await?;
+        load_credit_note(&mut conn, credit_note_no).await
     }
 
     async fn put_mappings(&self, store_code: &str, mappings: &[Mapping]) -> Result<Vec<Mapping>> {
@@ -2084,16 +2125,19 @@ impl Storage for Backend {
                 }
                 _ => {
                     let order: Option<i64> = row.try_get("order_id")?;
-                    sqlx::query_as::<Db, (i64, String, String)>(&format!(
-                        "SELECT id, online_reference_no, status FROM sales_orders WHERE id = $1{FOR_SHARE}"
+                    sqlx::query_as::<Db, (i64, String, String, Option<String>, Option<String>)>(&format!(
+                        "SELECT id, online_reference_no, status, carrier, tracking_number FROM sales_orders \
+                         WHERE id = $1{FOR_SHARE}"
                     ))
                     .bind(order)
                     .fetch_optional(&mut *conn)
                     .await?
-                    .map(|(order_id, online_reference_no, status)| PushChange::Status {
+                    .map(|(order_id, online_reference_no, status, carrier, tracking_number)| PushChange::Status {
                         order_id,
                         online_reference_no,
                         status,
+                        carrier,
+                        tracking_number,
                     })
                 }
             };

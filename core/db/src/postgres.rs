@@ -50,4 +50,5 @@ mod ops {
     include!("ops.rs");
     include!("commerce.rs");
     include!("bulk_ops.rs");
+    include!("lifecycle_ops.rs");
 }

@@ -89,6 +89,13 @@ pub(crate) struct OrderRow {
     pub customer_phone: Option<String>,
     pub customer_email: Option<String>,
     pub bill_no: Option<String>,
+    pub original_total: Dec,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub shipped_at: Option<DateTime<Utc>>,
+    pub out_for_delivery_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,6 +112,8 @@ pub(crate) struct LineRow {
     pub tax_rate: Dec,
     pub tax_amount: Dec,
     pub amount: Dec,
+    pub cancelled_quantity: Dec,
+    pub returned_quantity: Dec,
 }
 
 impl LineRow {
@@ -120,6 +129,8 @@ impl LineRow {
             tax_amount: Amount::from_stored(self.tax_amount.0),
             amount: Amount::from_stored(self.amount.0),
             allocations: Vec::new(),
+            cancelled_quantity: self.cancelled_quantity.0,
+            returned_quantity: self.returned_quantity.0,
         }
     }
 }

@@ -61,4 +61,5 @@ mod ops {
     include!("ops.rs");
     include!("commerce.rs");
     include!("bulk_ops.rs");
+    include!("lifecycle_ops.rs");
 }

@@ -30,6 +30,9 @@ pub struct Bill {
     /// `active`, or `cancelled` when its order was cancelled after billing.
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// Numbers of the credit notes issued against it (returns, lines
+    /// cancelled after billing).
+    pub credit_notes: Vec<String>,
 }
 
 /// The bill number for the `seq`-th bill of a location.

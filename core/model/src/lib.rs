@@ -12,6 +12,7 @@ pub mod codes;
 pub mod decimal;
 pub mod error;
 pub mod item;
+pub mod lifecycle;
 pub mod order;
 pub mod phone;
 pub mod pricing;

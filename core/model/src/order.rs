@@ -367,26 +367,50 @@ impl OrderRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// Accepted; its stock is reserved.
     Pending,
+    /// Turned into a sales bill; its stock is sold.
     Billed,
+    /// Packed and waiting for the carrier (or the customer).
+    Ready,
+    /// Handed to a carrier, with a tracking number.
+    Shipped,
+    /// With the courier on the way to the customer.
+    OutForDelivery,
     Delivered,
     Cancelled,
+    /// Everything delivered came back.
+    Returned,
+    /// Some of what was delivered came back.
+    PartiallyReturned,
 }
 
 /// What a merchant or store can do to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderAction {
     Bill,
+    Ready,
+    Ship,
+    OutForDelivery,
     Deliver,
     Cancel,
+    /// Cancel some lines or quantities.
+    CancelLines,
+    /// Take back delivered goods.
+    Return,
 }
 
 impl OrderAction {
     pub fn verb(self) -> &'static str {
         match self {
             OrderAction::Bill => "bill",
+            OrderAction::Ready => "mark ready",
+            OrderAction::Ship => "ship",
+            OrderAction::OutForDelivery => "send out for delivery",
             OrderAction::Deliver => "deliver",
             OrderAction::Cancel => "cancel",
+            OrderAction::CancelLines => "cancel lines of",
+            OrderAction::Return => "book a return of",
         }
     }
 }
@@ -398,37 +422,65 @@ pub enum Transition {
     To(OrderStatus),
     /// The order is already where the action leads (cancel is idempotent).
     AlreadyThere,
+    /// The action applies to some of the order's lines; the status that
+    /// follows depends on what is left of them (see [`crate::lifecycle`]).
+    Lines,
 }
 
 impl OrderStatus {
+    /// Every status, in the order an order goes through them.
+    pub const ALL: [OrderStatus; 9] = [
+        OrderStatus::Pending,
+        OrderStatus::Billed,
+        OrderStatus::Ready,
+        OrderStatus::Shipped,
+        OrderStatus::OutForDelivery,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+        OrderStatus::Returned,
+        OrderStatus::PartiallyReturned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Pending => "pending",
             OrderStatus::Billed => "billed",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::OutForDelivery => "out_for_delivery",
             OrderStatus::Delivered => "delivered",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Returned => "returned",
+            OrderStatus::PartiallyReturned => "partially_returned",
         }
     }
 
     pub fn parse(s: &str) -> Option<OrderStatus> {
-        Some(match s {
-            "pending" => OrderStatus::Pending,
-            "billed" => OrderStatus::Billed,
-            "delivered" => OrderStatus::Delivered,
-            "cancelled" => OrderStatus::Cancelled,
-            _ => return None,
-        })
+        OrderStatus::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// `pending -> billed -> delivered`; `pending | billed -> cancelled`.
+    /// `pending -> billed -> ready -> shipped -> out_for_delivery ->
+    /// delivered`, where `ready` and `out_for_delivery` may be skipped, a
+    /// billed order may be delivered straight away and a ready one collected
+    /// (delivered) without shipping. `pending | billed | ready -> cancelled`,
+    /// whole or line by line; `delivered | partially_returned` take returns.
     pub fn apply(self, action: OrderAction) -> Result<Transition, DomainError> {
         use OrderAction::*;
         use OrderStatus::*;
         match (self, action) {
             (Pending, Bill) => Ok(Transition::To(Billed)),
-            (Billed, Deliver) => Ok(Transition::To(Delivered)),
-            (Pending | Billed, Cancel) => Ok(Transition::To(Cancelled)),
+            (Billed, OrderAction::Ready) => Ok(Transition::To(OrderStatus::Ready)),
+            (Billed | OrderStatus::Ready, Ship) => Ok(Transition::To(Shipped)),
+            (Shipped, OrderAction::OutForDelivery) => {
+                Ok(Transition::To(OrderStatus::OutForDelivery))
+            }
+            (Billed | OrderStatus::Ready | Shipped | OrderStatus::OutForDelivery, Deliver) => {
+                Ok(Transition::To(Delivered))
+            }
+            (Pending | Billed | OrderStatus::Ready, Cancel) => Ok(Transition::To(Cancelled)),
             (Cancelled, Cancel) => Ok(Transition::AlreadyThere),
+            (Pending | Billed | OrderStatus::Ready, CancelLines) => Ok(Transition::Lines),
+            (Delivered | PartiallyReturned, Return) => Ok(Transition::Lines),
             (current, action) => Err(DomainError::InvalidTransition {
                 current,
                 action: action.verb(),
@@ -461,7 +513,11 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub shipping: Option<Shipping>,
     pub payments: Vec<Payment>,
+    /// What the customer is charged: `original_total` less the lines
+    /// cancelled since (returns are refunded by credit notes instead).
     pub total: Amount,
+    /// The total the order was placed with.
+    pub original_total: Amount,
     /// Set once the order is billed.
     pub bill_no: Option<String>,
     pub notes: Option<String>,
@@ -469,6 +525,10 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub history: Vec<HistoryEntry>,
+    /// Carrier, tracking number and when each delivery step happened.
+    pub delivery: crate::lifecycle::Delivery,
+    /// Credit notes of returns and of lines cancelled after billing.
+    pub credit_notes: Vec<crate::lifecycle::CreditNote>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -491,6 +551,14 @@ pub struct OrderLine {
     pub tax_amount: Amount,
     /// Line total including tax.
     pub amount: Amount,
+    /// Units cancelled since the order was placed.
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "crate::stock::ser_qty")]
+    pub cancelled_quantity: Decimal,
+    /// Units that came back after delivery.
+    #[schema(value_type = String)]
+    #[serde(serialize_with = "crate::stock::ser_qty")]
+    pub returned_quantity: Decimal,
     /// Where the line's stock is held, per location.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allocations: Vec<LineAllocation>,
@@ -630,5 +698,70 @@ mod tests {
         ));
         assert!(Pending.apply(Deliver).is_err());
         assert!(Cancelled.apply(Bill).is_err());
+    }
+
+    /// The whole table: every (status, action) pair, allowed or not.
+    #[test]
+    fn every_transition() {
+        use OrderAction as A;
+        use OrderStatus as S;
+        use Transition::{AlreadyThere, Lines, To};
+        let actions = [
+            A::Bill,
+            A::Ready,
+            A::Ship,
+            A::OutForDelivery,
+            A::Deliver,
+            A::Cancel,
+            A::CancelLines,
+            A::Return,
+        ];
+        // One row per status, one column per action above; `no` = 409.
+        let no: Option<Transition> = None;
+        let to = |s| Some(To(s));
+        let (lines, same) = (Some(Lines), Some(AlreadyThere));
+        #[rustfmt::skip]
+        let table: [(S, [Option<Transition>; 8]); 9] = [
+            //                    bill             ready          ship             out for delivery        deliver            cancel              lines  return
+            (S::Pending,          [to(S::Billed),  no,            no,              no,                     no,                to(S::Cancelled),   lines, no]),
+            (S::Billed,           [no,             to(S::Ready),  to(S::Shipped),  no,                     to(S::Delivered),  to(S::Cancelled),   lines, no]),
+            (S::Ready,            [no,             no,            to(S::Shipped),  no,                     to(S::Delivered),  to(S::Cancelled),   lines, no]),
+            (S::Shipped,          [no,             no,            no,              to(S::OutForDelivery),  to(S::Delivered),  no,                 no,    no]),
+            (S::OutForDelivery,   [no,             no,            no,              no,                     to(S::Delivered),  no,                 no,    no]),
+            (S::Delivered,        [no,             no,            no,              no,                     no,                no,                 no,    lines]),
+            (S::Cancelled,        [no,             no,            no,              no,                     no,                same,               no,    no]),
+            (S::Returned,         [no,             no,            no,              no,                     no,                no,                 no,    no]),
+            (S::PartiallyReturned,[no,             no,            no,              no,                     no,                no,                 no,    lines]),
+        ];
+        for (status, row) in table {
+            for (action, expected) in actions.iter().zip(row) {
+                match (status.apply(*action), expected) {
+                    (Ok(got), Some(want)) => assert_eq!(got, want, "{status} {action:?}"),
+                    (
+                        Err(DomainError::InvalidTransition {
+                            current,
+                            action: verb,
+                        }),
+                        None,
+                    ) => {
+                        assert_eq!(current, status);
+                        assert_eq!(verb, action.verb());
+                    }
+                    (got, want) => panic!("{status} {action:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_round_trip_their_names() {
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::json!(s.as_str())
+            );
+        }
+        assert_eq!(OrderStatus::parse("out-for-delivery"), None);
     }
 }

@@ -585,12 +585,14 @@ fn to_change(change: PushChange, config: &serde_json::Value) -> Change {
             order_id,
             online_reference_no,
             status,
+            carrier,
+            tracking_number,
         } => Change::Status(StatusChange {
             order_id,
             online_reference_no,
             status,
-            carrier: None,
-            tracking_number: None,
+            carrier,
+            tracking_number,
         }),
     }
 }

@@ -1,7 +1,9 @@
 //! The canonical connector (`canonical`): a storefront that already speaks
 //! the hub's own JSON. Its webhook `orders/create` takes exactly the body of
 //! `POST /api/v1/sales-orders`; `orders/cancelled` takes
-//! `{"online_reference_no", "reason"}`. Pushes go to the store's `base_url`
+//! `{"online_reference_no", "reason"}`; `refunds/create` takes
+//! `{"online_reference_no", "refund_id", "lines": [{"reference_code",
+//! "quantity"}], "amount", "reason", "restock"}`. Pushes go to the store's `base_url`
 //! as the hub's own JSON. Bodies are signed with HMAC-SHA256 of the store's
 //! `webhook_secret`, base64, in `X-Poshub-Signature`.
 
@@ -85,6 +87,35 @@ struct CancelBody {
     reason: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    online_reference_no: String,
+    refund_id: String,
+    #[serde(default)]
+    lines: Vec<RefundLineBody>,
+    #[serde(default)]
+    amount: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default = "yes")]
+    restock: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundLineBody {
+    #[serde(default)]
+    reference_code: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    quantity: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
 fn address(v: Option<serde_json::Value>) -> Option<String> {
     match v? {
         serde_json::Value::Null => None,
@@ -151,6 +182,9 @@ fn status_name(s: OrderStatus) -> &'static str {
     match s {
         OrderStatus::Pending => "pending",
         OrderStatus::Billed => "billed",
+        OrderStatus::Ready => "ready",
+        OrderStatus::Shipped => "shipped",
+        OrderStatus::OutForDelivery => "out_for_delivery",
         OrderStatus::Delivered => "delivered",
         OrderStatus::Cancelled => "cancelled",
         OrderStatus::Returned => "returned",
@@ -163,6 +197,7 @@ impl Connector for Canonical {
         info("canonical", env!("CARGO_PKG_VERSION"), "poshub")
             .topic("orders/create", "a new order, the body of POST /api/v1/sales-orders")
             .topic("orders/cancelled", "{\"online_reference_no\", \"reason\"}: the storefront cancelled an order")
+            .topic("refunds/create", "{\"online_reference_no\", \"refund_id\", \"lines\", \"amount\", \"reason\", \"restock\"}: goods or money went back")
             // Pushes go wherever the merchant points `base_url`.
             .host("*")
             .config_schema(json!({
@@ -177,7 +212,9 @@ impl Connector for Canonical {
 
     fn webhook_auth(topic: &str) -> Result<WebhookAuth, Error> {
         match topic {
-            "orders/create" | "orders/cancelled" => Ok(hmac_sha256_base64("X-Poshub-Signature")),
+            "orders/create" | "orders/cancelled" | "refunds/create" => {
+                Ok(hmac_sha256_base64("X-Poshub-Signature"))
+            }
             other => Err(unsupported(format!("no webhook topic `{other}`"))),
         }
     }
@@ -195,6 +232,25 @@ impl Connector for Canonical {
                 Ok(vec![Document::Cancellation(Cancellation {
                     online_reference_no: c.online_reference_no,
                     reason: c.reason,
+                })])
+            }
+            "refunds/create" => {
+                let r: RefundBody = parse_json(body)?;
+                Ok(vec![Document::Refund(Refund {
+                    online_reference_no: r.online_reference_no,
+                    refund_id: r.refund_id,
+                    lines: r
+                        .lines
+                        .into_iter()
+                        .map(|l| ReturnLine {
+                            reference_code: l.reference_code,
+                            external_id: l.external_id,
+                            quantity: l.quantity,
+                        })
+                        .collect(),
+                    amount: r.amount,
+                    reason: r.reason,
+                    restock: r.restock,
                 })])
             }
             other => Err(unsupported(format!("no webhook topic `{other}`"))),

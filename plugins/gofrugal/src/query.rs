@@ -197,13 +197,21 @@ fn status(params: &Params, p: &mut Problems) -> Option<OrderStatus> {
     let status = match raw.to_ascii_lowercase().as_str() {
         "pending" => OrderStatus::Pending,
         "billed" => OrderStatus::Billed,
+        "ready" => OrderStatus::Ready,
+        "shipped" => OrderStatus::Shipped,
+        "outfordelivery" => OrderStatus::OutForDelivery,
         "delivered" => OrderStatus::Delivered,
         "cancelled" => OrderStatus::Cancelled,
+        "returned" => OrderStatus::Returned,
+        "partiallyreturned" => OrderStatus::PartiallyReturned,
         _ => {
             p.push(
                 "status",
                 "invalid_status",
-                format!("`{raw}` is not a status; use Pending, Billed, Delivered or Cancelled"),
+                format!(
+                    "`{raw}` is not a status; use Pending, Billed, Ready, Shipped, OutForDelivery, \
+                     Delivered, Cancelled, Returned or PartiallyReturned"
+                ),
             );
             return None;
         }

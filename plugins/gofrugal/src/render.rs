@@ -169,6 +169,9 @@ fn status_name(status: &str) -> String {
     match status {
         "pending" => "Pending".to_string(),
         "billed" => "Billed".to_string(),
+        "ready" => "Ready".to_string(),
+        "shipped" => "Shipped".to_string(),
+        "out_for_delivery" => "OutForDelivery".to_string(),
         "delivered" => "Delivered".to_string(),
         "cancelled" => "Cancelled".to_string(),
         "returned" => "Returned".to_string(),

@@ -4,11 +4,16 @@
 //! * stock -> `POST inventory_levels/set.json` (whole units: the floor of a
 //!   fractional level);
 //! * price -> `PUT variants/{id}.json`;
-//! * delivered -> `GET orders/{id}/fulfillment_orders.json`, then (in
-//!   [`interpret`]) `POST fulfillments.json` for the fulfillment orders
-//!   still open;
+//! * shipped -> `GET orders/{id}/fulfillment_orders.json`, then (in
+//!   [`interpret`]) `POST fulfillments.json` with the carrier and tracking
+//!   number for the fulfillment orders still open;
+//! * delivered -> the same; an order shipped before has no open
+//!   fulfillment order left, so nothing more is sent (Shopify learns of
+//!   the delivery from the carrier's tracking);
 //! * cancelled -> `POST orders/{id}/cancel.json`;
-//! * other statuses -> nothing.
+//! * other statuses (pending, billed, ready, out for delivery, returned,
+//!   partially returned) -> nothing: Shopify has no such order state, and
+//!   refunds are made in Shopify itself.
 //!
 //! The host adds `X-Shopify-Access-Token` from the store's secret.
 
@@ -33,8 +38,8 @@ pub fn plan(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Erro
     }
 }
 
-/// What a response means: the fulfillment-order lookup of a delivery leads
-/// to the fulfilment itself; everything else is read the usual way (2xx
+/// What a response means: the fulfillment-order lookup of a shipment or a
+/// delivery leads to the fulfilment itself; everything else is read the usual way (2xx
 /// done, 429/503 retry after `Retry-After`, 5xx retryable, other refusals
 /// final).
 pub fn interpret(
@@ -130,7 +135,7 @@ fn status(admin: &str, s: &StatusChange) -> Result<Vec<HttpRequest>, Error> {
         })
     };
     Ok(match s.status {
-        OrderStatus::Delivered => vec![HttpRequest {
+        OrderStatus::Shipped | OrderStatus::Delivered => vec![HttpRequest {
             method: "GET".to_string(),
             url: format!("{admin}/orders/{}/fulfillment_orders.json", order()?),
             headers: vec![Header {
@@ -147,6 +152,8 @@ fn status(admin: &str, s: &StatusChange) -> Result<Vec<HttpRequest>, Error> {
         )],
         OrderStatus::Pending
         | OrderStatus::Billed
+        | OrderStatus::Ready
+        | OrderStatus::OutForDelivery
         | OrderStatus::Returned
         | OrderStatus::PartiallyReturned => vec![],
     })

@@ -9,7 +9,14 @@
 //!   with `{"manage_stock": true, "stock_quantity": N}` (whole units, rounded
 //!   down);
 //! - price: the same URLs with `{"regular_price": "199.00"}`;
-//! - status: `PUT {base}/wp-json/wc/v3/orders/{id}` with `{"status": S}`.
+//! - status: `PUT {base}/wp-json/wc/v3/orders/{id}` with `{"status": S}`:
+//!   billed -> `processing`, delivered -> `completed`, cancelled ->
+//!   `cancelled`, returned -> `refunded`. Pending, ready, shipped, out for
+//!   delivery and partially returned send nothing: WooCommerce's own
+//!   statuses have no such step (an order stays `processing` until it is
+//!   completed; tracking numbers need a shipment-tracking extension whose
+//!   API differs per extension), and a partial refund is made in
+//!   WooCommerce itself.
 
 use std::str::FromStr;
 
@@ -97,8 +104,14 @@ fn status(base: &str, s: &StatusChange) -> Result<Option<HttpRequest>, Error> {
         OrderStatus::Delivered => "completed",
         OrderStatus::Cancelled => "cancelled",
         OrderStatus::Returned => "refunded",
-        // Nothing in WooCommerce says "accepted" or "some lines returned".
-        OrderStatus::Pending | OrderStatus::PartiallyReturned => return Ok(None),
+        // Nothing in WooCommerce says "accepted", "packed", "handed to a
+        // carrier", "on its way" or "some lines returned": the order stays
+        // `processing` until it is completed.
+        OrderStatus::Pending
+        | OrderStatus::Ready
+        | OrderStatus::Shipped
+        | OrderStatus::OutForDelivery
+        | OrderStatus::PartiallyReturned => return Ok(None),
     };
     let id = s.online_reference_no.trim();
     if !is_id(id) {

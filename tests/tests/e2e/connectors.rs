@@ -209,20 +209,32 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
         fulfilment.header("x-shopify-access-token"),
         Some(SHOPIFY_TOKEN)
     );
-    let sent = hub
-        .admin_get("/admin/v1/stores/SHOP/sync-log?status=sent")
-        .await;
-    assert!(
-        sent.expect(200)
+    // The hub records the row as sent once Shopify has answered the
+    // fulfilment, a moment after the fake saw it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let sent = hub
+            .admin_get("/admin/v1/stores/SHOP/sync-log?status=sent")
+            .await;
+        let recorded = sent
+            .expect(200)
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["kind"] == "status" && e["sent_value"] == "delivered"),
-        "the delivered status is recorded as sent"
-    );
+            .any(|e| e["kind"] == "status" && e["sent_value"] == "delivered");
+        if recorded {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivered status is recorded as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
-    // A refund is acknowledged against its order and recorded; the hub
-    // books returns itself, so nothing moves.
+    // A refund of a delivered line is a return: the unit goes back on hand
+    // where it was sold from (Shopify hears the new level) and a credit
+    // note refunds the line's share, tax included.
     let refund = json!({"id": 509562969, "order_id": 4894495473901u64, "note": "damaged in transit",
         "refund_line_items": [{"quantity": 1, "restock_type": "return",
                                "line_item": {"variant_id": 43242963665133u64, "sku": "tffffv456"}}],
@@ -238,15 +250,39 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
     .await;
     let result = &hook.expect(200)["results"][0];
     assert_eq!(result["document"], "refund");
-    assert_eq!(result["result"], "ignored");
+    assert_eq!(result["result"], "returned", "{result}");
     assert_eq!(result["order_id"], id);
+    let detail = result["detail"].as_str().unwrap();
     assert!(
-        result["detail"]
-            .as_str()
-            .unwrap()
-            .contains("refund 509562969"),
-        "{result}"
+        detail.contains("refund 509562969")
+            && detail.contains("credit note BLR-CN-000001 for 63.72")
+            && detail.contains("the storefront refunded 63.72"),
+        "{detail}"
     );
+    shopify_level(&fake, 45338463404269, 10).await;
+    let returned = hub.admin_get(&format!("/admin/v1/sales-orders/{id}")).await;
+    let returned = returned.expect(200);
+    assert_eq!(returned["status"], "partially_returned");
+    assert_eq!(returned["lines"][0]["returned_quantity"], "1");
+    let credit_note = &returned["credit_notes"][0];
+    assert_eq!(credit_note["amount"], "63.72");
+    assert_eq!(credit_note["refund_id"], "509562969");
+    assert_eq!(credit_note["reason"], "damaged in transit");
+    assert_eq!(
+        credit_note["lines"][0]["restocked"],
+        json!([{"location": "BLR", "quantity": "1"}])
+    );
+    // Redelivery changes nothing.
+    let again = shopify_webhook(
+        &hub,
+        "SHOP",
+        "refunds/create",
+        &body,
+        &sign(SHOPIFY_SECRET, &body),
+    )
+    .await;
+    assert_eq!(again.expect(200)["results"][0]["result"], "duplicate");
+    assert_eq!(hub.available("tffffv456", "BLR").await, "10");
     // Product updates are storefront figures the hub owns: acknowledged, not applied.
     let body =
         fixture("shopify/products_update__sanjeev_hrx_shoes_3_variants_negative_inventory.json");
@@ -270,7 +306,8 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
         .unwrap()
         .contains("the hub owns"));
     assert_eq!(hub.events("SHOP").await[0]["outcome"], "ignored");
-    assert_eq!(hub.available("tffffv456", "BLR").await, "9");
+    // Still the hub's own level (9 after the sale, 10 after the return).
+    assert_eq!(hub.available("tffffv456", "BLR").await, "10");
 }
 
 async fn shopify_lines_map_by_variant_id(hub: TestHub) {

@@ -7,6 +7,7 @@ mod bulk;
 mod commerce;
 mod concurrency;
 mod connectors;
+mod lifecycle;
 mod plugins;
 mod scope;
 mod sync;

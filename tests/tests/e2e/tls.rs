@@ -83,6 +83,12 @@ async fn openapi_covers_every_route_and_operations_answer() {
         ("/admin/v1/sales-orders/{id}/deliver", "post"),
         ("/admin/v1/sales-orders/{id}/cancel", "post"),
         ("/admin/v1/bills/{bill_no}", "get"),
+        ("/api/v1/sales-orders/{id}/returns", "post"),
+        ("/admin/v1/sales-orders/{id}/returns", "post"),
+        ("/admin/v1/sales-orders/{id}/ready", "post"),
+        ("/admin/v1/sales-orders/{id}/ship", "post"),
+        ("/admin/v1/sales-orders/{id}/out-for-delivery", "post"),
+        ("/admin/v1/credit-notes/{credit_note_no}", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ] {
