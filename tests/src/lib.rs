@@ -627,6 +627,26 @@ impl TestHub {
         .await
     }
 
+    /// Waits (up to 10 s) until every row of the store's sync log is sent,
+    /// and returns the log.
+    pub async fn wait_all_sent(&self, store: &str) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = self
+                .admin_get(&format!("/admin/v1/stores/{store}/sync-log"))
+                .await;
+            let log = log.expect(200).as_array().unwrap().clone();
+            if !log.is_empty() && log.iter().all(|e| e["status"] == "sent") {
+                return log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not all rows were sent: {log:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The store's connector events, newest first.
     pub async fn events(&self, store: &str) -> Vec<Value> {
         self.admin_get(&format!("/admin/v1/stores/{store}/events"))

@@ -788,17 +788,7 @@ impl Backend {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict(
-                    "duplicate_price_list",
-                    format!("store {store_code} already has price list `{}`", list.code),
-                )
-                .into()
-            } else {
-                Error::from(e)
-            }
-        })?;
+        .map_err(|e| conflict_on_unique(e, "duplicate_price_list", || format!("store {store_code} already has price list `{}`", list.code)))?;
         for (price, entry) in list.prices.iter().zip(entries.into_iter().flatten()) {
             sqlx::query::<Db>(
                 "INSERT INTO price_list_prices (price_list_id, variant_id, price) VALUES ($1, $2, $3)",

@@ -1116,15 +1116,9 @@ impl Storage for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict(
-                    "duplicate_location_group",
-                    format!("location group `{}` already exists", group.code),
-                )
-                .into()
-            } else {
-                Error::from(e)
-            }
+            conflict_on_unique(e, "duplicate_location_group", || {
+                format!("location group `{}` already exists", group.code)
+            })
         })?;
         for (pos, (loc, code)) in members.iter().enumerate() {
             sqlx::query::<Db>("INSERT INTO location_group_members (group_id, location_id, position) VALUES ($1, $2, $3)")
@@ -1225,17 +1219,7 @@ impl Storage for Backend {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict(
-                    "duplicate_item_code",
-                    format!("item `{}` already exists", item.item_code),
-                )
-                .into()
-            } else {
-                Error::from(e)
-            }
-        })?;
+        .map_err(|e| conflict_on_unique(e, "duplicate_item_code", || format!("item `{}` already exists", item.item_code)))?;
         for v in variants {
             sqlx::query::<Db>(
                 "INSERT INTO variants (item_id, reference_code, attributes, price, updated_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1445,13 +1429,7 @@ impl Storage for Backend {
         .bind(store.config.get("base_url").and_then(|v| v.as_str()).is_some_and(|u| !u.trim().is_empty()))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::conflict("duplicate_store", format!("store `{}` already exists", store.code)).into()
-            } else {
-                Error::from(e)
-            }
-        })?;
+        .map_err(|e| conflict_on_unique(e, "duplicate_store", || format!("store `{}` already exists", store.code)))?;
         for (loc, code) in &locations {
             sqlx::query::<Db>(
                 "INSERT INTO store_locations (store_id, location_id) VALUES ($1, $2)",

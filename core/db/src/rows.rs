@@ -176,6 +176,20 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
+/// A unique violation as the domain conflict it means; any other database
+/// error as it is.
+pub(crate) fn conflict_on_unique(
+    e: sqlx::Error,
+    code: &'static str,
+    detail: impl FnOnce() -> String,
+) -> crate::Error {
+    if is_unique_violation(&e) {
+        poshub_model::DomainError::conflict(code, detail()).into()
+    } else {
+        e.into()
+    }
+}
+
 /// `$1, $2, ...` starting after `offset` bound parameters. Both backends
 /// accept numbered `$N` parameters.
 pub(crate) fn placeholders(offset: usize, n: usize) -> String {

@@ -637,22 +637,6 @@ async fn expect_push(
     }
 }
 
-/// Waits until every row of the store's sync log is sent, and returns it.
-async fn all_sent(hub: &TestHub, store: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = hub
-            .admin_get(&format!("/admin/v1/stores/{store}/sync-log"))
-            .await;
-        let log = log.expect(200).as_array().unwrap().clone();
-        if !log.is_empty() && log.iter().all(|e| e["status"] == "sent") {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "not all rows were sent: {log:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn price_pushes_follow_the_lists(hub: TestHub) {
     let fake = FakeStorefront::start().await;
     hub.load_catalogue().await;
@@ -663,7 +647,7 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
         price_of(r, "MUG")
     })
     .await;
-    all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
 
     // A list ending in two seconds: pushed now, and taken back by
     // reconciliation once it has expired.
@@ -679,7 +663,7 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
         price_of(r, "MUG")
     })
     .await;
-    let log = all_sent(&hub, "SHOP").await;
+    let log = hub.wait_all_sent("SHOP").await;
     let price = log.iter().find(|e| e["kind"] == "price").unwrap();
     assert_eq!(price["sent_value"], "89");
     assert_eq!(price["source"], "price_list:FLASH");
@@ -701,7 +685,7 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
         price_of(r, "MUG")
     })
     .await;
-    let log = all_sent(&hub, "SHOP").await;
+    let log = hub.wait_all_sent("SHOP").await;
     let price = log.iter().find(|e| e["kind"] == "price").unwrap();
     assert_eq!(price["source"], "last_inward");
 
@@ -724,7 +708,7 @@ async fn price_pushes_follow_the_lists(hub: TestHub) {
         price_of(r, "MUG")
     })
     .await;
-    all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
         .await;
@@ -881,7 +865,7 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
         stock_of(r, "MUG")
     })
     .await;
-    all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
 
     // Two units held back: the store is shown and pushed 8 of 10.
     let before = fake.received().len();
@@ -901,7 +885,7 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
         mug["locations"],
         json!([{"location": "BLR", "available": "8"}])
     );
-    let log = all_sent(&hub, "SHOP").await;
+    let log = hub.wait_all_sent("SHOP").await;
     let stock = log
         .iter()
         .find(|e| e["kind"] == "stock" && e["subject"] == "MUG@BLR")
@@ -1003,7 +987,7 @@ async fn a_buffer_protects_the_shop_floor(hub: TestHub) {
         hub.item_row(&key, "/api/v1/items", "MUG").await["available"],
         "30"
     );
-    all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
     let r = hub
         .admin_post("/admin/v1/stores/SHOP/reconcile", json!({}))
         .await;

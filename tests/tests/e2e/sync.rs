@@ -24,22 +24,6 @@ async fn pushing_store(hub: &TestHub, fake: &FakeStorefront) -> String {
     hub.api_key("SHOP", &["BLR"]).await
 }
 
-/// Waits until every row of the store's sync log is sent.
-async fn wait_all_sent(hub: &TestHub, store: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = hub
-            .admin_get(&format!("/admin/v1/stores/{store}/sync-log"))
-            .await;
-        let log = log.expect(200).as_array().unwrap().clone();
-        if !log.is_empty() && log.iter().all(|e| e["status"] == "sent") {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "not all rows were sent: {log:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn stock_of(r: &poshub_tests::Received, code: &str) -> Option<String> {
     (r.path == "/poshub/stock-levels" && r.body["reference_code"] == code && r.answered == 200)
         .then(|| r.body["available"].as_str().unwrap_or_default().to_string())
@@ -251,7 +235,7 @@ async fn failed_pushes_retry_with_growing_delays(hub: TestHub) {
     fake.wait_for(Duration::from_secs(10), |r| stock_of(r, "MUG").is_some())
         .await
         .expect("delivered after retries");
-    let log = wait_all_sent(&hub, "SHOP").await;
+    let log = hub.wait_all_sent("SHOP").await;
     let stock = log.iter().find(|e| e["kind"] == "stock").unwrap().clone();
     let tries = attempts_of(&fake, "MUG");
     let delivered = tries.iter().filter(|(_, s, _)| *s == 200).count();
@@ -365,7 +349,7 @@ async fn dead_letters_are_listed_and_retried(hub: TestHub) {
     expect_level(&fake, "MUG", "10").await;
     expect_level(&fake, "TOY-Red-S", "10").await;
     // Every row delivered (not merely out of the dead letters) before reconciling.
-    wait_all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
     assert!(fake.received().len() >= before + 4);
     // In sync now: reconciliation finds nothing to do.
     let r = hub
@@ -377,7 +361,7 @@ async fn dead_letters_are_listed_and_retried(hub: TestHub) {
 async fn reconciliation_brings_back_a_drifted_store(hub: TestHub) {
     let fake = FakeStorefront::start().await;
     let key = pushing_store(&hub, &fake).await;
-    wait_all_sent(&hub, "SHOP").await;
+    hub.wait_all_sent("SHOP").await;
     // The storefront goes away for good (4xx: not retried); an order's push is lost.
     fake.answer_always(410);
     hub.post(
