@@ -537,3 +537,21 @@ pub async fn reconcile(
         requeued: s.storage.reconcile(&code).await?,
     }))
 }
+
+/// The catalogue as a store sees it over all its locations (the answer of
+/// `GET /api/v1/items` for a key acting for every location), for the
+/// merchant's mapping work.
+#[utoipa::path(get, path = "/admin/v1/stores/{code}/catalog", tag = "admin", params(("code" = String, Path), crate::store_api::ItemsQuery),
+    security(("admin_token" = [])),
+    responses((status = 200, body = crate::store_api::ItemPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn store_catalog(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<crate::store_api::ItemsQuery>,
+) -> ApiResult<Json<crate::store_api::ItemPage>> {
+    let ctx = s.storage.store_context(&code).await?;
+    Ok(Json(
+        crate::store_api::item_page(&s, &ctx.principal, q).await?,
+    ))
+}

@@ -7,6 +7,7 @@ pub mod admin_api;
 pub mod bulk_api;
 pub mod commerce_api;
 pub mod compat;
+pub mod console;
 mod cursor;
 pub mod error;
 pub mod extract;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
             post(admin::retry_one),
         )
         .route("/admin/v1/stores/{code}/reconcile", post(admin::reconcile))
+        .route("/admin/v1/stores/{code}/catalog", get(admin::store_catalog))
         .route("/admin/v1/plugins", get(admin::list_plugins))
         .route("/admin/v1/plugins/reload", post(admin::reload_plugins))
         // Bulk tools.
@@ -164,6 +166,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/hooks/{store}/{*topic}", post(hooks::receive))
         .route("/compat/{store}/{*path}", any(compat::handle))
+        // The merchant console: static assets, a client of the admin API.
+        .route("/console", get(console::index))
+        .route("/console/{file}", get(console::file))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -206,7 +206,7 @@ impl Modify for Security {
         admin_api::list_orders, admin_api::get_order, admin_api::bill_order, admin_api::deliver_order, admin_api::cancel_order,
         admin_api::get_bill, admin_api::list_events, admin_api::list_plugins, admin_api::reload_plugins,
         admin_api::put_mappings, admin_api::list_mappings, admin_api::sync_log, admin_api::retry_all, admin_api::retry_one,
-        admin_api::reconcile,
+        admin_api::reconcile, admin_api::store_catalog,
         crate::commerce_api::patch_store, crate::commerce_api::create_price_list, crate::commerce_api::list_price_lists,
         crate::commerce_api::delete_price_list,
         bulk_api::generate_reference_codes, bulk_api::import_items, bulk_api::import_mappings, bulk_api::auto_match,
