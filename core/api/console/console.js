@@ -109,7 +109,7 @@ async function storesPage() {
     rows.push(row({ test: "store-row-" + s.code }, headers, [
       h("a", { href: "#/stores/" + enc(s.code), test: "store-link-" + s.code }, s.code + " — " + s.name),
       s.connector,
-      when(hl.lastPush),
+      h("span", { test: "last-push-" + s.code }, when(hl.lastPush)),
       h("span", { class: "badge " + (hl.failed ? "warn" : "ok") }, hl.failed),
       h("span", { class: "badge " + (hl.dead ? "err" : "ok") }, hl.dead),
       h("code", {}, `${location.origin}/hooks/${s.code}/orders/create`),
@@ -239,9 +239,14 @@ async function storePage(code) {
     if (list.length) body.candidates = list;
     try {
       const r = await api("POST", `/admin/v1/stores/${c}/mappings/auto-match`, body);
-      const results = r.results || r.candidates || [];
-      if (apply) { flash(`Auto-match mapped ${results.filter((x) => x.outcome === "matched" || x.status === "matched").length} variants`); await reload(); return; }
-      preview.replaceChildren(h("pre", { class: "mono" }, JSON.stringify(r, null, 1)));
+      const ph = ["SKU", "Storefront id", "Result", "Detail"];
+      preview.replaceChildren(h("p", {}, `${r.matched} to map (from ${r.source})` + (r.applied ? ", applied" : ", preview only")),
+        table("", "automatch-results", ph, r.candidates.map((x) => row({ class: x.result === "matched" ? "" : "unmapped" }, ph,
+          [h("code", {}, x.sku || ""), h("code", {}, x.external_id), h("span", { class: "badge" }, x.result), x.detail || ""]))));
+      if (apply) {
+        await reload();
+        flash(`Auto-match mapped ${r.matched} variants`);
+      }
     } catch (err) { flash(err.message, true); }
   };
   const csv = h("textarea", { name: "csv", test: "mapping-csv", placeholder: "reference_code,external_id\nMUG,gid-1" });
@@ -251,7 +256,7 @@ async function storePage(code) {
     try {
       const r = await api("POST", "/admin/v1/reference-codes/generate", { template: genTemplate.value, apply });
       genPreview.replaceChildren(table("", "gen-plan", ["Item", "Old", "New"],
-        (r.variants || r.plan || []).map((v) => row({}, ["Item", "Old", "New"], [v.item_code, v.old, v.new]))),
+        r.variants.map((v) => row({}, ["Item", "Old", "New"], [v.item_code, v.old, v.new]))),
         (r.collisions || []).length ? h("p", { class: "badge err" }, `${r.collisions.length} collisions`) : null);
       if (apply) { flash("Reference codes written"); await reload(); }
     } catch (err) { flash(err.message, true); }
