@@ -145,13 +145,20 @@ impl Browser {
                 json!({"using": "css selector", "value": css}),
             )
             .await?;
-        v[ELEMENT].as_str().map(str::to_string).ok_or_else(|| format!("not an element: {v}"))
+        v[ELEMENT]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("not an element: {v}"))
     }
 
     async fn text_of(&self, css: &str) -> Result<String, String> {
         let id = self.find(css).await?;
         let v = self
-            .cmd(reqwest::Method::GET, &format!("/element/{id}/text"), json!({}))
+            .cmd(
+                reqwest::Method::GET,
+                &format!("/element/{id}/text"),
+                json!({}),
+            )
             .await?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
@@ -258,11 +265,7 @@ async fn a_merchant_runs_the_day_from_the_console() {
     hub.load_catalogue().await;
     let fake = FakeStorefront::start().await;
     let b = Browser::start(&driver).await;
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(180),
-        the_story(&hub, &fake, &b),
-    )
-    .await;
+    let outcome = tokio::time::timeout(Duration::from_secs(180), the_story(&hub, &fake, &b)).await;
     b.quit().await;
     outcome.expect("the console story finishes within 3 minutes");
 }
@@ -315,7 +318,10 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     assert_eq!(title, "WEB — Web shop");
     // The secret is write-only: the hub shows it masked.
     let config = b.wait_for("[data-test=store-config]").await;
-    assert!(config.contains("********") && !config.contains("hush"), "{config}");
+    assert!(
+        config.contains("********") && !config.contains("hush"),
+        "{config}"
+    );
     assert!(config.contains(&format!("{}/hooks/WEB/orders/create", hub.base)));
     let count = b.wait_for("[data-test=unmapped-count]").await;
     assert_eq!(count, "7 of 7 variants unmapped");
@@ -340,16 +346,17 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     })
     .await;
     let row = b.wait_for("[data-test=mapping-MUG]").await;
-    assert!(row.contains("gid-mug") && !row.contains("unmapped"), "{row}");
+    assert!(
+        row.contains("gid-mug") && !row.contains("unmapped"),
+        "{row}"
+    );
     let row = b.wait_for("[data-test=mapping-TOY-Blue-M]").await;
     assert!(row.contains("unmapped"), "{row}");
 
     // An API user: the key is shown once.
     b.type_into("[data-test=api-user-name]", "storefront").await;
     b.click("[data-test=create-api-user]").await;
-    let key = b
-        .wait_text("[data-test=api-key]", |t| !t.is_empty())
-        .await;
+    let key = b.wait_text("[data-test=api-key]", |t| !t.is_empty()).await;
     let users = b.wait_for("[data-test=api-users]").await;
     assert!(users.contains("storefront"), "{users}");
     assert!(!users.contains(&key), "the list shows only a prefix");
@@ -392,7 +399,8 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     b.click("[data-test=bill-payment-type] option[value=cod]")
         .await;
     b.click("[data-test=action-bill]").await;
-    b.wait_text("[data-test=order-status]", |t| t == "billed").await;
+    b.wait_text("[data-test=order-status]", |t| t == "billed")
+        .await;
     let bill = b.wait_for("[data-test=bill-no]").await;
     assert_eq!(bill, "BLR-000001");
     b.click("[data-test=action-deliver]").await;
@@ -406,9 +414,7 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     let actions = b.wait_for("[data-test=order-actions]").await;
     assert!(actions.contains("Return everything") && !actions.contains("Bill"));
     b.screenshot("04-order").await;
-    let o = hub
-        .admin_get(&format!("/admin/v1/sales-orders/{id}"))
-        .await;
+    let o = hub.admin_get(&format!("/admin/v1/sales-orders/{id}")).await;
     assert_eq!(o.expect(200)["status"], "delivered");
 
     // The status push reaches the storefront and shows in the sync log.
@@ -429,7 +435,10 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     let log = b
         .wait_text("[data-test=sync-log]", |t| t.contains("status"))
         .await;
-    assert!(log.contains(&format!("POST {}/poshub/orders/status", fake.base)), "{log}");
+    assert!(
+        log.contains(&format!("POST {}/poshub/orders/status", fake.base)),
+        "{log}"
+    );
     assert!(log.contains("sent") && !log.contains("dead"), "{log}");
     assert!(log.contains("stock") && log.contains("price"), "{log}");
     b.wait_for("[data-test=sync-chart]").await;

@@ -79,6 +79,7 @@ async fn openapi_covers_every_route_and_operations_answer() {
         ("/admin/v1/stores", "post"),
         ("/admin/v1/stores", "get"),
         ("/admin/v1/stores/{code}/api-users", "post"),
+        ("/admin/v1/stores/{code}/catalog", "get"),
         ("/admin/v1/sales-orders/{id}/bill", "post"),
         ("/admin/v1/sales-orders/{id}/deliver", "post"),
         ("/admin/v1/sales-orders/{id}/cancel", "post"),
