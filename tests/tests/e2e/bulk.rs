@@ -634,3 +634,61 @@ async fn openapi_documents_the_bulk_tools() {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
 }
+
+/// The store's catalogue for the admin (what the console's mapping table
+/// reads): the store API's items answer over all the store's locations.
+async fn store_catalogue_for_the_admin(hub: TestHub) {
+    hub.load_catalogue().await;
+    hub.create_store("WEB", &["BLR", "MUM"], false).await;
+    let key = hub.api_key("WEB", &["BLR", "MUM"]).await;
+    let admin = hub
+        .admin_get("/admin/v1/stores/WEB/catalog?limit=500")
+        .await;
+    let admin = admin.expect(200).clone();
+    let store = hub.get(&key, "/api/v1/items?limit=500").await;
+    let store = store.expect(200);
+    let codes = |v: &Value| -> Vec<(String, String)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["reference_code"].as_str().unwrap().to_string(),
+                    i["available"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(codes(&admin).len(), 7);
+    assert_eq!(codes(&admin), codes(store));
+    let mug = admin["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_code"] == "MUG")
+        .unwrap();
+    assert_eq!(mug["available"], "15");
+    assert_eq!(mug["price"], "100.00");
+    assert_eq!(mug["locations"].as_array().unwrap().len(), 2);
+    // Pages like the store API's.
+    let page = hub.admin_get("/admin/v1/stores/WEB/catalog?limit=2").await;
+    let cursor = page.expect(200)["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let next = hub
+        .admin_get(&format!(
+            "/admin/v1/stores/WEB/catalog?limit=500&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(next.expect(200)["items"].as_array().unwrap().len(), 5);
+    hub.admin_get("/admin/v1/stores/NOPE/catalog")
+        .await
+        .expect_problem(404, "not_found");
+    hub.get(&key, "/admin/v1/stores/WEB/catalog")
+        .await
+        .expect_problem(401, "unauthorized");
+}
+
+both_backends!(store_catalogue, super::store_catalogue_for_the_admin);
