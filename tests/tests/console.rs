@@ -181,6 +181,20 @@ impl Browser {
         }
     }
 
+    /// A DOM property of the element (e.g. an input's `type`).
+    async fn property(&self, css: &str, name: &str) -> String {
+        let id = self.find(css).await.unwrap();
+        let v = self
+            .cmd(
+                reqwest::Method::GET,
+                &format!("/element/{id}/property/{name}"),
+                json!({}),
+            )
+            .await
+            .unwrap();
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     async fn wait_for(&self, css: &str) -> String {
         self.wait_text(css, |_| true).await
     }
@@ -310,9 +324,23 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     b.click("[data-test=new-store-connector] option[value=canonical]")
         .await;
     b.type_into("[data-test=new-store-locations]", "BLR").await;
-    b.type_into("[data-test=new-store-secret]", "hush").await;
-    b.type_into("[data-test=new-store-base-url]", &fake.base)
+    // The config form follows the canonical connector's schema: the secret
+    // is a password field.
+    let fields = b
+        .wait_text("[data-test=config-fields]", |t| t.contains("base_url"))
         .await;
+    assert!(
+        fields.contains("webhook_secret (secret, write-only)"),
+        "{fields}"
+    );
+    assert_eq!(
+        b.property("[data-test=config-webhook_secret]", "type")
+            .await,
+        "password"
+    );
+    b.type_into("[data-test=config-webhook_secret]", "hush")
+        .await;
+    b.type_into("[data-test=config-base_url]", &fake.base).await;
     b.click("[data-test=create-store]").await;
     let title = b.wait_for("[data-test=store-title]").await;
     assert_eq!(title, "WEB — Web shop");

@@ -122,19 +122,38 @@ async function storesPage() {
       plugins.map((p) => h("option", { value: p.id }, `${p.id} (${p.platform} ${p.version})`))),
     locations: h("input", { name: "locations", value: locations.map((l) => l.code).join(","), test: "new-store-locations" }),
     payments: h("input", { name: "payment_types", value: "prepaid,cod", test: "new-store-payments" }),
-    secret: h("input", { name: "webhook_secret", type: "password", autocomplete: "new-password", test: "new-store-secret" }),
-    baseUrl: h("input", { name: "base_url", type: "url", test: "new-store-base-url" }),
+    configFields: h("div", { class: "grid2", test: "config-fields" }),
     extra: h("textarea", { name: "config", test: "new-store-config", placeholder: '{"access_token": "..."}' }),
   };
   const list = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+  // The config form follows the connector's own JSON Schema; writeOnly
+  // properties are secrets: password fields, never shown back.
+  let schemaInputs = [];
+  const renderConfig = () => {
+    const plugin = plugins.find((p) => p.id === f.connector.value) || {};
+    const props = (plugin.config_schema && plugin.config_schema.properties) || {};
+    schemaInputs = Object.entries(props).map(([key, prop]) => {
+      const plain = prop.type === "string" || prop.type === undefined;
+      const input = plain
+        ? h("input", { name: key, test: "config-" + key, type: prop.writeOnly ? "password" : prop.format === "uri" ? "url" : "text", autocomplete: prop.writeOnly ? "new-password" : "off" })
+        : h("textarea", { name: key, test: "config-" + key, placeholder: prop.type === "object" ? "{}" : "JSON" });
+      return { key, plain, input, label: h("label", { title: prop.description || "" }, key + (prop.writeOnly ? " (secret, write-only)" : ""), input, prop.description ? h("small", {}, prop.description) : null) };
+    });
+    f.configFields.replaceChildren(...schemaInputs.map((x) => x.label));
+  };
+  f.connector.addEventListener("change", renderConfig);
+  renderConfig();
   const form = h("form", {
     test: "new-store-form",
     onsubmit: async (e) => {
       e.preventDefault();
       let config = {};
       try { config = f.extra.value.trim() ? JSON.parse(f.extra.value) : {}; } catch (_) { flash("Config is not JSON", true); return; }
-      if (f.secret.value) config.webhook_secret = f.secret.value;
-      if (f.baseUrl.value) config.base_url = f.baseUrl.value;
+      for (const x of schemaInputs) {
+        const v = x.input.value.trim();
+        if (!v) continue;
+        try { config[x.key] = x.plain ? v : JSON.parse(v); } catch (_) { flash(x.key + " is not JSON", true); return; }
+      }
       try {
         await api("POST", "/admin/v1/stores", {
           code: f.code.value.trim(), name: f.name.value.trim(), connector: f.connector.value,
@@ -148,13 +167,13 @@ async function storesPage() {
   },
   h("label", {}, "Code", f.code), h("label", {}, "Name", f.name), h("label", {}, "Connector", f.connector),
   h("label", {}, "Locations", f.locations), h("label", {}, "Payment types", f.payments),
-  h("label", {}, "Webhook secret (write-only)", f.secret), h("label", {}, "Storefront base URL", f.baseUrl),
   h("label", {}, "More config (JSON)", f.extra),
   h("button", { type: "submit", test: "create-store" }, "Create store"));
   app().replaceChildren(
     h("h1", {}, "Stores"),
     h("section", {}, stores.length ? table("", "stores", headers, rows) : h("p", { test: "no-stores" }, "No stores yet.")),
     h("h2", {}, "New store"), h("section", {}, form));
+  form.insertBefore(h("fieldset", { class: "config" }, h("legend", {}, "Connector configuration"), f.configFields), form.querySelector('[data-test="create-store"]'));
 }
 
 // ---------- one store ----------

@@ -366,6 +366,10 @@ pub struct PluginRow {
     /// `bundled (...)` or the plugin file.
     pub source: String,
     pub sha256: String,
+    /// JSON Schema of the store configuration the connector reads;
+    /// `writeOnly` properties are secrets (shown as `********`).
+    #[schema(value_type = Object)]
+    pub config_schema: serde_json::Value,
 }
 
 fn plugin_rows(s: &AppState) -> Vec<PluginRow> {
@@ -380,6 +384,7 @@ fn plugin_rows(s: &AppState) -> Vec<PluginRow> {
             hosts: p.hosts,
             source: p.source,
             sha256: p.sha256,
+            config_schema: p.config_schema,
         })
         .collect()
 }

@@ -20,6 +20,9 @@ pub struct PluginSummary {
     pub hosts: Vec<String>,
     pub source: String,
     pub sha256: String,
+    /// JSON Schema of the store configuration it reads (`writeOnly`
+    /// properties are secrets).
+    pub config_schema: serde_json::Value,
 }
 
 /// What a reload did.
@@ -89,6 +92,7 @@ impl Registry {
                 hosts: p.info.hosts.clone(),
                 source: p.source.to_string(),
                 sha256: p.sha256.clone(),
+                config_schema: p.info.config_schema.clone(),
             })
             .collect()
     }
