@@ -473,6 +473,53 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     b.window(1280, 2600).await;
     b.screenshot("05-store").await;
 
+    // The storefront goes down: a push is dead-lettered, the console shows
+    // it, and its retry delivers it once the storefront is back.
+    fake.answer_always(500);
+    hub.admin_post(
+        "/admin/v1/stock/inward",
+        json!({"location": "BLR", "lines": [{"reference_code": "MUG", "quantity": "1"}]}),
+    )
+    .await
+    .expect(200);
+    let deadline = Instant::now() + WAIT;
+    let dead_id = loop {
+        let log = hub
+            .admin_get("/admin/v1/stores/WEB/sync-log?status=dead")
+            .await;
+        if let Some(row) = log.expect(200).as_array().unwrap().first() {
+            break row["id"].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no push was dead-lettered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    b.click("[data-test=sync-refresh]").await;
+    let log = b
+        .wait_text("[data-test=sync-log]", |t| t.contains("dead"))
+        .await;
+    assert!(
+        log.contains("500"),
+        "the storefront's answer is shown: {log}"
+    );
+    fake.answer_always(200);
+    b.click(&format!("[data-test=retry-{dead_id}]")).await;
+    b.wait_text("#flash", |t| t.contains("Queued again")).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        b.click("[data-test=sync-refresh]").await;
+        let log = b.wait_for("[data-test=sync-log]").await;
+        if !log.contains("dead") && !log.contains("pending") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the retried push was not sent: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = hub.wait_all_sent("WEB").await;
+    assert!(sent.iter().any(|e| e["id"] == dead_id), "{sent:?}");
+
     // Phone-sized: the orders list still reads.
     b.window(375, 812).await;
     b.click("[data-test=nav-orders]").await;
