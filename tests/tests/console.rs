@@ -306,6 +306,20 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
         .unwrap()
         .starts_with("text/javascript"));
 
+    for (path, status) in [
+        ("/console/", 200),
+        ("/console/console.css", 200),
+        ("/console/nope.js", 404),
+    ] {
+        let r = hub
+            .client
+            .get(format!("{}{path}", hub.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+
     // Log in: a wrong token is refused, the admin token lets us in.
     b.goto(&format!("{}/console", hub.base)).await;
     b.wait_for("[data-test=login-form]").await;
@@ -350,7 +364,14 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
         config.contains("********") && !config.contains("hush"),
         "{config}"
     );
-    assert!(config.contains(&format!("{}/hooks/WEB/orders/create", hub.base)));
+    // One webhook URL per topic the connector takes.
+    let hooks = b.wait_for("[data-test=webhook-urls]").await;
+    for topic in ["orders/create", "orders/cancelled", "refunds/create"] {
+        assert!(
+            hooks.contains(&format!("{}/hooks/WEB/{topic}", hub.base)),
+            "{hooks}"
+        );
+    }
     let count = b.wait_for("[data-test=unmapped-count]").await;
     assert_eq!(count, "7 of 7 variants unmapped");
     let row = b.wait_for("[data-test=mapping-MUG]").await;

@@ -167,13 +167,12 @@ async function storesPage() {
   },
   h("label", {}, "Code", f.code), h("label", {}, "Name", f.name), h("label", {}, "Connector", f.connector),
   h("label", {}, "Locations", f.locations), h("label", {}, "Payment types", f.payments),
-  h("label", {}, "More config (JSON)", f.extra),
   h("button", { type: "submit", test: "create-store" }, "Create store"));
   app().replaceChildren(
     h("h1", {}, "Stores"),
     h("section", {}, stores.length ? table("", "stores", headers, rows) : h("p", { test: "no-stores" }, "No stores yet.")),
     h("h2", {}, "New store"), h("section", {}, form));
-  form.insertBefore(h("fieldset", { class: "config" }, h("legend", {}, "Connector configuration"), f.configFields), form.querySelector('[data-test="create-store"]'));
+  form.insertBefore(h("fieldset", { class: "config" }, h("legend", {}, "Connector configuration"), f.configFields, h("label", {}, "More config (JSON)", f.extra)), form.querySelector('[data-test="create-store"]'));
 }
 
 // ---------- one store ----------
@@ -196,11 +195,13 @@ function latencyChart(log) {
 
 async function storePage(code) {
   const c = enc(code);
-  const [store, users, mappings, catalog, log] = await Promise.all([
+  const [store, users, mappings, catalog, log, plugins] = await Promise.all([
     api("GET", `/admin/v1/stores/${c}`), api("GET", `/admin/v1/stores/${c}/api-users`),
     api("GET", `/admin/v1/stores/${c}/mappings`), api("GET", `/admin/v1/stores/${c}/catalog?limit=500`),
-    api("GET", `/admin/v1/stores/${c}/sync-log?limit=200`),
+    api("GET", `/admin/v1/stores/${c}/sync-log?limit=200`), api("GET", "/admin/v1/plugins"),
   ]);
+  const connector = plugins.find((p) => p.id === store.connector) || { topics: [] };
+  const topics = connector.topics.length ? connector.topics : ["orders/create"];
   const reload = () => storePage(code).catch((e) => flash(e.message, true));
   const mapped = new Map(mappings.map((m) => [m.reference_code, m]));
   const unmapped = catalog.items.filter((i) => !mapped.has(i.reference_code)).length;
@@ -210,7 +211,7 @@ async function storePage(code) {
     h("table", {}, h("tbody", {},
       [["Connector", store.connector], ["Locations", store.locations.join(", ")],
         ["Payment types", store.payment_types.join(", ")],
-        ["Webhook URL", h("code", { test: "webhook-url" }, `${location.origin}/hooks/${store.code}/orders/create`)],
+        ["Webhook URLs", h("div", { test: "webhook-urls" }, topics.map((t) => h("div", {}, h("code", {}, `${location.origin}/hooks/${store.code}/${t}`))))],
         ...Object.entries(store.config).map(([k, v]) => [k, h("code", {}, typeof v === "string" ? v : JSON.stringify(v))])]
         .map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))))));
 

@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/compat/{store}/{*path}", any(compat::handle))
         // The merchant console: static assets, a client of the admin API.
         .route("/console", get(console::index))
+        .route("/console/", get(console::index))
         .route("/console/{file}", get(console::file))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
