@@ -541,6 +541,42 @@ async fn the_story(hub: &TestHub, fake: &FakeStorefront, b: &Browser) {
     let sent = hub.wait_all_sent("WEB").await;
     assert!(sent.iter().any(|e| e["id"] == dead_id), "{sent:?}");
 
+    // Switched off, the store's key is refused and its pushes wait; switched
+    // on again, the waiting push goes out.
+    assert!(b
+        .text_of("[data-test=store-enabled]")
+        .await
+        .unwrap()
+        .contains("switched on"));
+    b.click("[data-test=toggle-store]").await;
+    b.wait_text("[data-test=store-enabled]", |t| t.contains("switched off"))
+        .await;
+    hub.get(key.trim(), "/api/v1/items")
+        .await
+        .expect_problem(403, "store_disabled");
+    let pushed_before = fake.received().len();
+    hub.admin_post(
+        "/admin/v1/stock/inward",
+        json!({"location": "BLR", "lines": [{"reference_code": "MUG", "quantity": "1"}]}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        fake.received().len(),
+        pushed_before,
+        "a switched-off store hears nothing"
+    );
+    b.click("[data-test=toggle-store]").await;
+    b.wait_text("[data-test=store-enabled]", |t| t.contains("switched on"))
+        .await;
+    hub.wait_all_sent("WEB").await;
+    assert!(
+        fake.received().len() > pushed_before,
+        "the waiting push went out"
+    );
+    hub.get(key.trim(), "/api/v1/items").await.expect(200);
+
     // Phone-sized: the orders list still reads.
     b.window(375, 812).await;
     b.click("[data-test=nav-orders]").await;

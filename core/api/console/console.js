@@ -209,7 +209,18 @@ async function storePage(code) {
   // Config (secrets come back masked by the hub).
   const cfg = h("section", { test: "store-config" },
     h("table", {}, h("tbody", {},
-      [["Connector", store.connector], ["Locations", store.locations.join(", ")],
+      [["Status", h("span", {}, h("b", { test: "store-enabled" }, store.enabled ? "switched on" : "switched off"), " ",
+        h("button", {
+          test: "toggle-store",
+          onclick: async () => {
+            try {
+              await api("PATCH", `/admin/v1/stores/${c}`, { enabled: !store.enabled });
+              flash(store.enabled ? `Store ${store.code} switched off: its keys and webhooks are refused, pushes wait.` : `Store ${store.code} switched on.`);
+              await reload();
+            } catch (err) { flash(err.message, true); }
+          },
+        }, store.enabled ? "Disable" : "Enable"))],
+        ["Connector", store.connector], ["Locations", store.locations.join(", ")],
         ["Payment types", store.payment_types.join(", ")],
         ["Webhook URLs", h("div", { test: "webhook-urls" }, topics.map((t) => h("div", {}, h("code", {}, `${location.origin}/hooks/${store.code}/${t}`))))],
         ...Object.entries(store.config).map(([k, v]) => [k, h("code", {}, typeof v === "string" ? v : JSON.stringify(v))])]

@@ -156,6 +156,9 @@ async fn authenticate(
         .filter(|k| !k.is_empty())
         .ok_or_else(|| Problem::unauthorized("send one of the store's API keys in X-Auth-Token"))?;
     match state.storage.authenticate(&hash_key(key)).await? {
+        Some(p) if p.store_id == ctx.principal.store_id && !p.store_enabled => {
+            Err(Problem::store_disabled(&p.store_code))
+        }
         Some(p) if p.store_id == ctx.principal.store_id => Ok(p),
         // Another store's key is as good as no key here.
         _ => Err(Problem::unauthorized(

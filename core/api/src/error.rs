@@ -95,6 +95,15 @@ impl Problem {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
+    /// The merchant has switched the store off.
+    pub fn store_disabled(store: &str) -> Problem {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "store_disabled",
+            format!("store {store} is switched off by the merchant; nothing is accepted for it until it is switched on"),
+        )
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
     }

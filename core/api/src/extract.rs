@@ -146,6 +146,7 @@ impl FromRequestParts<AppState> for StoreKey {
             Problem::unauthorized("send the store's API key as `Authorization: Bearer <key>`")
         })?;
         match state.storage.authenticate(&hash_key(key)).await? {
+            Some(p) if !p.store_enabled => Err(Problem::store_disabled(&p.store_code)),
             Some(p) => Ok(StoreKey(p)),
             None => Err(Problem::unauthorized("this API key is not valid")),
         }

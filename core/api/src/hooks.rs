@@ -116,6 +116,9 @@ async fn handle(
     body: &[u8],
     event: &mut NewConnectorEvent,
 ) -> Result<Vec<DocumentResult>, Refusal> {
+    if !ctx.principal.store_enabled {
+        return Err(Problem::store_disabled(&ctx.principal.store_code).into());
+    }
     let plugin = state.registry.get(&ctx.connector).ok_or_else(|| {
         Refusal::new(
             "failed",

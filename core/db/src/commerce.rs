@@ -697,13 +697,14 @@ impl Backend {
             Some(Some(group)) => Some(sell_from(&mut tx, group.as_str(), &locations).await?.id),
         };
         sqlx::query::<Db>(
-            "UPDATE stores SET name = $1, payment_types = $2, allow_backorder = $3, prices_include_tax = $4 \
-             WHERE id = $5",
+            "UPDATE stores SET name = $1, payment_types = $2, allow_backorder = $3, prices_include_tax = $4, \
+             enabled = $5 WHERE id = $6",
         )
         .bind(patch.name.as_deref().map_or(row.name.as_str(), str::trim))
         .bind(Json(patch.payment_types.as_ref().unwrap_or(&row.payment_types.0)))
         .bind(patch.allow_backorder.unwrap_or(row.allow_backorder))
         .bind(patch.prices_include_tax.unwrap_or(row.prices_include_tax))
+        .bind(patch.enabled.unwrap_or(row.enabled))
         .bind(row.id)
         .execute(&mut *tx)
         .await?;

@@ -339,7 +339,7 @@ async fn load_item(conn: &mut Conn, item_code: &str) -> Result<Item> {
 async fn store_row(conn: &mut Conn, code: &str) -> Result<StoreRow> {
     Ok(sqlx::query_as::<Db, StoreRow>(
         "SELECT id, code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
-         created_at FROM stores WHERE code = $1",
+         enabled, created_at FROM stores WHERE code = $1",
     )
     .bind(code)
     .fetch_optional(&mut *conn)
@@ -369,6 +369,7 @@ async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
         payment_types: row.payment_types.0,
         allow_backorder: row.allow_backorder,
         prices_include_tax: row.prices_include_tax,
+        enabled: row.enabled,
         channel: channel(conn, row.id).await?.settings(),
         created_at: row.created_at,
     })
@@ -1587,8 +1588,8 @@ impl Storage for Backend {
     async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>> {
         let mut conn = self.read.acquire().await?;
         let Some(row) = sqlx::query::<Db>(
-            "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, s.prices_include_tax \
-             FROM api_users u JOIN stores s ON s.id = u.store_id WHERE u.key_hash = $1",
+            "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, s.prices_include_tax, \
+             s.enabled FROM api_users u JOIN stores s ON s.id = u.store_id WHERE u.key_hash = $1",
         )
         .bind(key_hash)
         .fetch_optional(&mut *conn)
@@ -1616,6 +1617,7 @@ impl Storage for Backend {
             payment_types: row.try_get::<Json<Vec<PaymentType>>, _>("payment_types")?.0,
             allow_backorder: row.try_get("allow_backorder")?,
             prices_include_tax: row.try_get("prices_include_tax")?,
+            store_enabled: row.try_get("enabled")?,
         }))
     }
 
@@ -1632,6 +1634,7 @@ impl Storage for Backend {
                 payment_types: row.payment_types.0,
                 allow_backorder: row.allow_backorder,
                 prices_include_tax: row.prices_include_tax,
+                store_enabled: row.enabled,
             },
             connector: row.connector,
             config: row.config.0,
@@ -1983,6 +1986,7 @@ impl Storage for Backend {
              WHERE id IN (SELECT o.id FROM outbox o \
              WHERE ((o.status IN ('pending', 'failed') AND o.next_attempt_at <= $3) \
              OR (o.status = 'sending' AND o.lease_until < $3)) \
+             AND EXISTS (SELECT 1 FROM stores s WHERE s.id = o.store_id AND s.enabled) \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.store_id = o.store_id AND p.key = o.key AND p.id < o.id \
              AND p.status IN ('pending', 'sending', 'failed')) \
              ORDER BY o.next_attempt_at, o.id LIMIT $4{SKIP_LOCKED}) \

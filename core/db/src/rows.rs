@@ -65,6 +65,7 @@ pub(crate) struct StoreRow {
     pub payment_types: Json<Vec<PaymentType>>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    pub enabled: bool,
     pub created_at: DateTime<Utc>,
 }
 

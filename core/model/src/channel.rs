@@ -235,6 +235,9 @@ pub struct StorePatch {
     pub stock_buffer: Option<Option<StockBuffer>>,
     #[serde(default)]
     pub enforce_prices: Option<bool>,
+    /// Switch the store on or off.
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// A field that is present (possibly `null`): `Some(None)` is an explicit null.

@@ -126,6 +126,8 @@ pub struct Store {
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    /// Switched off, the store's keys and webhooks are refused and its pushes wait.
+    pub enabled: bool,
     #[serde(flatten)]
     pub channel: ChannelSettings,
     pub created_at: DateTime<Utc>,
@@ -165,6 +167,8 @@ pub struct Principal {
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    /// Whether the merchant has the store switched on.
+    pub store_enabled: bool,
 }
 
 impl Principal {
@@ -277,6 +281,7 @@ mod tests {
             payment_types: vec![],
             allow_backorder: false,
             prices_include_tax: true,
+            store_enabled: true,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The three business models of API users and locations, and store
 //! isolation: a key sees only its own store's orders at its own locations.
 
-use poshub_tests::serde_json::json;
+use poshub_tests::serde_json::{self, json};
 use poshub_tests::{both_backends, order, TestHub};
 
 /// One user, one location: orders need no location, items show only it.
@@ -280,4 +280,64 @@ async fn groups_and_walk_in_customers(hub: TestHub) {
 both_backends!(
     location_groups_and_walk_in,
     super::groups_and_walk_in_customers
+);
+
+async fn switch(hub: &TestHub, enabled: bool) -> poshub_tests::Answer {
+    let body = json!({"enabled": enabled});
+    hub.call(
+        poshub_tests::reqwest::Method::PATCH,
+        "/admin/v1/stores/WEB",
+        Some(poshub_tests::ADMIN_TOKEN),
+        Some(&body),
+        &[],
+    )
+    .await
+}
+
+/// A store the merchant switches off accepts nothing (keys, webhooks, the
+/// legacy dialect) until it is switched on again.
+async fn a_switched_off_store_accepts_nothing(hub: TestHub) {
+    hub.load_catalogue().await;
+    hub.create_connector_store(
+        "WEB",
+        "canonical",
+        "s3cret",
+        json!({"api_dialect": "gofrugal"}),
+    )
+    .await;
+    let key = hub.api_key("WEB", &["BLR"]).await;
+    assert_eq!(switch(&hub, false).await.expect(200)["enabled"], false);
+    hub.get(&key, "/api/v1/items")
+        .await
+        .expect_problem(403, "store_disabled");
+    let body =
+        serde_json::to_vec(&order("W-1", None, None, &[("MUG", 1, "100.00")], "cod")).unwrap();
+    hub.webhook("WEB", "orders/create", &body, Some("s3cret"), &[])
+        .await
+        .expect_problem(403, "store_disabled");
+    let compat = hub
+        .call(
+            poshub_tests::reqwest::Method::GET,
+            "/compat/WEB/salesOrders",
+            None,
+            None,
+            &[("X-Auth-Token", &key)],
+        )
+        .await;
+    assert_eq!(compat.status.as_u16(), 403, "{}", compat.text);
+    assert_eq!(hub.events("WEB").await[0]["outcome"], "rejected");
+    assert_eq!(hub.available("MUG", "BLR").await, "10");
+
+    assert_eq!(switch(&hub, true).await.expect(200)["enabled"], true);
+    hub.get(&key, "/api/v1/items").await.expect(200);
+    let hook = hub
+        .webhook("WEB", "orders/create", &body, Some("s3cret"), &[])
+        .await;
+    assert_eq!(hook.expect(200)["results"][0]["result"], "accepted");
+    assert_eq!(hub.available("MUG", "BLR").await, "9");
+}
+
+both_backends!(
+    switched_off_store,
+    super::a_switched_off_store_accepts_nothing
 );
