@@ -536,12 +536,13 @@ async fn woocommerce_orders_flow_both_ways(hub: TestHub) {
         .expect(200);
     let completed = fake
         .wait_for(Duration::from_secs(5), |r| {
-            r.path == "/wp-json/wc/v3/orders/74"
+            r.path == "/wp-json/wc/v3/orders/74" && r.body["status"] == "completed"
         })
         .await
         .expect("the delivered status reaches WooCommerce");
     assert_eq!(completed.method, "PUT");
     assert_eq!(completed.body, json!({"status": "completed"}));
+    // (The bill's `processing` push may be coalesced into this one.)
 
     // WooCommerce's unsigned set-up ping is acknowledged; nothing else
     // passes unsigned.
