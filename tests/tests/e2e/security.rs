@@ -413,3 +413,122 @@ both_backends!(
     deeply_nested_json_gets_4xx_and_writes_nothing,
     super::deeply_nested_json_gets_4xx
 );
+
+/// Waits (up to 10 s) for the store's sync log to hold a dead row and
+/// returns it.
+async fn dead_row(hub: &TestHub, store: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = hub
+            .admin_get(&format!("/admin/v1/stores/{store}/sync-log"))
+            .await;
+        let log = log.expect(200).as_array().unwrap().clone();
+        if let Some(dead) = log.iter().find(|e| e["status"] == "dead") {
+            return dead.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{store}: no dead row: {log:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A plugin (declaring every host) plans pushes outside the store's
+/// `base_url`: to another host, to the cloud metadata address, to loopback
+/// (v4 and v6) not named in the store's config. Each is refused, recorded
+/// dead in the sync log, and never reaches the network; a push to the
+/// named 127.0.0.1 storefront goes, without the plugin's spoofed `Host`.
+async fn planned_requests_outside_the_store_are_refused(backend: poshub_tests::Backend) {
+    let Some(hub) =
+        TestHub::start_with_plugins(backend, &["poshub_test_plugin_wanderer.wasm"]).await
+    else {
+        return;
+    };
+    hub.load_catalogue().await;
+    let fake = poshub_tests::FakeStorefront::start().await;
+    fake.answer_always(200);
+    let port = fake
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let cases = [
+        (
+            "OFFLIST",
+            fake.base.clone(),
+            "http://evil.example/steal".to_string(),
+        ),
+        (
+            "META",
+            fake.base.clone(),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
+        (
+            "LOOP",
+            "http://storefront.example".to_string(),
+            format!("http://127.0.0.1:{port}/loop"),
+        ),
+        (
+            "LOOP6",
+            "http://storefront.example".to_string(),
+            format!("http://[::1]:{port}/loop6"),
+        ),
+    ];
+    for (store, base, target) in &cases {
+        hub.create_connector_store(
+            store,
+            "test-wanderer",
+            "s",
+            json!({"base_url": base, "target": target}),
+        )
+        .await;
+        hub.map(store, &[("MUG", "gid-mug")]).await.expect(200);
+    }
+    hub.create_connector_store(
+        "NAMED",
+        "test-wanderer",
+        "s",
+        json!({"base_url": fake.base, "target": format!("{}/ok", fake.base), "host_header": "169.254.169.254"}),
+    )
+    .await;
+    hub.map("NAMED", &[("MUG", "gid-mug")]).await.expect(200);
+
+    for (store, _, target) in &cases {
+        let dead = dead_row(&hub, store).await;
+        let error = dead["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("refused to send"),
+            "{store} -> {target}: {dead:?}"
+        );
+        assert!(dead["response_status"].is_null(), "{store}: {dead:?}");
+    }
+    let sent = hub.wait_all_sent("NAMED").await;
+    assert!(!sent.is_empty());
+    let got = fake
+        .wait_for(std::time::Duration::from_secs(5), |r| r.path == "/ok")
+        .await
+        .expect("the named storefront got its push");
+    assert_eq!(
+        got.header("host"),
+        Some(format!("127.0.0.1:{port}").as_str()),
+        "the planned Host header is dropped"
+    );
+    let paths: Vec<String> = fake.received().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        paths.iter().all(|p| p == "/ok"),
+        "only the allowed push reached the network: {paths:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plugin_requests_outside_allow_list_loopback_or_link_local_are_refused_sqlite() {
+    planned_requests_outside_the_store_are_refused(poshub_tests::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plugin_requests_outside_allow_list_loopback_or_link_local_are_refused_postgres() {
+    planned_requests_outside_the_store_are_refused(poshub_tests::Backend::Postgres).await;
+}
