@@ -173,6 +173,7 @@ async fn admin_routes_refuse_store_keys(hub: TestHub) {
         }
     }
     assert!(tried >= 20, "only {tried} admin operations in the document");
+    eprintln!("{tried} admin operations refused a store key");
     // The admin token still works, and nothing changed.
     assert_eq!(
         hub.admin_get(&format!("/admin/v1/sales-orders/{b_id}"))
@@ -259,6 +260,7 @@ async fn raw(
 }
 
 fn assert_problem_4xx(a: &poshub_tests::Answer, what: &str) {
+    eprintln!("{what}: {} {}", a.status, a.code());
     assert!(
         a.status.is_client_error(),
         "{what}: {} {}",
