@@ -22,6 +22,7 @@ fn main() {
         "poshub-test-plugin-forbidden",
         "poshub-test-plugin-versioned-v1",
         "poshub-test-plugin-versioned-v2",
+        "poshub-test-plugin-wanderer",
     ];
     let dir = build_plugins(&plugins, &packages);
     println!("cargo:rustc-env=POSHUB_TEST_PLUGINS={}", dir.display());

@@ -314,7 +314,7 @@ pub async fn cancel_order(
     State(s): State<AppState>,
     _: Admin,
     Path(id): Path<String>,
-    body: bytes::Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<Json<Order>> {
     let scope = OrderScope::admin();
     Ok(Json(

@@ -224,7 +224,7 @@ pub async fn auto_match(
     State(s): State<AppState>,
     _: Admin,
     Path(code): Path<String>,
-    body: Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<Json<AutoMatchAnswer>> {
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         AutoMatchRequest::default()

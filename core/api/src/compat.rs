@@ -16,7 +16,6 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use poshub_connectors::types::{ApiCommand, ApiRequest, ApiResponse, CallContext};
 use poshub_connectors::{CallError, Limits, Plugin};
@@ -44,7 +43,7 @@ pub async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> Response {
     let ctx = match state.storage.store_context(&store).await {
         Ok(ctx) => ctx,

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
 use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, Placed};
@@ -72,7 +71,7 @@ pub async fn receive(
     State(state): State<AppState>,
     Path((store, topic)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> Response {
     let ctx = match state.storage.store_context(&store).await {
         Ok(ctx) => ctx,

@@ -371,7 +371,7 @@ pub async fn cancel_order(
     State(state): State<AppState>,
     StoreKey(p): StoreKey,
     Path(id): Path<String>,
-    body: bytes::Bytes,
+    crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> ApiResult<Json<Order>> {
     let scope = OrderScope::of(&p);
     let order =

@@ -26,7 +26,9 @@ pub fn verify_signature(auth: &WebhookAuth, secret: &str, signature: &str, body:
         return false;
     };
     mac.update(body);
-    // `verify_slice` compares in constant time.
+    // `verify_slice` compares in constant time: it goes through
+    // `subtle::ConstantTimeEq` (hmac's `CtOutput`), never `==` on the bytes,
+    // so how long a refusal takes does not tell where the signatures differ.
     mac.verify_slice(&sent).is_ok()
 }
 
@@ -71,6 +73,58 @@ mod tests {
             b""
         ));
         assert!(!verify_signature(&auth, zeros, "not base64!", b""));
+    }
+
+    /// A signature differing from the right one only in its last byte, or
+    /// only in its first, is refused (the comparison is the MAC's own
+    /// constant-time `verify_slice`, not an early-exit `==`).
+    #[test]
+    fn one_wrong_byte_anywhere_is_refused() {
+        let body = b"{\"id\": 1}";
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body);
+        let right = mac.finalize().into_bytes().to_vec();
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let auth = WebhookAuth {
+            header: "X-Sig".into(),
+            encoding: SignatureEncoding::Base64,
+        };
+        assert!(verify_signature(&auth, "s3cret", &b64(&right), body));
+        let mut last = right.clone();
+        *last.last_mut().unwrap() ^= 0x01;
+        assert!(!verify_signature(&auth, "s3cret", &b64(&last), body));
+        let mut first = right.clone();
+        first[0] ^= 0x80;
+        assert!(!verify_signature(&auth, "s3cret", &b64(&first), body));
+        // Same in hex, and a prefix of the right signature is refused too.
+        let hex_auth = WebhookAuth {
+            header: "X-Sig".into(),
+            encoding: SignatureEncoding::Hex,
+        };
+        assert!(verify_signature(
+            &hex_auth,
+            "s3cret",
+            &hex::encode(&right),
+            body
+        ));
+        assert!(!verify_signature(
+            &hex_auth,
+            "s3cret",
+            &hex::encode(&last),
+            body
+        ));
+        assert!(!verify_signature(
+            &hex_auth,
+            "s3cret",
+            &hex::encode(&first),
+            body
+        ));
+        assert!(!verify_signature(
+            &hex_auth,
+            "s3cret",
+            &hex::encode(&right[..31]),
+            body
+        ));
     }
 
     #[test]

@@ -424,10 +424,8 @@ impl Worker {
     async fn send(&self, request: &HttpRequest, outbox_id: i64) -> anyhow::Result<HttpResponse> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
         let mut req = self.http.request(method, &request.url);
-        for (k, v) in &request.headers {
-            if !k.eq_ignore_ascii_case("host") {
-                req = req.header(k, v);
-            }
+        for (k, v) in forwarded_headers(request) {
+            req = req.header(k, v);
         }
         // Storefronts can drop a repeated push; the key is stable per outbox row.
         req = req.header("Idempotency-Key", format!("poshub-outbox-{outbox_id}"));
@@ -458,6 +456,16 @@ impl Worker {
             body,
         })
     }
+}
+
+/// The planned headers the hub sends: all but `Host`, which reqwest sets
+/// from the (allow-listed) URL, so a plugin cannot spoof the virtual host.
+fn forwarded_headers(request: &HttpRequest) -> impl Iterator<Item = (&str, &str)> {
+    request
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 /// A planned request may go only to the store's own `base_url` host (and
@@ -667,6 +675,21 @@ mod tests {
             &["127.0.0.1".into()]
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_planned_host_header_is_never_sent() {
+        let mut request = req("https://acme.myshopify.com/x");
+        request.headers = vec![
+            ("Host".into(), "169.254.169.254".into()),
+            ("hOsT".into(), "localhost".into()),
+            ("Content-Type".into(), "application/json".into()),
+        ];
+        let base = reqwest::Url::parse("https://acme.myshopify.com").unwrap();
+        // The URL is allowed; the spoofed Host header is dropped.
+        assert!(allowed(&request, &base, &["*.myshopify.com".into()], &[]).is_ok());
+        let sent: Vec<_> = forwarded_headers(&request).collect();
+        assert_eq!(sent, [("Content-Type", "application/json")]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod connectors;
 mod lifecycle;
 mod plugins;
 mod scope;
+mod security;
 mod sync;
 mod tls;
 mod walkthrough;
