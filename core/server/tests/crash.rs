@@ -27,28 +27,6 @@ const TASKS: usize = 8;
 /// Stock received per variant and location: far more than the orders take.
 const STOCK: i64 = 1_000_000;
 
-/// A new schema in the Postgres of POSHUB_TEST_POSTGRES_URL.
-async fn fresh_schema() -> Option<String> {
-    use sqlx::Connection;
-    let base = std::env::var("POSHUB_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let mut conn = sqlx::PgConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("POSHUB_TEST_POSTGRES_URL={base} is set but unreachable: {e}"));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let schema = format!("poshub_t_{now}_{}_crash", std::process::id());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options%5Bsearch_path%5D={schema}"))
-}
-
 fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
     let cache = dir.join("cache");
     common::start_hub(
@@ -395,7 +373,7 @@ async fn sigkill_under_load_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_postgres() {
-    let Some(db) = fresh_schema().await else {
+    let Some(db) = common::fresh_schema("crash").await else {
         eprintln!("POSHUB_TEST_POSTGRES_URL is not set: skipping the Postgres crash test");
         return;
     };

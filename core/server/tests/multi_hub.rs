@@ -13,28 +13,6 @@ use common::RunningHub;
 
 const TOKEN: &str = "multi-hub-admin";
 
-/// A new schema in the Postgres of POSHUB_TEST_POSTGRES_URL.
-async fn fresh_schema() -> Option<String> {
-    use sqlx::Connection;
-    let base = std::env::var("POSHUB_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let mut conn = sqlx::PgConnection::connect(&base)
-        .await
-        .unwrap_or_else(|e| panic!("POSHUB_TEST_POSTGRES_URL={base} is set but unreachable: {e}"));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let schema = format!("poshub_t_{now}_{}_multi", std::process::id());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options%5Bsearch_path%5D={schema}"))
-}
-
 fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
     let cache = dir.join("cache");
     common::start_hub(
@@ -144,7 +122,7 @@ async fn wait_levels(fake: &Fake, expected: &HashMap<String, String>, within: Du
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hubs_share_one_outbox() {
-    let Some(db) = fresh_schema().await else {
+    let Some(db) = common::fresh_schema("multi").await else {
         eprintln!("POSHUB_TEST_POSTGRES_URL is not set: skipping the two-hub test");
         return;
     };

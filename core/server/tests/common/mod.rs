@@ -74,3 +74,26 @@ pub fn start_hub(args: &[&str], token: &str) -> RunningHub {
     };
     hub
 }
+
+/// A new schema in the Postgres of POSHUB_TEST_POSTGRES_URL (None when it is
+/// unset), as a database URL whose search path is that schema.
+pub async fn fresh_schema(tag: &str) -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("POSHUB_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("POSHUB_TEST_POSTGRES_URL={base} is set but unreachable: {e}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let schema = format!("poshub_t_{now}_{}_{tag}", std::process::id());
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options%5Bsearch_path%5D={schema}"))
+}
