@@ -229,19 +229,22 @@ pub async fn list_api_users(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AdminOrdersQuery {
     /// Only this store's orders.
     pub store: Option<String>,
     pub status: Option<String>,
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
 /// Every store's orders.
 #[utoipa::path(get, path = "/admin/v1/sales-orders", tag = "admin", params(AdminOrdersQuery), security(("admin_token" = [])),
-    responses((status = 200, body = OrderPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem, description = "No store has the code in `store`")))]
 pub async fn list_orders(
     State(s): State<AppState>,
     _: Admin,
@@ -334,9 +337,11 @@ pub async fn get_bill(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// How many of the newest events (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -453,11 +458,13 @@ pub async fn list_mappings(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SyncLogQuery {
     /// `pending`, `sending`, `sent`, `failed` or `dead`.
     pub status: Option<String>,
     /// How many of the newest rows (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 

@@ -76,6 +76,21 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// Parses JSON, reporting syntax errors as 400 and shape errors as 422 with
 /// the field path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // serde lets a struct be written as a JSON array of its fields in order;
+    // an API body that is an object must be sent as one.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') && shape::<T>() == Shape::Object {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "the body must be a JSON object",
+        )
+        .with_errors(vec![FieldError::new(
+            "",
+            "invalid_value",
+            "expected a JSON object, found an array",
+        )]));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -105,6 +120,75 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             )
         }
     })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Other,
+}
+
+/// What JSON shape `T` asks its deserializer for at the top level, found by
+/// letting it ask a deserializer that only records the question.
+fn shape<T: DeserializeOwned>() -> Shape {
+    let mut probe = ShapeProbe(Shape::Other);
+    let _ = T::deserialize(&mut probe);
+    probe.0
+}
+
+struct ShapeProbe(Shape);
+
+#[derive(Debug)]
+struct Probed;
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("probed")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl serde::de::Error for Probed {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        Probed
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for &mut ShapeProbe {
+    type Error = Probed;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
+        Err(Probed)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        self.0 = Shape::Object;
+        Err(Probed)
+    }
+
+    fn deserialize_map<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
+        self.0 = Shape::Object;
+        Err(Probed)
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Probed> {
+        visitor.visit_some(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct enum identifier ignored_any
+    }
 }
 
 /// A query string; a bad one is a 400 naming the problem.
@@ -186,5 +270,37 @@ impl FromRequestParts<AppState> for Admin {
         } else {
             Err(Problem::unauthorized("this is not the admin token"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Rename {
+        name: String,
+    }
+
+    #[test]
+    fn an_object_body_sent_as_an_array_is_refused() {
+        let err = parse_json::<Rename>(br#"  ["X"]"#).unwrap_err();
+        assert_eq!(err.0.status, 422);
+        assert_eq!(err.0.code, "invalid_body");
+        // serde alone would have taken the array as the struct's fields.
+        let lax: Rename = serde_json::from_slice(br#"["X"]"#).unwrap();
+        assert_eq!(lax.name, "X");
+    }
+
+    #[test]
+    fn objects_and_array_bodies_still_parse() {
+        let one = parse_json::<Rename>(br#"{"name": "X"}"#).unwrap();
+        assert_eq!(one.name, "X");
+        let many = parse_json::<Vec<Rename>>(br#"[{"name": "X"}, {"name": "Y"}]"#).unwrap();
+        assert_eq!(many.len(), 2);
+        let map = parse_json::<std::collections::BTreeMap<String, String>>(br#"["a"]"#);
+        assert!(map.is_err());
+        assert_eq!(shape::<Option<Rename>>(), Shape::Object);
+        assert_eq!(shape::<String>(), Shape::Other);
     }
 }

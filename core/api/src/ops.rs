@@ -193,11 +193,70 @@ impl Modify for Security {
     }
 }
 
+/// Errors are served as `application/problem+json` (RFC 9457), and every
+/// operation that reads a JSON body can answer it with 400 (not JSON), 413
+/// (too large) and 415 (not sent as JSON): the document says so once here
+/// rather than on each handler.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        let problem = || Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem"))));
+        for item in api.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let takes_json = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                if takes_json {
+                    for (status, why) in [
+                        ("400", "The body is not valid JSON"),
+                        ("413", "The body is too large"),
+                        ("415", "The body was not sent as JSON"),
+                    ] {
+                        op.responses
+                            .responses
+                            .entry(status.to_string())
+                            .or_insert_with(|| {
+                                RefOr::T(
+                                    ResponseBuilder::new()
+                                        .description(why)
+                                        .content("application/problem+json", problem())
+                                        .build(),
+                                )
+                            });
+                    }
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if status.as_str() >= "400" {
+                        if let Some(content) = response.content.shift_remove("application/json") {
+                            response
+                                .content
+                                .insert("application/problem+json".to_string(), content);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document, generated from the handlers and types.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "poshub", description = "One POS back office, many online stores: the canonical store API and the admin API."),
-    modifiers(&Security),
+    modifiers(&Security, &ProblemResponses),
     paths(
         store_api::list_items, store_api::create_order, store_api::list_orders, store_api::get_order, store_api::cancel_order,
         admin_api::create_location, admin_api::list_locations, admin_api::create_location_group, admin_api::list_location_groups,

@@ -27,6 +27,7 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemsQuery {
     /// A location code, or `all` (default) for every location the key acts for.
@@ -36,6 +37,7 @@ pub struct ItemsQuery {
     /// Only variants whose price or stock changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -269,6 +271,7 @@ pub async fn create_order(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrdersQuery {
     /// `pending`, `billed`, `ready`, `shipped`, `out_for_delivery`,
@@ -276,6 +279,7 @@ pub struct OrdersQuery {
     pub status: Option<String>,
     /// Only orders changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -1021,6 +1021,99 @@ async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
     })
 }
 
+/// Places one order in a transaction of its own.
+pub(crate) async fn place_alone(write: &sqlx::Pool<Db>, order: &PlaceOrder) -> Result<Placed> {
+    let mut conn = write.acquire().await?;
+    let mut tx = conn.begin().await?;
+    match place(&mut tx, order).await {
+        Ok(placed) => {
+            tx.commit().await?;
+            Ok(placed)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(name_the_winner(&mut conn, order, e).await?)
+        }
+    }
+}
+
+/// Places several orders in one transaction, each in a savepoint of its
+/// own: an order that fails leaves no trace and does not affect the others;
+/// the ones that succeed are kept only if the whole transaction commits.
+/// (SQLite's intake batches orders; Postgres places each alone.)
+#[allow(dead_code)] // only the SQLite backend uses it
+pub(crate) async fn place_together(
+    write: &sqlx::Pool<Db>,
+    orders: &[&PlaceOrder],
+) -> Vec<Result<Placed>> {
+    let failed = |e: &dyn std::fmt::Display| -> Vec<Result<Placed>> {
+        orders
+            .iter()
+            .map(|_| Err(Error::Batch(e.to_string())))
+            .collect()
+    };
+    let mut conn = match write.acquire().await {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e),
+    };
+    let mut results = Vec::with_capacity(orders.len());
+    for order in orders {
+        let result = async {
+            let mut savepoint = tx.begin().await?;
+            match place(&mut savepoint, order).await {
+                Ok(placed) => {
+                    savepoint.commit().await?;
+                    Ok(placed)
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    Err(name_the_winner(&mut tx, order, e).await?)
+                }
+            }
+        }
+        .await;
+        results.push(result);
+    }
+    if let Err(e) = tx.commit().await {
+        // Nothing of the batch was kept: every order fails, the ones that
+        // had failed on their own keep their own reason.
+        return results
+            .into_iter()
+            .map(|r| r.and(Err(Error::Batch(e.to_string()))))
+            .collect();
+    }
+    results
+}
+
+/// A duplicate reference found by the unique index (a race with another
+/// writer) names the order that won, once the loser's writes are undone.
+async fn name_the_winner(conn: &mut Conn, order: &PlaceOrder, e: Error) -> Result<Error> {
+    match e {
+        Error::Domain(DomainError::Conflict {
+            code: "duplicate_online_reference_no",
+            existing_id: None,
+            ..
+        }) => {
+            let reference = order.request.online_reference_no.trim();
+            Ok(
+                match existing_order(conn, order.principal.store_id, reference).await? {
+                    Some(id) => duplicate_order(reference, id),
+                    None => DomainError::conflict(
+                        "duplicate_online_reference_no",
+                        "duplicate online_reference_no",
+                    )
+                    .into(),
+                },
+            )
+        }
+        e => Ok(e),
+    }
+}
+
 #[async_trait]
 impl Storage for Backend {
     fn backend(&self) -> &'static str {
@@ -1747,32 +1840,7 @@ impl Storage for Backend {
     }
 
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed> {
-        let mut conn = self.write.acquire().await?;
-        let mut tx = conn.begin().await?;
-        match place(&mut tx, order).await {
-            Ok(placed) => {
-                tx.commit().await?;
-                Ok(placed)
-            }
-            Err(Error::Domain(DomainError::Conflict {
-                code: "duplicate_online_reference_no",
-                existing_id: None,
-                ..
-            })) => {
-                // Lost a race against a concurrent insert: name the winner.
-                tx.rollback().await?;
-                let reference = order.request.online_reference_no.trim();
-                match existing_order(&mut conn, order.principal.store_id, reference).await? {
-                    Some(id) => Err(duplicate_order(reference, id)),
-                    None => Err(DomainError::conflict(
-                        "duplicate_online_reference_no",
-                        "duplicate online_reference_no",
-                    )
-                    .into()),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        self.intake(order).await
     }
 
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order> {

@@ -45,6 +45,14 @@ impl PgStorage {
     }
 }
 
+impl PgStorage {
+    /// Postgres takes concurrent orders on as many connections: each order
+    /// is a transaction of its own, its balances locked row by row.
+    async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
+        ops::place_alone(&self.write, order).await
+    }
+}
+
 mod ops {
     use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
     include!("ops.rs");

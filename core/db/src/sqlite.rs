@@ -1,6 +1,10 @@
 //! The embedded SQLite backend: one file in WAL mode. All writes go through a
 //! single connection, so transactions never contend for SQLite's one write
 //! lock inside a process; reads use a small pool of their own.
+//!
+//! Orders are group-committed: one task takes the orders that arrive while
+//! the previous batch is being written and places them in one transaction,
+//! each in a savepoint of its own (see [`SqliteStorage::intake`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,10 +23,20 @@ const FOR_SHARE: &str = "";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
 
+/// Most orders placed in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// An order waiting for the intake task, and where its result goes.
+type Job = (
+    crate::PlaceOrder,
+    tokio::sync::oneshot::Sender<crate::Result<crate::Placed>>,
+);
+
 /// SQLite storage (`sqlite://PATH` or `sqlite::memory:`).
 pub struct SqliteStorage {
     write: Pool<Sqlite>,
     read: Pool<Sqlite>,
+    orders: tokio::sync::mpsc::Sender<Job>,
 }
 
 impl SqliteStorage {
@@ -52,7 +66,46 @@ impl SqliteStorage {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(SqliteStorage { write, read })
+        let (orders, queue) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(take_orders(write.clone(), queue));
+        Ok(SqliteStorage {
+            write,
+            read,
+            orders,
+        })
+    }
+
+    /// Places an order through the intake task and waits until the
+    /// transaction holding it has committed (or failed).
+    async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let stopped = || crate::Error::Batch("the order intake has stopped".into());
+        self.orders
+            .send((order.clone(), reply))
+            .await
+            .map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+/// The intake task: waits for an order, takes every other one already
+/// waiting (up to [`MAX_BATCH`]), and places them in one transaction. A
+/// single waiting order gets a transaction of its own. Ends when the storage
+/// is dropped.
+async fn take_orders(write: Pool<Sqlite>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let results = if batch.len() == 1 {
+            vec![ops::place_alone(&write, &batch[0].0).await]
+        } else {
+            let orders: Vec<&crate::PlaceOrder> = batch.iter().map(|(o, _)| o).collect();
+            ops::place_together(&write, &orders).await
+        };
+        for ((_, reply), result) in batch.drain(..).zip(results) {
+            // The caller may have gone (its request was dropped): the order
+            // stands all the same, as a committed order does.
+            let _ = reply.send(result);
+        }
     }
 }
 

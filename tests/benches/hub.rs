@@ -1,0 +1,438 @@
+//! Load benchmarks of the running hub over HTTP on 127.0.0.1 (the real
+//! server in this process, as the end-to-end tests start it):
+//!
+//! - order intake through the store API: 32 clients posting 3-line orders
+//!   that reserve stock, half from repeat customers and half from new ones;
+//! - the same orders as signed Shopify `orders/create` webhooks, translated by
+//!   the bundled Shopify plugin, as a ratio to the store-API path;
+//! - `GET /api/v1/items` over 100,000 variants x 5 locations: pages of 500
+//!   (p50/p99) and full walks (rows/s).
+//!
+//! Each measurement prints one Markdown table row; `scripts/bench` gathers
+//! them into BENCHMARKS.md. Postgres runs when `POSHUB_TEST_POSTGRES_URL` is
+//! set. Knobs: `POSHUB_BENCH_SECONDS` (default 10 per intake run),
+//! `POSHUB_BENCH_ONLY` (`intake`, `items`), `POSHUB_BENCH_VARIANTS`.
+//!
+//! Run: `cargo bench -p poshub-tests --bench hub`
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use poshub_tests::serde_json::{json, Value};
+use poshub_tests::{order, Backend, TestHub, ADMIN_TOKEN};
+
+const CLIENTS: usize = 32;
+const SKUS: [&str; 3] = ["tffffv456", "tffffv457", "tffffv458"];
+const SHOPIFY_SECRET: &str = "bench-shopify-secret";
+/// Repeat customers: this many phone numbers come back again and again.
+const REGULARS: u64 = 1_000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    StoreApi,
+    ShopifyWebhook,
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let only = std::env::var("POSHUB_BENCH_ONLY").unwrap_or_default();
+    let seconds: u64 = std::env::var("POSHUB_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut backends = vec![Backend::Sqlite];
+    if poshub_tests::postgres_url().is_some() {
+        backends.push(Backend::Postgres);
+    }
+    // (target, measured, met)
+    let mut targets: Vec<(String, String, bool)> = Vec::new();
+    if only.is_empty() || only == "intake" {
+        println!("| Backend | Path | Clients | Orders | Orders/s | p50 ms | p99 ms | Errors |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for backend in &backends {
+            let (api, p99) = intake(*backend, Path::StoreApi, seconds).await;
+            let (hook, _) = intake(*backend, Path::ShopifyWebhook, seconds).await;
+            let ratio = hook / api;
+            println!(
+                "| {} | Shopify webhook / store API | | | **{ratio:.2}x** | | | |",
+                name(*backend),
+            );
+            if *backend == Backend::Sqlite {
+                targets.push((
+                    "SQLite store-API intake >= 3,000 orders/s".into(),
+                    format!("{api:.0} orders/s"),
+                    api >= 3000.0,
+                ));
+                targets.push((
+                    "SQLite store-API intake p99 < 25 ms".into(),
+                    format!("{p99:.1} ms"),
+                    p99 < 25.0,
+                ));
+            }
+            targets.push((
+                format!("{}: webhook path >= 0.8x store API", name(*backend)),
+                format!("{ratio:.2}x"),
+                ratio >= 0.8,
+            ));
+        }
+        println!();
+    }
+    if only.is_empty() || only == "items" {
+        let variants: usize = std::env::var("POSHUB_BENCH_VARIANTS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100_000);
+        println!("| Backend | Variants x locations | Page | Pages timed | p50 ms | p99 ms | Full walk rows/s |");
+        println!("|---|---|---|---|---|---|---|");
+        for backend in &backends {
+            let p99 = items(*backend, variants).await;
+            targets.push((
+                format!("{}: items page of 500 p99 < 20 ms", name(*backend)),
+                format!("{p99:.1} ms"),
+                p99 < 20.0,
+            ));
+        }
+        println!();
+    }
+    println!("| Target | Measured | Met |");
+    println!("|---|---|---|");
+    for (target, measured, met) in targets {
+        println!(
+            "| {target} | {measured} | {} |",
+            if met { "yes" } else { "**no**" }
+        );
+    }
+}
+
+fn name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "Postgres",
+    }
+}
+
+async fn start(backend: Backend) -> TestHub {
+    TestHub::start(backend)
+        .await
+        .expect("the backend is configured")
+}
+
+/// Runs 32 clients for `seconds` (after a 2 s warm-up) and prints a row;
+/// returns orders/s and p99 in ms.
+async fn intake(backend: Backend, path: Path, seconds: u64) -> (f64, f64) {
+    let hub = Arc::new(start(backend).await);
+    hub.admin_post(
+        "/admin/v1/locations",
+        json!({"code": "BLR", "name": "Bengaluru"}),
+    )
+    .await
+    .expect(201);
+    for code in SKUS {
+        hub.admin_post(
+            "/admin/v1/items",
+            json!({"item_code": code, "name": "HRX Shoes", "tax_rate": "18", "mrp": "60.00"}),
+        )
+        .await
+        .expect(201);
+    }
+    let lines: Vec<Value> = SKUS
+        .iter()
+        .map(|c| json!({"reference_code": c, "quantity": "100000000", "cost": "30.00", "price": "54.00"}))
+        .collect();
+    hub.admin_post(
+        "/admin/v1/stock/inward",
+        json!({"location": "BLR", "lines": lines}),
+    )
+    .await
+    .expect(200);
+    let target = match path {
+        Path::StoreApi => {
+            hub.create_store("WEB", &["BLR"], false).await;
+            Target::Api(hub.api_key("WEB", &["BLR"]).await)
+        }
+        Path::ShopifyWebhook => {
+            hub.admin_post(
+                "/admin/v1/stores",
+                json!({"code": "SHOP", "name": "Shopify shop", "connector": "shopify",
+                       "config": {"webhook_secret": SHOPIFY_SECRET, "base_url": "http://127.0.0.1:9"},
+                       "locations": ["BLR"], "payment_types": ["prepaid", "cod"], "prices_include_tax": false}),
+            )
+            .await
+            .expect(201);
+            let template: Value = poshub_tests::serde_json::from_slice(&poshub_tests::fixture(
+                "shopify/orders_create__sanjeev_inr_3_variants_sku_igst.json",
+            ))
+            .expect("fixture parses");
+            Target::Shopify(Arc::new(template))
+        }
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .expect("client");
+    let next = Arc::new(AtomicU64::new(1));
+    let warm_up = Instant::now() + Duration::from_secs(2);
+    let end = warm_up + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (hub, client, next, target) =
+            (hub.clone(), client.clone(), next.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let request = target.request(&client, &hub.base, n);
+                let started = Instant::now();
+                if started >= end {
+                    break;
+                }
+                let ok = match request.send().await {
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        let body = res.bytes().await.unwrap_or_default();
+                        target.accepted(status, &body)
+                    }
+                    Err(_) => false,
+                };
+                if started >= warm_up {
+                    latencies.push(started.elapsed());
+                    if !ok {
+                        errors += 1;
+                    }
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.expect("client task");
+        latencies.extend(l);
+        errors += e;
+    }
+    let orders = latencies.len() as u64 - errors;
+    let rate = orders as f64 / seconds as f64;
+    latencies.sort();
+    println!(
+        "| {} | {} | {CLIENTS} | {orders} | {rate:.0} | {:.1} | {:.1} | {errors} |",
+        name(backend),
+        match path {
+            Path::StoreApi => "store API `POST /api/v1/sales-orders`",
+            Path::ShopifyWebhook => "Shopify webhook `orders/create`",
+        },
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0)),
+    );
+    // What was accepted is really there, with its stock reserved.
+    hub.assert_ledger_balances().await;
+    (rate, ms(percentile(&latencies, 99.0)))
+}
+
+#[derive(Clone)]
+enum Target {
+    Api(String),
+    Shopify(Arc<Value>),
+}
+
+impl Target {
+    /// Order number `n`: even ones from a regular customer, odd ones from a
+    /// new one.
+    fn request(&self, client: &reqwest::Client, base: &str, n: u64) -> reqwest::RequestBuilder {
+        let phone = if n % 2 == 0 {
+            format!("+9190{:08}", n / 2 % REGULARS)
+        } else {
+            format!("+9180{:08}", n)
+        };
+        match self {
+            Target::Api(key) => {
+                let body = order(
+                    &format!("B-{n}"),
+                    None,
+                    Some(&phone),
+                    &[
+                        (SKUS[0], 1, "54.00"),
+                        (SKUS[1], 1, "54.00"),
+                        (SKUS[2], 2, "54.00"),
+                    ],
+                    "prepaid",
+                );
+                client
+                    .post(format!("{base}/api/v1/sales-orders"))
+                    .bearer_auth(key)
+                    .json(&body)
+            }
+            Target::Shopify(template) => {
+                let mut body = (**template).clone();
+                body["id"] = json!(5_000_000_000_000u64 + n);
+                body["name"] = json!(format!("#B{n}"));
+                body["order_number"] = json!(n);
+                body["phone"] = json!(phone);
+                body["customer"] = json!({"first_name": "Bench", "last_name": format!("Buyer {n}"), "phone": phone});
+                let body = poshub_tests::serde_json::to_vec(&body).expect("serialises");
+                let signature = shopify_signature(&body);
+                client
+                    .post(format!("{base}/hooks/SHOP/orders/create"))
+                    .header("content-type", "application/json")
+                    .header("x-shopify-hmac-sha256", signature)
+                    .body(body)
+            }
+        }
+    }
+
+    fn accepted(&self, status: u16, body: &[u8]) -> bool {
+        match self {
+            Target::Api(_) => status == 201,
+            Target::Shopify(_) => {
+                status == 200
+                    && poshub_tests::serde_json::from_slice::<Value>(body)
+                        .map(|v| v["results"][0]["result"] == "accepted")
+                        .unwrap_or(false)
+            }
+        }
+    }
+}
+
+/// Shopify signs the raw body: base64 of HMAC-SHA256 with the app secret.
+fn shopify_signature(body: &[u8]) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SHOPIFY_SECRET.as_bytes()).expect("key");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Loads `variants` variants (matrix items of 5 sizes) with stock at 5
+/// locations, then walks the store API's items pages; returns the page p99
+/// in ms.
+async fn items(backend: Backend, variants: usize) -> f64 {
+    let hub = start(backend).await;
+    let locations = ["L1", "L2", "L3", "L4", "L5"];
+    for code in locations {
+        hub.admin_post(
+            "/admin/v1/locations",
+            json!({"code": code, "name": format!("Location {code}")}),
+        )
+        .await
+        .expect(201);
+    }
+    let loading = Instant::now();
+    let items = variants.div_ceil(5);
+    let chunk = 4_000;
+    for start in (0..items).step_by(chunk) {
+        let mut csv =
+            String::from("item_code,name,tax_rate,price,attributes,reference_code_template\n");
+        for i in start..(start + chunk).min(items) {
+            csv.push_str(&format!(
+                "IT{i:06},Item {i},12,{}.00,size=S|M|L|XL|XXL,{{item_code}}-{{size}}\n",
+                100 + i % 400
+            ));
+        }
+        let res = hub
+            .client
+            .post(format!("{}/admin/v1/import/items", hub.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("import");
+        assert!(
+            res.status().is_success(),
+            "import: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+    let codes: Vec<String> = (0..items)
+        .flat_map(|i| ["S", "M", "L", "XL", "XXL"].map(|s| format!("IT{i:06}-{s}")))
+        .take(variants)
+        .collect();
+    for (n, location) in locations.iter().enumerate() {
+        for chunk in codes.chunks(5_000) {
+            let lines: Vec<Value> = chunk
+                .iter()
+                .map(|c| json!({"reference_code": c, "quantity": format!("{}", 10 + n), "cost": "10.00"}))
+                .collect();
+            hub.admin_post(
+                "/admin/v1/stock/inward",
+                json!({"location": location, "lines": lines, "set_price": false}),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    let loaded = loading.elapsed();
+    hub.create_store("WEB", &locations, false).await;
+    let key = hub.api_key("WEB", &locations).await;
+
+    let mut page_times = Vec::new();
+    let mut walks = Vec::new();
+    for _ in 0..3 {
+        let walk = Instant::now();
+        let mut rows = 0usize;
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}/api/v1/items?limit=500", hub.base);
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let started = Instant::now();
+            let res = hub
+                .client
+                .get(&url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(res.status().as_u16(), 200);
+            let page: Value = res.json().await.expect("page json");
+            page_times.push(started.elapsed());
+            rows += page["items"].as_array().map_or(0, Vec::len);
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(rows, variants, "a full walk sees every variant once");
+        walks.push(rows as f64 / walk.elapsed().as_secs_f64());
+    }
+    page_times.sort();
+    walks.sort_by(f64::total_cmp);
+    println!(
+        "| {} | {variants} x {} | 500 | {} | {:.1} | {:.1} | {:.0} |",
+        name(backend),
+        locations.len(),
+        page_times.len(),
+        ms(percentile(&page_times, 50.0)),
+        ms(percentile(&page_times, 99.0)),
+        walks[walks.len() / 2],
+    );
+    eprintln!(
+        "({} catalogue loaded in {:.1} s)",
+        name(backend),
+        loaded.as_secs_f64()
+    );
+    ms(percentile(&page_times, 99.0))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
