@@ -349,7 +349,7 @@ pub struct EventsQuery {
 /// the reason when refused, and the plugin's logs.
 #[utoipa::path(get, path = "/admin/v1/stores/{code}/events", tag = "admin", params(("code" = String, Path), EventsQuery),
     security(("admin_token" = [])),
-    responses((status = 200, body = Vec<ConnectorEvent>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<ConnectorEvent>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_events(
     State(s): State<AppState>,
     _: Admin,
@@ -555,7 +555,8 @@ pub async fn reconcile(
 /// merchant's mapping work.
 #[utoipa::path(get, path = "/admin/v1/stores/{code}/catalog", tag = "admin", params(("code" = String, Path), crate::store_api::ItemsQuery),
     security(("admin_token" = [])),
-    responses((status = 200, body = crate::store_api::ItemPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = crate::store_api::ItemPage), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "A location outside the store's"), (status = 404, body = Problem)))]
 pub async fn store_catalog(
     State(s): State<AppState>,
     _: Admin,

@@ -36,7 +36,10 @@ const AUTH_HEADER: &str = "x-auth-token";
 #[utoipa::path(get, path = "/compat/{store}/{path}", tag = "compat",
     params(("store" = String, Path, description = "Store code"), ("path" = String, Path, description = "The dialect's path, e.g. salesOrders"),
         ("X-Auth-Token" = String, Header, description = "One of the store's API keys")),
-    responses((status = 200, description = "The dialect's answer"), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, description = "The dialect's answer"),
+        (status = "4XX", description = "The dialect's answer to a bad call, or a problem (bad key, store switched off, unknown store)"),
+        (status = 404, body = Problem), (status = 502, body = Problem),
+        (status = 503, body = Problem, description = "The store's connector is not loaded")))]
 pub async fn handle(
     State(state): State<AppState>,
     Path((store, path)): Path<(String, String)>,

@@ -65,8 +65,10 @@ impl From<Problem> for Refusal {
 #[utoipa::path(post, path = "/hooks/{store}/{topic}", tag = "webhooks",
     params(("store" = String, Path, description = "Store code"), ("topic" = String, Path, description = "Topic, e.g. orders/create")),
     request_body(content = String, description = "The storefront's payload, signed as its connector declares", content_type = "application/json"),
-    responses((status = 200, body = WebhookAnswer), (status = 401, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = WebhookAnswer), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "The store is switched off"), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem),
+        (status = 503, body = Problem, description = "The store's connector is not loaded")))]
 pub async fn receive(
     State(state): State<AppState>,
     Path((store, topic)): Path<(String, String)>,

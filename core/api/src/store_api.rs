@@ -90,7 +90,8 @@ pub(crate) fn limit(raw: Option<u32>) -> Result<u32, Problem> {
 /// Items with price and stock for the key's locations.
 #[utoipa::path(get, path = "/api/v1/items", tag = "store", params(ItemsQuery),
     security(("api_key" = [])),
-    responses((status = 200, body = ItemPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = ItemPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No location or location group has that code")))]
 pub async fn list_items(
     State(state): State<AppState>,
     StoreKey(p): StoreKey,

@@ -81,11 +81,17 @@ pub enum MatchResult {
     Invalid,
 }
 
-/// One candidate and what became of it.
+/// One candidate (as sent) and what became of it. The candidate's fields
+/// are spelled out rather than flattened so that the schema describes the
+/// row itself (a candidate refuses unknown fields; a row has more).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MatchRow {
-    #[serde(flatten)]
-    pub candidate: Candidate,
+    pub sku: String,
+    pub external_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory_id: Option<String>,
     pub result: MatchResult,
     /// The variant the SKU names, when it names one.
     pub reference_code: Option<String>,
@@ -141,7 +147,10 @@ pub fn auto_match(
         .map(|c| {
             let (sku, id) = (c.sku.trim(), c.external_id.trim());
             let row = |result, reference_code: Option<&str>, detail: Option<String>| MatchRow {
-                candidate: c.clone(),
+                sku: c.sku.clone(),
+                external_id: c.external_id.clone(),
+                parent_id: c.parent_id.clone(),
+                inventory_id: c.inventory_id.clone(),
                 result,
                 reference_code: reference_code.map(str::to_string),
                 detail,
@@ -217,9 +226,9 @@ pub fn mappings(rows: &[MatchRow]) -> Vec<Mapping> {
         }
         out.push(Mapping {
             reference_code: code,
-            external_id: r.candidate.external_id.trim().to_string(),
-            parent_id: r.candidate.parent_id.clone(),
-            inventory_id: r.candidate.inventory_id.clone(),
+            external_id: r.external_id.trim().to_string(),
+            parent_id: r.parent_id.clone(),
+            inventory_id: r.inventory_id.clone(),
         });
     }
     out
