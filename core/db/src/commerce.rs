@@ -294,15 +294,12 @@ async fn plan_stock(
     let candidates: Vec<i64> = source.candidates.iter().map(|(id, _)| *id).collect();
     let mut locations = candidates.clone();
     locations.sort_unstable();
-    let mut balances = HashMap::new();
-    let mut stock = HashMap::new();
-    for v in &variants {
-        for l in &locations {
-            let b = lock_balance(conn, *v, *l).await?;
-            balances.insert((*v, *l), b);
-            stock.insert((*v, *l), publish(ch.buffer.as_ref(), b.available()));
-        }
-    }
+    locations.dedup();
+    let balances = lock_balances(conn, &variants, &locations).await?;
+    let stock = balances
+        .iter()
+        .map(|(k, b)| (*k, publish(ch.buffer.as_ref(), b.available())))
+        .collect();
     let needs: Vec<Need> = valid
         .lines
         .iter()
@@ -322,6 +319,61 @@ async fn plan_stock(
         lines,
         balances,
     })
+}
+
+/// Locks the balances of every variant at every location (creating empty
+/// ones), in variant then location order as [`lock_balance`] does one by
+/// one, with two statements whatever the count.
+async fn lock_balances(
+    conn: &mut Conn,
+    variants: &[i64],
+    locations: &[i64],
+) -> Result<HashMap<(i64, i64), Balance>> {
+    if variants.is_empty() || locations.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut insert = QueryBuilder::<Db>::new(
+        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
+    );
+    let at = now();
+    let pairs = variants
+        .iter()
+        .flat_map(|v| locations.iter().map(move |l| (*v, *l)));
+    insert.push_values(pairs, |mut row, (v, l)| {
+        row.push_bind(v)
+            .push_bind(l)
+            .push_bind(Dec(Decimal::ZERO))
+            .push_bind(Dec(Decimal::ZERO))
+            .push_bind(at);
+    });
+    insert.push(" ON CONFLICT DO NOTHING");
+    insert.build().execute(&mut *conn).await?;
+    let mut select = QueryBuilder::<Db>::new(
+        "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances WHERE variant_id IN (",
+    );
+    let mut list = select.separated(", ");
+    for v in variants {
+        list.push_bind(*v);
+    }
+    select.push(") AND location_id IN (");
+    let mut list = select.separated(", ");
+    for l in locations {
+        list.push_bind(*l);
+    }
+    select.push(format!(") ORDER BY variant_id, location_id{FOR_UPDATE}"));
+    let rows: Vec<(i64, i64, Dec, Dec)> = select.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(v, l, on_hand, reserved)| {
+            (
+                (v, l),
+                Balance {
+                    on_hand: on_hand.0,
+                    reserved: reserved.0,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Records where line `i` of an order is held and reserves it there.

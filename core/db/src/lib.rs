@@ -162,6 +162,40 @@ pub struct PlaceOrder {
     pub idempotency: Option<IdempotencyKey>,
 }
 
+/// A write the SQLite backend's intake task does together with others.
+pub(crate) enum Write {
+    Order(PlaceOrder),
+    Event(NewConnectorEvent),
+}
+
+/// What became of a [`Write`].
+pub(crate) enum Written {
+    Order(Result<Placed>),
+    Event(Result<i64>),
+}
+
+#[allow(dead_code)] // only the SQLite backend batches writes
+impl Write {
+    /// The outcome when the write could not even be tried.
+    fn failed(&self, why: String) -> Written {
+        match self {
+            Write::Order(_) => Written::Order(Err(Error::Batch(why))),
+            Write::Event(_) => Written::Event(Err(Error::Batch(why))),
+        }
+    }
+}
+
+#[allow(dead_code)] // only the SQLite backend batches writes
+impl Written {
+    /// The outcome when the transaction holding the write did not commit.
+    fn lost(self, why: String) -> Written {
+        match self {
+            Written::Order(r) => Written::Order(r.and(Err(Error::Batch(why)))),
+            Written::Event(r) => Written::Event(r.and(Err(Error::Batch(why)))),
+        }
+    }
+}
+
 /// The `Idempotency-Key` header and a hash of the request body it came with.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {

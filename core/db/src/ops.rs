@@ -1037,20 +1037,18 @@ pub(crate) async fn place_alone(write: &sqlx::Pool<Db>, order: &PlaceOrder) -> R
     }
 }
 
-/// Places several orders in one transaction, each in a savepoint of its
-/// own: an order that fails leaves no trace and does not affect the others;
-/// the ones that succeed are kept only if the whole transaction commits.
-/// (SQLite's intake batches orders; Postgres places each alone.)
+/// Does several writes in one transaction: each order in a savepoint of its
+/// own, so that an order that fails leaves no trace and does not affect the
+/// others; connector events as single inserts. What succeeded is kept only if
+/// the whole transaction commits. (SQLite's intake batches writes; Postgres
+/// does each alone.)
 #[allow(dead_code)] // only the SQLite backend uses it
-pub(crate) async fn place_together(
+pub(crate) async fn write_together(
     write: &sqlx::Pool<Db>,
-    orders: &[&PlaceOrder],
-) -> Vec<Result<Placed>> {
-    let failed = |e: &dyn std::fmt::Display| -> Vec<Result<Placed>> {
-        orders
-            .iter()
-            .map(|_| Err(Error::Batch(e.to_string())))
-            .collect()
+    jobs: &[&crate::Write],
+) -> Vec<crate::Written> {
+    let failed = |e: &dyn std::fmt::Display| -> Vec<crate::Written> {
+        jobs.iter().map(|j| j.failed(e.to_string())).collect()
     };
     let mut conn = match write.acquire().await {
         Ok(c) => c,
@@ -1060,33 +1058,70 @@ pub(crate) async fn place_together(
         Ok(tx) => tx,
         Err(e) => return failed(&e),
     };
-    let mut results = Vec::with_capacity(orders.len());
-    for order in orders {
-        let result = async {
-            let mut savepoint = tx.begin().await?;
-            match place(&mut savepoint, order).await {
-                Ok(placed) => {
-                    savepoint.commit().await?;
-                    Ok(placed)
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let done = match job {
+            crate::Write::Order(order) => crate::Written::Order(
+                async {
+                    let mut savepoint = tx.begin().await?;
+                    match place(&mut savepoint, order).await {
+                        Ok(placed) => {
+                            savepoint.commit().await?;
+                            Ok(placed)
+                        }
+                        Err(e) => {
+                            savepoint.rollback().await?;
+                            Err(name_the_winner(&mut tx, order, e).await?)
+                        }
+                    }
                 }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    Err(name_the_winner(&mut tx, order, e).await?)
-                }
-            }
-        }
-        .await;
-        results.push(result);
+                .await,
+            ),
+            crate::Write::Event(event) => crate::Written::Event(insert_event(&mut tx, event).await),
+        };
+        results.push(done);
     }
     if let Err(e) = tx.commit().await {
-        // Nothing of the batch was kept: every order fails, the ones that
+        // Nothing of the batch was kept: every write fails, the ones that
         // had failed on their own keep their own reason.
-        return results
-            .into_iter()
-            .map(|r| r.and(Err(Error::Batch(e.to_string()))))
-            .collect();
+        return results.into_iter().map(|r| r.lost(e.to_string())).collect();
     }
     results
+}
+
+/// Does one write in a transaction of its own.
+#[allow(dead_code)] // only the SQLite backend uses it
+pub(crate) async fn write_alone(write: &sqlx::Pool<Db>, job: &crate::Write) -> crate::Written {
+    match job {
+        crate::Write::Order(order) => crate::Written::Order(place_alone(write, order).await),
+        crate::Write::Event(event) => crate::Written::Event(
+            async {
+                let mut conn = write.acquire().await?;
+                insert_event(&mut conn, event).await
+            }
+            .await,
+        ),
+    }
+}
+
+/// Records a connector event.
+pub(crate) async fn insert_event(conn: &mut Conn, e: &NewConnectorEvent) -> Result<i64> {
+    Ok(sqlx::query_scalar::<Db, i64>(
+        "INSERT INTO connector_events (store_id, direction, topic, outcome, http_status, detail, order_id, logs, \
+         elapsed_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(e.store_id)
+    .bind(e.direction)
+    .bind(&e.topic)
+    .bind(e.outcome)
+    .bind(e.http_status)
+    .bind(&e.detail)
+    .bind(e.order_id)
+    .bind(&e.logs)
+    .bind(e.elapsed_us)
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// A duplicate reference found by the unique index (a race with another
@@ -1735,22 +1770,7 @@ impl Storage for Backend {
     }
 
     async fn record_event(&self, e: &NewConnectorEvent) -> Result<i64> {
-        Ok(sqlx::query_scalar::<Db, i64>(
-            "INSERT INTO connector_events (store_id, direction, topic, outcome, http_status, detail, order_id, logs, \
-             elapsed_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(e.store_id)
-        .bind(e.direction)
-        .bind(&e.topic)
-        .bind(e.outcome)
-        .bind(e.http_status)
-        .bind(&e.detail)
-        .bind(e.order_id)
-        .bind(&e.logs)
-        .bind(e.elapsed_us)
-        .bind(now())
-        .fetch_one(&self.write)
-        .await?)
+        self.log_event(e).await
     }
 
     async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>> {

@@ -51,6 +51,14 @@ impl PgStorage {
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         ops::place_alone(&self.write, order).await
     }
+
+    async fn log_event(
+        &self,
+        event: &poshub_model::store::NewConnectorEvent,
+    ) -> crate::Result<i64> {
+        let mut conn = self.write.acquire().await?;
+        ops::insert_event(&mut conn, event).await
+    }
 }
 
 mod ops {

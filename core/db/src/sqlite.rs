@@ -2,9 +2,11 @@
 //! single connection, so transactions never contend for SQLite's one write
 //! lock inside a process; reads use a small pool of their own.
 //!
-//! Orders are group-committed: one task takes the orders that arrive while
-//! the previous batch is being written and places them in one transaction,
-//! each in a savepoint of its own (see [`SqliteStorage::intake`]).
+//! Orders (and connector events) are group-committed: one task takes those
+//! that arrive while the previous batch is being written and does them in one
+//! transaction, each order in a savepoint of its own (see
+//! [`SqliteStorage::intake`]). A commit is a write of the WAL, and at
+//! thousands of orders a second one commit per order would be most of the work.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,20 +25,17 @@ const FOR_SHARE: &str = "";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
 
-/// Most orders placed in one transaction.
+/// Most writes done in one transaction.
 const MAX_BATCH: usize = 64;
 
-/// An order waiting for the intake task, and where its result goes.
-type Job = (
-    crate::PlaceOrder,
-    tokio::sync::oneshot::Sender<crate::Result<crate::Placed>>,
-);
+/// A write waiting for the intake task, and where its outcome goes.
+type Job = (crate::Write, tokio::sync::oneshot::Sender<crate::Written>);
 
 /// SQLite storage (`sqlite://PATH` or `sqlite::memory:`).
 pub struct SqliteStorage {
     write: Pool<Sqlite>,
     read: Pool<Sqlite>,
-    orders: tokio::sync::mpsc::Sender<Job>,
+    writes: tokio::sync::mpsc::Sender<Job>,
 }
 
 impl SqliteStorage {
@@ -66,45 +65,63 @@ impl SqliteStorage {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        let (orders, queue) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(take_orders(write.clone(), queue));
+        let (writes, queue) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(take_writes(write.clone(), queue));
         Ok(SqliteStorage {
             write,
             read,
-            orders,
+            writes,
         })
     }
 
     /// Places an order through the intake task and waits until the
     /// transaction holding it has committed (or failed).
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        let (reply, result) = tokio::sync::oneshot::channel();
-        let stopped = || crate::Error::Batch("the order intake has stopped".into());
-        self.orders
-            .send((order.clone(), reply))
+        match self.submit(crate::Write::Order(order.clone())).await? {
+            crate::Written::Order(result) => result,
+            crate::Written::Event(_) => unreachable!("an order's outcome is an order's"),
+        }
+    }
+
+    /// Records a connector event through the intake task.
+    async fn log_event(
+        &self,
+        event: &poshub_model::store::NewConnectorEvent,
+    ) -> crate::Result<i64> {
+        match self.submit(crate::Write::Event(event.clone())).await? {
+            crate::Written::Event(result) => result,
+            crate::Written::Order(_) => unreachable!("an event's outcome is an event's"),
+        }
+    }
+
+    async fn submit(&self, write: crate::Write) -> crate::Result<crate::Written> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let stopped = || crate::Error::Batch("the write intake has stopped".into());
+        self.writes
+            .send((write, reply))
             .await
             .map_err(|_| stopped())?;
-        result.await.map_err(|_| stopped())?
+        outcome.await.map_err(|_| stopped())
     }
 }
 
-/// The intake task: waits for an order, takes every other one already
-/// waiting (up to [`MAX_BATCH`]), and places them in one transaction. A
-/// single waiting order gets a transaction of its own. Ends when the storage
-/// is dropped.
-async fn take_orders(write: Pool<Sqlite>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+/// The intake task: waits for a write, takes every other one already
+/// waiting (up to [`MAX_BATCH`]), and does them in one transaction. A single
+/// waiting write gets a transaction of its own. Ends when the storage is
+/// dropped.
+async fn take_writes(write: Pool<Sqlite>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let results = if batch.len() == 1 {
-            vec![ops::place_alone(&write, &batch[0].0).await]
+        let outcomes = if batch.len() == 1 {
+            vec![ops::write_alone(&write, &batch[0].0).await]
         } else {
-            let orders: Vec<&crate::PlaceOrder> = batch.iter().map(|(o, _)| o).collect();
-            ops::place_together(&write, &orders).await
+            let jobs: Vec<&crate::Write> = batch.iter().map(|(w, _)| w).collect();
+            ops::write_together(&write, &jobs).await
         };
-        for ((_, reply), result) in batch.drain(..).zip(results) {
-            // The caller may have gone (its request was dropped): the order
-            // stands all the same, as a committed order does.
-            let _ = reply.send(result);
+        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+            // The caller may have gone (its request was dropped): the write
+            // stands all the same, as a committed write does.
+            let _ = reply.send(outcome);
         }
     }
 }
