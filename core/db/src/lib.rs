@@ -164,7 +164,7 @@ pub struct PlaceOrder {
 
 /// A write the SQLite backend's intake task does together with others.
 pub(crate) enum Write {
-    Order(PlaceOrder),
+    Order(Box<PlaceOrder>),
     Event(NewConnectorEvent),
 }
 
