@@ -360,9 +360,21 @@ async fn bulk_story(storage: &dyn Storage) {
         .unwrap();
     assert_eq!(preview.source, "hints");
     assert_eq!(preview.candidates.len(), 1);
+    let row = &preview.candidates[0];
+    let expected = hint("INK", Some("p-1"), Some("i-1"));
     assert_eq!(
-        preview.candidates[0].candidate,
-        hint("INK", Some("p-1"), Some("i-1"))
+        (
+            &row.sku,
+            &row.external_id,
+            &row.parent_id,
+            &row.inventory_id
+        ),
+        (
+            &expected.sku,
+            &expected.external_id,
+            &expected.parent_id,
+            &expected.inventory_id
+        )
     );
     assert_eq!(preview.candidates[0].result, MatchResult::Matched);
     let applied = storage

@@ -1211,3 +1211,59 @@ async fn responses_throttling_and_refusals() {
         other => panic!("expected a retryable failure, got {other:?}"),
     }
 }
+
+/// Amounts beyond the decimal range (29 digits) used to reach `Decimal`'s
+/// `+` and `*`, which panic: the plugin trapped. Found by the `shopify` fuzz
+/// target's review; the inputs are in fuzz/regressions/shopify/. Each is now
+/// an invalid-input error naming where.
+#[test]
+fn amounts_too_large_for_a_decimal_are_refused_not_a_trap() {
+    const HUGE: &str = "79228162514264337593543950335";
+    let p = plugin("shopify");
+    let cases = [
+        (
+            "orders/create",
+            json!({"id": 1, "total_price": "1.00", "line_items": [
+                {"quantity": 1, "price": "1.00", "tax_lines": [{"rate": HUGE}]}]}),
+            "line 1 (untitled)",
+        ),
+        (
+            "orders/create",
+            json!({"id": 1, "total_price": "1.00", "line_items": [
+                {"quantity": "2", "tip_payment_gateway": "x", "price_set": {"shop_money": {"amount": HUGE}}}]}),
+            "line 1 (untitled)",
+        ),
+        (
+            "orders/create",
+            json!({"id": 1, "total_price": "1.00", "line_items": [
+                {"quantity": 1, "price": "1.00", "discount_allocations": [{"amount": HUGE}, {"amount": HUGE}]}]}),
+            "discount allocation 2",
+        ),
+        (
+            "orders/create",
+            json!({"id": 1, "total_price": "1.00", "line_items": [],
+                   "shipping_lines": [{"price": HUGE}, {"price": HUGE}]}),
+            "shipping line 2",
+        ),
+        (
+            "orders/create",
+            json!({"id": 1, "total_price": "1.00", "line_items": [],
+                   "original_total_duties_set": {"shop_money": {"amount": HUGE}},
+                   "original_total_additional_fees_set": {"shop_money": {"amount": HUGE}}}),
+            "original_total_additional_fees_set",
+        ),
+        (
+            "refunds/create",
+            json!({"id": 2, "order_id": 1, "transactions": [
+                {"kind": "refund", "amount": HUGE}, {"kind": "refund", "amount": HUGE}]}),
+            "transaction 2",
+        ),
+    ];
+    for (topic, body, at) in cases {
+        let err = translate_err(&p, &store(), topic, body.to_string().as_bytes());
+        assert!(
+            err.contains("too large") && err.contains(at),
+            "{topic} {body}: {err}"
+        );
+    }
+}

@@ -77,7 +77,10 @@ impl SqliteStorage {
     /// Places an order through the intake task and waits until the
     /// transaction holding it has committed (or failed).
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        match self.submit(crate::Write::Order(Box::new(order.clone()))).await? {
+        match self
+            .submit(crate::Write::Order(Box::new(order.clone())))
+            .await?
+        {
             crate::Written::Order(result) => result,
             crate::Written::Event(_) => unreachable!("an order's outcome is an order's"),
         }

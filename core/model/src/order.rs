@@ -188,7 +188,19 @@ impl OrderRequest {
                 continue;
             };
             let qty = line.quantity.value();
-            let gross = qty * line.unit_price.value();
+            // Quantities and prices may each have 18 integer digits; their
+            // product may not fit a decimal (whose `*` would panic).
+            let Some(gross) = qty.checked_mul(line.unit_price.value()) else {
+                p.push(
+                    format!("lines[{i}]"),
+                    "line_too_large",
+                    format!(
+                        "{qty} x {} is more than an order line can hold",
+                        line.unit_price
+                    ),
+                );
+                continue;
+            };
             let discount = line.discount.map(Amount::value).unwrap_or_default();
             if discount > gross {
                 p.push(
@@ -200,12 +212,22 @@ impl OrderRequest {
             }
             let net = gross - discount;
             let rate = line.tax_rate.unwrap_or(entry.tax_rate).value();
-            let (tax, amount) = if rules.prices_include_tax {
+            let taxed = if rules.prices_include_tax {
                 let tax = round_money(net - net / (Decimal::ONE + rate / Decimal::ONE_HUNDRED));
-                (tax, net)
+                Some((tax, net))
             } else {
-                let tax = round_money(net * rate / Decimal::ONE_HUNDRED);
-                (tax, net + tax)
+                net.checked_mul(rate).and_then(|x| {
+                    let tax = round_money(x / Decimal::ONE_HUNDRED);
+                    Some((tax, net.checked_add(tax)?))
+                })
+            };
+            let Some((tax, amount)) = taxed else {
+                p.push(
+                    format!("lines[{i}]"),
+                    "line_too_large",
+                    format!("the line's tax on {net} is more than an order line can hold"),
+                );
+                continue;
             };
             lines.push(ValidLine {
                 variant_id: entry.variant_id,
@@ -227,13 +249,21 @@ impl OrderRequest {
                 .as_ref()
                 .map(|s| s.amount.value())
                 .unwrap_or_default();
-            let computed = lines.iter().map(|l| l.amount).sum::<Decimal>() + shipping;
+            let computed = lines
+                .iter()
+                .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount))
+                .and_then(|sum| sum.checked_add(shipping));
             // Storefronts round tax per line or per order; allow half a cent
             // per line (and at least a cent) for that, no more.
             let tolerance =
                 (Decimal::new(5, 3) * Decimal::from(lines.len())).max(Decimal::new(1, 2));
-            if (round_money(computed) - total).abs() > tolerance {
-                p.push(
+            match computed {
+                None => p.push(
+                    "lines",
+                    "order_too_large",
+                    "the lines add up to more than an order can hold",
+                ),
+                Some(computed) if (round_money(computed) - total).abs() > tolerance => p.push(
                     "total",
                     "total_mismatch",
                     format!(
@@ -245,7 +275,8 @@ impl OrderRequest {
                         },
                         round_money(computed)
                     ),
-                );
+                ),
+                Some(_) => {}
             }
         }
         self.check_payments(total, rules, &mut p);
@@ -626,6 +657,67 @@ mod tests {
         assert_eq!(v.lines[0].tax_amount.to_string(), "34.20");
         assert_eq!(v.contact.phone.unwrap().as_str(), "+919876543210");
         assert_eq!(v.contact.email.as_deref(), Some("asha@example.com"));
+    }
+
+    fn codes(err: DomainError) -> Vec<(String, String)> {
+        let DomainError::Invalid(errors) = err else {
+            panic!("{err:?}")
+        };
+        errors.into_iter().map(|e| (e.field, e.code)).collect()
+    }
+
+    /// fuzz/regressions/order_json/line-quantity-times-price-overflows: 18
+    /// integer digits of quantity times 18 of price overflowed the decimal
+    /// and `*` panicked (a 500 for `POST /api/v1/sales-orders`).
+    #[test]
+    fn a_line_too_large_for_a_decimal_is_refused_not_a_panic() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let mut body = base();
+        body["lines"][0]["quantity"] = "999999999999999999".into();
+        body["lines"][0]["unit_price"] = "999999999999999999".into();
+        let err = order(body)
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap_err();
+        assert_eq!(
+            codes(err)[0],
+            ("lines[0]".to_string(), "line_too_large".to_string())
+        );
+    }
+
+    /// The product fits (10^28) but 18% tax on it does not.
+    #[test]
+    fn tax_too_large_for_a_decimal_is_refused_not_a_panic() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let mut body = base();
+        body["lines"][0]["quantity"] = "100000000000000000".into();
+        body["lines"][0]["unit_price"] = "100000000000".into();
+        let err = order(body)
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap_err();
+        assert_eq!(
+            codes(err)[0],
+            ("lines[0]".to_string(), "line_too_large".to_string())
+        );
+    }
+
+    /// Each line fits (5 x 10^28, no tax) but their sum does not.
+    #[test]
+    fn lines_adding_up_beyond_a_decimal_are_refused_not_a_panic() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let mut body = base();
+        let line = serde_json::json!({"reference_code": "TOY1-Red-S", "quantity": "500000000000000000",
+                                      "unit_price": "100000000000", "tax_rate": "0"});
+        body["lines"] = serde_json::json!([line.clone(), line]);
+        let err = order(body)
+            .validate(&[entry(), entry()], &rules(&types, &cc))
+            .unwrap_err();
+        assert_eq!(
+            codes(err)[0],
+            ("lines".to_string(), "order_too_large".to_string())
+        );
     }
 
     #[test]

@@ -107,6 +107,10 @@ pub trait Connector {
 #[macro_export]
 macro_rules! register {
     ($connector:ty) => {
+        // Natively (tests, benchmarks and fuzz targets call connectors as
+        // plain Rust) there is nothing to export to, and several connectors
+        // in one binary would define the same export symbols.
+        #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
         struct __PoshubConnectorExport;
 
         impl $crate::bindings::Guest for __PoshubConnectorExport {
@@ -161,6 +165,7 @@ macro_rules! register {
             }
         }
 
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::export!(__PoshubConnectorExport);
     };
 }

@@ -136,3 +136,23 @@ pub fn money_text(amount: Decimal) -> String {
 pub fn plain_text(value: Decimal) -> String {
     value.normalize().to_string()
 }
+
+/// `a + b`, refused instead of overflowing (`Decimal`'s `+` panics, which
+/// traps the plugin).
+pub fn add(a: Decimal, b: Decimal, what: &str) -> Result<Decimal, Error> {
+    a.checked_add(b).ok_or_else(|| too_large(what))
+}
+
+/// `a - b`, refused instead of overflowing.
+pub fn sub(a: Decimal, b: Decimal, what: &str) -> Result<Decimal, Error> {
+    a.checked_sub(b).ok_or_else(|| too_large(what))
+}
+
+/// `a * b`, refused instead of overflowing.
+pub fn mul(a: Decimal, b: Decimal, what: &str) -> Result<Decimal, Error> {
+    a.checked_mul(b).ok_or_else(|| too_large(what))
+}
+
+fn too_large(what: &str) -> Error {
+    invalid_input(format!("{what}: the amounts are too large to add up"))
+}

@@ -21,15 +21,15 @@ use serde_json::Value;
 
 use crate::config::OrderSettings;
 use crate::json::{
-    get, id, list, money_text, plain_text, required_id, required_shop_money, set_amount,
-    shop_money, shown, text, to_decimal,
+    add, get, id, list, money_text, mul, plain_text, required_id, required_shop_money, set_amount,
+    shop_money, shown, sub, text, to_decimal,
 };
 
 /// Translates an order body.
 pub fn translate(order: &Value, settings: &OrderSettings) -> Result<Order, Error> {
     let online_reference_no = required_id(order, "id", "the order")?;
     let (lines, tips) = lines(order)?;
-    let fees = tips + order_fees(order)?;
+    let fees = add(tips, order_fees(order)?, "the order's tips and fees")?;
     let total = required_shop_money(order, "total_price", "the order")?;
     Ok(Order {
         online_reference_no,
@@ -61,7 +61,7 @@ fn lines(order: &Value) -> Result<(Vec<OrderLine>, Decimal), Error> {
                 Level::Info,
                 &format!("{at} is a tip of {tip}: carried with shipping"),
             );
-            tips += tip;
+            tips = add(tips, tip, &at)?;
             continue;
         }
         lines.push(line(item, title, &at)?);
@@ -112,7 +112,12 @@ fn quantity(item: &Value, at: &str) -> Result<Decimal, Error> {
 
 /// What a line charges after its discounts (used for tips).
 fn line_amount(item: &Value, at: &str) -> Result<Decimal, Error> {
-    Ok(quantity(item, at)? * required_shop_money(item, "price", at)? - line_discount(item, at)?)
+    let gross = mul(
+        quantity(item, at)?,
+        required_shop_money(item, "price", at)?,
+        at,
+    )?;
+    sub(gross, line_discount(item, at)?, at)
 }
 
 /// The whole line's discount: its discount allocations (code, automatic
@@ -132,7 +137,11 @@ fn sum_allocations(allocations: &[Value], at: &str) -> Result<Decimal, Error> {
         .enumerate()
         .try_fold(Decimal::ZERO, |sum, (i, a)| {
             let what = format!("{at}: discount allocation {}", i + 1);
-            Ok(sum + shop_money(a, "amount", &what)?.unwrap_or_default())
+            add(
+                sum,
+                shop_money(a, "amount", &what)?.unwrap_or_default(),
+                &what,
+            )
         })
 }
 
@@ -146,7 +155,7 @@ fn tax_rate(item: &Value, at: &str) -> Result<Decimal, Error> {
             .try_fold(Decimal::ZERO, |sum, (i, tax)| {
                 let raw = get(tax, "rate").unwrap_or(&Value::Null);
                 match to_decimal(raw) {
-                    Some(rate) => Ok(sum + rate),
+                    Some(rate) => add(sum, rate, at),
                     None if raw.is_null() => Ok(sum),
                     None => Err(invalid_input(format!(
                         "{at}: tax line {} rate `{}` is not a number",
@@ -155,7 +164,7 @@ fn tax_rate(item: &Value, at: &str) -> Result<Decimal, Error> {
                     ))),
                 }
             })?;
-    Ok(fraction * Decimal::ONE_HUNDRED)
+    mul(fraction, Decimal::ONE_HUNDRED, at)
 }
 
 /// Charges on the order that are neither goods nor shipping lines but are
@@ -167,7 +176,8 @@ fn order_fees(order: &Value) -> Result<Decimal, Error> {
         "original_total_additional_fees_set",
     ] {
         if let Some(set) = get(order, key) {
-            fees += set_amount(set, &format!("the order's `{key}`"))?.unwrap_or_default();
+            let what = format!("the order's `{key}`");
+            fees = add(fees, set_amount(set, &what)?.unwrap_or_default(), &what)?;
         }
     }
     Ok(fees)
@@ -186,14 +196,22 @@ fn shipping(order: &Value, fees: Decimal) -> Result<Option<Shipping>, Error> {
         .collect();
     for (i, line) in shipping_lines.iter().enumerate() {
         let at = format!("shipping line {}", i + 1);
-        amount += required_shop_money(line, "price", &at)?;
-        amount -= sum_allocations(list(line, "discount_allocations"), &at)?;
+        amount = add(amount, required_shop_money(line, "price", &at)?, &at)?;
+        amount = sub(
+            amount,
+            sum_allocations(list(line, "discount_allocations"), &at)?,
+            &at,
+        )?;
         if !taxes_included {
             // Tax on shipping is charged on top of the price and is in the
             // total; the hub adds shipping as is, so it carries the tax.
             for (j, tax) in list(line, "tax_lines").iter().enumerate() {
                 let what = format!("{at}: tax line {}", j + 1);
-                amount += shop_money(tax, "price", &what)?.unwrap_or_default();
+                amount = add(
+                    amount,
+                    shop_money(tax, "price", &what)?.unwrap_or_default(),
+                    &what,
+                )?;
             }
         }
         if let Some(title) = text(line, "title") {

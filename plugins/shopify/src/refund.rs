@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::json::{
-    get, id, list, money_text, plain_text, required_id, shop_money, shown, text, to_decimal,
+    add, get, id, list, money_text, plain_text, required_id, shop_money, shown, text, to_decimal,
 };
 
 /// Translates a refund; `order_id` is the order it belongs to when the
@@ -64,7 +64,7 @@ fn amount(refund: &Value, what: &str) -> Result<Option<Decimal>, Error> {
         if is_refund && succeeded {
             let at = format!("{what}: transaction {}", i + 1);
             let amount = shop_money(t, "amount", &at)?.unwrap_or_default();
-            total = Some(total.unwrap_or(Decimal::ZERO) + amount);
+            total = Some(add(total.unwrap_or(Decimal::ZERO), amount, &at)?);
         }
     }
     Ok(total)
