@@ -353,24 +353,7 @@ async fn items(backend: Backend, variants: usize) -> f64 {
             res.text().await.unwrap_or_default()
         );
     }
-    let codes: Vec<String> = (0..items)
-        .flat_map(|i| ["S", "M", "L", "XL", "XXL"].map(|s| format!("IT{i:06}-{s}")))
-        .take(variants)
-        .collect();
-    for (n, location) in locations.iter().enumerate() {
-        for chunk in codes.chunks(5_000) {
-            let lines: Vec<Value> = chunk
-                .iter()
-                .map(|c| json!({"reference_code": c, "quantity": format!("{}", 10 + n), "cost": "10.00"}))
-                .collect();
-            hub.admin_post(
-                "/admin/v1/stock/inward",
-                json!({"location": location, "lines": lines, "set_price": false}),
-            )
-            .await
-            .expect(200);
-        }
-    }
+    stock_everywhere(&hub).await;
     let loaded = loading.elapsed();
     hub.create_store("WEB", &locations, false).await;
     let key = hub.api_key("WEB", &locations).await;
@@ -423,6 +406,53 @@ async fn items(backend: Backend, variants: usize) -> f64 {
         loaded.as_secs_f64()
     );
     ms(percentile(&page_times, 99.0))
+}
+
+/// 12 on hand of every variant at every location, with the inward movements
+/// that put them there (the ledger balances). Written with two statements:
+/// half a million inward lines through the API would take minutes and are
+/// not what this measures.
+async fn stock_everywhere(hub: &TestHub) {
+    let at = chrono::Utc::now();
+    let balances =
+        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) \
+                    SELECT v.id, l.id, $1, $2, $3 FROM variants v CROSS JOIN locations l";
+    let movements =
+        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, \
+                     reserved_delta, cost, price, order_id, reference, at) \
+                     SELECT v.id, l.id, 'inward', $1, $1, $2, NULL, NULL, NULL, 'BENCH', $3 \
+                     FROM variants v CROSS JOIN locations l";
+    match hub.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&hub.database_url)
+                .await
+                .expect("sqlite");
+            for sql in [balances, movements] {
+                sqlx::query(sql)
+                    .bind("12")
+                    .bind("0")
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .expect("stock");
+            }
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&hub.database_url)
+                .await
+                .expect("postgres");
+            let (twelve, zero) = (rust_decimal::Decimal::from(12), rust_decimal::Decimal::ZERO);
+            for sql in [balances, movements] {
+                sqlx::query(sql)
+                    .bind(twelve)
+                    .bind(zero)
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .expect("stock");
+            }
+        }
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -376,31 +376,134 @@ async fn lock_balances(
         .collect())
 }
 
-/// Records where line `i` of an order is held and reserves it there.
-async fn reserve_line(
+/// Writes a new order's lines, where each is held (its allocations), and
+/// reserves them: one reservation movement per allocation, applied in line
+/// order. A handful of statements whatever the number of lines: multi-row
+/// inserts, and one balance update per variant and location.
+async fn reserve_order_lines(
     conn: &mut Conn,
     order_id: i64,
-    i: usize,
-    variant_id: i64,
+    valid: &ValidOrder,
     plan: &mut StockPlan,
 ) -> Result<()> {
-    for (location, quantity) in plan.lines[i].clone() {
-        allocate(conn, order_id, i as i32 + 1, variant_id, location, quantity).await?;
-        let before = plan.balances[&(variant_id, location)];
-        let after = record_movement(
-            conn,
-            variant_id,
-            location,
-            MovementKind::Reservation,
-            quantity,
-            before,
-            MovementNote {
-                order_id: Some(order_id),
-                ..Default::default()
-            },
+    let mut lines = QueryBuilder::<Db>::new(
+        "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
+         unit_price, discount, tax_rate, tax_amount, amount) ",
+    );
+    lines.push_values(valid.lines.iter().enumerate(), |mut row, (i, line)| {
+        row.push_bind(order_id)
+            .push_bind(i as i32 + 1)
+            .push_bind(line.variant_id)
+            .push_bind(line.reference_code.clone())
+            .push_bind(line.item_code.clone())
+            .push_bind(Dec(line.quantity))
+            .push_bind(Dec(line.unit_price))
+            .push_bind(Dec(line.discount))
+            .push_bind(Dec(line.tax_rate))
+            .push_bind(Dec(line.tax_amount))
+            .push_bind(Dec(line.amount));
+    });
+    lines.build().execute(&mut *conn).await?;
+
+    // (line no, position, variant, location, quantity), in line order.
+    let mut held = Vec::new();
+    for (i, line) in valid.lines.iter().enumerate() {
+        for (position, (location, quantity)) in plan.lines[i].iter().enumerate() {
+            held.push((
+                i as i32 + 1,
+                position as i32,
+                line.variant_id,
+                *location,
+                *quantity,
+            ));
+        }
+    }
+    if held.is_empty() {
+        return Ok(());
+    }
+    let kind = MovementKind::Reservation;
+    let at = now();
+    let mut touched: Vec<(i64, i64)> = Vec::new();
+    let mut moved: Vec<(i64, i64)> = Vec::new();
+    let mut deltas = Vec::with_capacity(held.len());
+    for (_, _, variant, location, quantity) in &held {
+        let delta = kind.delta(*quantity);
+        let before = plan.balances[&(*variant, *location)];
+        plan.balances
+            .insert((*variant, *location), before.apply(delta));
+        if !touched.contains(&(*variant, *location)) {
+            touched.push((*variant, *location));
+        }
+        if delta.on_hand != delta.reserved && !moved.contains(&(*variant, *location)) {
+            moved.push((*variant, *location));
+        }
+        deltas.push(delta);
+    }
+    let mut allocations = QueryBuilder::<Db>::new(
+        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) ",
+    );
+    allocations.push_values(
+        &held,
+        |mut row, (line_no, position, variant, location, quantity)| {
+            row.push_bind(order_id)
+                .push_bind(*line_no)
+                .push_bind(*variant)
+                .push_bind(*location)
+                .push_bind(Dec(*quantity))
+                .push_bind(*position);
+        },
+    );
+    allocations.build().execute(&mut *conn).await?;
+    for (variant, location) in &touched {
+        let after = plan.balances[&(*variant, *location)];
+        sqlx::query::<Db>(
+            "UPDATE stock_balances SET on_hand = $1, reserved = $2, updated_at = $3 \
+             WHERE variant_id = $4 AND location_id = $5",
         )
+        .bind(Dec(after.on_hand))
+        .bind(Dec(after.reserved))
+        .bind(at)
+        .bind(*variant)
+        .bind(*location)
+        .execute(&mut *conn)
         .await?;
-        plan.balances.insert((variant_id, location), after);
+    }
+    let mut movements = QueryBuilder::<Db>::new(
+        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
+         cost, price, order_id, reference, at) ",
+    );
+    movements.push_values(
+        held.iter().zip(&deltas),
+        |mut row, ((_, _, variant, location, quantity), delta)| {
+            row.push_bind(*variant)
+                .push_bind(*location)
+                .push_bind(kind.as_str())
+                .push_bind(Dec(*quantity))
+                .push_bind(Dec(delta.on_hand))
+                .push_bind(Dec(delta.reserved))
+                .push_bind(None::<Dec>)
+                .push_bind(None::<Dec>)
+                .push_bind(Some(order_id))
+                .push_bind(None::<String>)
+                .push_bind(at);
+        },
+    );
+    movements.build().execute(&mut *conn).await?;
+    let mut variants = QueryBuilder::<Db>::new("UPDATE variants SET updated_at = ");
+    variants.push_bind(at).push(" WHERE id IN (");
+    let mut list = variants.separated(", ");
+    let mut seen = Vec::new();
+    for (variant, _) in &touched {
+        if !seen.contains(variant) {
+            seen.push(*variant);
+            list.push_bind(*variant);
+        }
+    }
+    variants.push(")");
+    variants.build().execute(&mut *conn).await?;
+    // Available stock moved: the stores that sell it should hear.
+    for (variant, location) in &moved {
+        enqueue_stock(conn, *variant, *location).await?;
     }
     Ok(())
 }

@@ -168,9 +168,18 @@ pub(crate) enum Write {
     Event(NewConnectorEvent),
 }
 
+/// What placing an order did inside its transaction. A new order is read
+/// back after the commit, on a read connection, so that the writer does not
+/// wait for it; one with an idempotency key is read inside (its answer is
+/// stored with the key).
+pub(crate) enum Outcome {
+    Created(i64),
+    Done(Placed),
+}
+
 /// What became of a [`Write`].
 pub(crate) enum Written {
-    Order(Result<Placed>),
+    Order(Result<Outcome>),
     Event(Result<i64>),
 }
 

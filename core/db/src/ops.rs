@@ -655,7 +655,7 @@ fn duplicate_order(reference: &str, id: i64) -> Error {
     .into()
 }
 
-async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
+async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Outcome> {
     let p = &order.principal;
     let channel = channel(conn, p.store_id).await?;
     let source = order_source(
@@ -665,7 +665,7 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     )?;
     if let Some(key) = &order.idempotency {
         if let Some(body) = claim_idempotency_key(conn, p.store_id, key).await? {
-            return Ok(Placed::Replayed(body));
+            return Ok(crate::Outcome::Done(Placed::Replayed(body)));
         }
     }
     let codes: Vec<&str> = order
@@ -731,26 +731,7 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         Err(e) => return Err(e.into()),
     };
     mark_sourced(conn, id, source.group_id).await?;
-    for (i, line) in valid.lines.iter().enumerate() {
-        sqlx::query::<Db>(
-            "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
-             unit_price, discount, tax_rate, tax_amount, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id)
-        .bind(i as i32 + 1)
-        .bind(line.variant_id)
-        .bind(&line.reference_code)
-        .bind(&line.item_code)
-        .bind(Dec(line.quantity))
-        .bind(Dec(line.unit_price))
-        .bind(Dec(line.discount))
-        .bind(Dec(line.tax_rate))
-        .bind(Dec(line.tax_amount))
-        .bind(Dec(line.amount))
-        .execute(&mut *conn)
-        .await?;
-        reserve_line(conn, id, i, line.variant_id, &mut plan).await?;
-    }
+    reserve_order_lines(conn, id, &valid, &mut plan).await?;
     sqlx::query::<Db>("INSERT INTO order_history (order_id, status, by_actor, note, at) VALUES ($1, $2, $3, NULL, $4)")
         .bind(id)
         .bind(OrderStatus::Pending.as_str())
@@ -758,19 +739,18 @@ async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    let Some(key) = &order.idempotency else {
+        return Ok(crate::Outcome::Created(id));
+    };
     let created = load_order(conn, &OrderScope::admin(), id).await?;
-    if let Some(key) = &order.idempotency {
-        let body = serde_json::to_string(&created).expect("orders serialize");
-        sqlx::query::<Db>(
-            "UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3",
-        )
+    let body = serde_json::to_string(&created).expect("orders serialize");
+    sqlx::query::<Db>("UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3")
         .bind(body)
         .bind(p.store_id)
         .bind(&key.key)
         .execute(&mut *conn)
         .await?;
-    }
-    Ok(Placed::Created(Box::new(created)))
+    Ok(crate::Outcome::Done(Placed::Created(Box::new(created))))
 }
 
 async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
@@ -827,29 +807,6 @@ async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
     )
     .await?;
     load_bill(conn, &bill_no).await
-}
-
-/// Records that `location_id` holds `quantity` of an order line.
-async fn allocate(
-    conn: &mut Conn,
-    order_id: i64,
-    line_no: i32,
-    variant_id: i64,
-    location_id: i64,
-    quantity: Decimal,
-) -> Result<()> {
-    sqlx::query::<Db>(
-        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) \
-         VALUES ($1, $2, $3, $4, $5, (SELECT COUNT(*) FROM order_allocations WHERE order_id = $1 AND line_no = $2))",
-    )
-    .bind(order_id)
-    .bind(line_no)
-    .bind(variant_id)
-    .bind(location_id)
-    .bind(Dec(quantity))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Where an order's stock is held: (line no, variant, location, quantity),
@@ -1022,7 +979,10 @@ async fn load_bill(conn: &mut Conn, bill_no: &str) -> Result<Bill> {
 }
 
 /// Places one order in a transaction of its own.
-pub(crate) async fn place_alone(write: &sqlx::Pool<Db>, order: &PlaceOrder) -> Result<Placed> {
+pub(crate) async fn place_alone(
+    write: &sqlx::Pool<Db>,
+    order: &PlaceOrder,
+) -> Result<crate::Outcome> {
     let mut conn = write.acquire().await?;
     let mut tx = conn.begin().await?;
     match place(&mut tx, order).await {
@@ -1122,6 +1082,18 @@ pub(crate) async fn insert_event(conn: &mut Conn, e: &NewConnectorEvent) -> Resu
     .bind(now())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// The answer to a placed order: a new one read back from the database.
+pub(crate) async fn read_back(read: &sqlx::Pool<Db>, outcome: crate::Outcome) -> Result<Placed> {
+    match outcome {
+        crate::Outcome::Done(placed) => Ok(placed),
+        crate::Outcome::Created(id) => {
+            let mut conn = read.acquire().await?;
+            let order = load_order(&mut conn, &OrderScope::admin(), id).await?;
+            Ok(Placed::Created(Box::new(order)))
+        }
+    }
 }
 
 /// A duplicate reference found by the unique index (a race with another

@@ -49,7 +49,8 @@ impl PgStorage {
     /// Postgres takes concurrent orders on as many connections: each order
     /// is a transaction of its own, its balances locked row by row.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        ops::place_alone(&self.write, order).await
+        let outcome = ops::place_alone(&self.write, order).await?;
+        ops::read_back(&self.read, outcome).await
     }
 
     async fn log_event(

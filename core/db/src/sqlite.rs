@@ -81,7 +81,7 @@ impl SqliteStorage {
             .submit(crate::Write::Order(Box::new(order.clone())))
             .await?
         {
-            crate::Written::Order(result) => result,
+            crate::Written::Order(outcome) => ops::read_back(&self.read, outcome?).await,
             crate::Written::Event(_) => unreachable!("an order's outcome is an order's"),
         }
     }
