@@ -55,6 +55,13 @@ async fn run() {
     }
     // (target, measured, met)
     let mut targets: Vec<(String, String, bool)> = Vec::new();
+    if only == "webhook" {
+        // Profiling aid: the webhook path alone.
+        for backend in &backends {
+            intake(*backend, Path::ShopifyWebhook, seconds).await;
+        }
+        return;
+    }
     if only.is_empty() || only == "intake" {
         println!("| Backend | Path | Clients | Orders | Orders/s | p50 ms | p99 ms | Errors |");
         println!("|---|---|---|---|---|---|---|---|");

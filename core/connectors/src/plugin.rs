@@ -188,7 +188,14 @@ pub struct Plugin {
     pub info: ConnectorInfo,
     pub source: Source,
     pub sha256: String,
+    /// What `webhook-auth` declared per topic: a declaration of the loaded
+    /// plugin, asked once rather than with every webhook.
+    auth: Arc<std::sync::Mutex<std::collections::HashMap<String, WebhookAuth>>>,
 }
+
+/// Most topics whose webhook auth a plugin remembers (topics come from
+/// request paths; past this they are asked every time).
+const AUTH_CACHE: usize = 64;
 
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -223,6 +230,7 @@ impl Plugin {
             },
             source: source.clone(),
             sha256,
+            auth: Default::default(),
         };
         let described = plugin.call(limits, 0, |c, s| c.call_describe(s).map(Ok));
         let info = described.result.map_err(|e| LoadError::Describe {
@@ -325,17 +333,34 @@ impl Plugin {
         }
     }
 
-    /// How bodies of a topic are signed.
+    /// How bodies of a topic are signed (asked of the plugin once per topic).
     pub async fn webhook_auth(
         self: &Arc<Self>,
         limits: Limits,
         topic: String,
     ) -> Called<WebhookAuth> {
-        self.blocking(move |p| {
-            p.call(&limits, topic.len(), |c, s| c.call_webhook_auth(s, &topic))
-                .and_then(|a| Ok(convert::webhook_auth(a)))
-        })
-        .await
+        let known = self.auth.lock().ok().and_then(|m| m.get(&topic).cloned());
+        if let Some(auth) = known {
+            return Called {
+                result: Ok(auth),
+                logs: vec![],
+                logs_dropped: 0,
+                elapsed: Duration::ZERO,
+            };
+        }
+        let asked = topic.clone();
+        let called = self
+            .blocking(move |p| {
+                p.call(&limits, asked.len(), |c, s| c.call_webhook_auth(s, &asked))
+                    .and_then(|a| Ok(convert::webhook_auth(a)))
+            })
+            .await;
+        if let (Ok(auth), Ok(mut known)) = (&called.result, self.auth.lock()) {
+            if known.len() < AUTH_CACHE {
+                known.insert(topic, auth.clone());
+            }
+        }
+        called
     }
 
     /// Translates a verified webhook body into canonical documents.

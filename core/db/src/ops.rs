@@ -1847,17 +1847,35 @@ impl Storage for Backend {
 
     async fn resolve_lines(&self, store_id: i64, lines: &[LineRef]) -> Result<Vec<Option<String>>> {
         let mut conn = self.read.acquire().await?;
+        let sku = |line: &LineRef| {
+            line.sku
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        // Every SKU that is a reference code, in one query.
+        let skus: Vec<String> = lines.iter().filter_map(sku).collect();
+        let known: std::collections::HashSet<String> = if skus.is_empty() {
+            Default::default()
+        } else {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT reference_code FROM variants WHERE reference_code IN (",
+            );
+            let mut list = q.separated(", ");
+            for s in &skus {
+                list.push_bind(s.clone());
+            }
+            q.push(")");
+            q.build_query_scalar::<String>()
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect()
+        };
         let mut out = Vec::with_capacity(lines.len());
         for line in lines {
-            let mut found = None;
-            if let Some(sku) = line.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                found = sqlx::query_scalar::<Db, String>(
-                    "SELECT reference_code FROM variants WHERE reference_code = $1",
-                )
-                .bind(sku)
-                .fetch_optional(&mut *conn)
-                .await?;
-            }
+            let mut found = sku(line).filter(|s| known.contains(s));
             if found.is_none() {
                 if let Some(id) = line
                     .external_id
