@@ -256,7 +256,7 @@ impl Target {
     /// Order number `n`: even ones from a regular customer, odd ones from a
     /// new one.
     fn request(&self, client: &reqwest::Client, base: &str, n: u64) -> reqwest::RequestBuilder {
-        let phone = if n % 2 == 0 {
+        let phone = if n.is_multiple_of(2) {
             format!("+9190{:08}", n / 2 % REGULARS)
         } else {
             format!("+9180{:08}", n)
