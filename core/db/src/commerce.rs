@@ -456,17 +456,7 @@ async fn reserve_order_lines(
     allocations.build().execute(&mut *conn).await?;
     for (variant, location) in &touched {
         let after = plan.balances[&(*variant, *location)];
-        sqlx::query::<Db>(
-            "UPDATE stock_balances SET on_hand = $1, reserved = $2, updated_at = $3 \
-             WHERE variant_id = $4 AND location_id = $5",
-        )
-        .bind(Dec(after.on_hand))
-        .bind(Dec(after.reserved))
-        .bind(at)
-        .bind(*variant)
-        .bind(*location)
-        .execute(&mut *conn)
-        .await?;
+        write_balance(conn, *variant, *location, after, at).await?;
     }
     let mut movements = QueryBuilder::<Db>::new(
         "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \

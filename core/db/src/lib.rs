@@ -51,9 +51,9 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
-    /// The transaction an order was placed in together with others could
-    /// not be committed: the order was not kept.
-    #[error("the order could not be committed: {0}")]
+    /// The transaction a write (an order, a connector event) was done in
+    /// together with others could not be committed: it was not kept.
+    #[error("the write could not be committed: {0}")]
     Batch(String),
 }
 

@@ -223,6 +223,28 @@ async fn enqueue_price(conn: &mut Conn, variant_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Sets a (locked) balance to what its movements made it.
+async fn write_balance(
+    conn: &mut Conn,
+    variant_id: i64,
+    location_id: i64,
+    balance: Balance,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    sqlx::query::<Db>(
+        "UPDATE stock_balances SET on_hand = $1, reserved = $2, updated_at = $3 \
+         WHERE variant_id = $4 AND location_id = $5",
+    )
+    .bind(Dec(balance.on_hand))
+    .bind(Dec(balance.reserved))
+    .bind(at)
+    .bind(variant_id)
+    .bind(location_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Appends a movement to the ledger and moves the (locked) balance with it.
 #[allow(clippy::too_many_arguments)]
 async fn record_movement(
@@ -237,17 +259,7 @@ async fn record_movement(
     let delta = kind.delta(quantity);
     let after = before.apply(delta);
     let at = now();
-    sqlx::query::<Db>(
-        "UPDATE stock_balances SET on_hand = $1, reserved = $2, updated_at = $3 \
-         WHERE variant_id = $4 AND location_id = $5",
-    )
-    .bind(Dec(after.on_hand))
-    .bind(Dec(after.reserved))
-    .bind(at)
-    .bind(variant_id)
-    .bind(location_id)
-    .execute(&mut *conn)
-    .await?;
+    write_balance(conn, variant_id, location_id, after, at).await?;
     sqlx::query::<Db>(
         "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
          cost, price, order_id, reference, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -984,6 +996,13 @@ pub(crate) async fn place_alone(
     order: &PlaceOrder,
 ) -> Result<crate::Outcome> {
     let mut conn = write.acquire().await?;
+    place_within(&mut conn, order).await
+}
+
+/// Places an order in a transaction begun on `conn`: a transaction of its
+/// own, or a savepoint when `conn` is already in one. A failed order is
+/// undone before a duplicate reference is looked up.
+async fn place_within(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Outcome> {
     let mut tx = conn.begin().await?;
     match place(&mut tx, order).await {
         Ok(placed) => {
@@ -992,7 +1011,7 @@ pub(crate) async fn place_alone(
         }
         Err(e) => {
             tx.rollback().await?;
-            Err(name_the_winner(&mut conn, order, e).await?)
+            Err(name_the_winner(conn, order, e).await?)
         }
     }
 }
@@ -1021,22 +1040,7 @@ pub(crate) async fn write_together(
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let done = match job {
-            crate::Write::Order(order) => crate::Written::Order(
-                async {
-                    let mut savepoint = tx.begin().await?;
-                    match place(&mut savepoint, order).await {
-                        Ok(placed) => {
-                            savepoint.commit().await?;
-                            Ok(placed)
-                        }
-                        Err(e) => {
-                            savepoint.rollback().await?;
-                            Err(name_the_winner(&mut tx, order, e).await?)
-                        }
-                    }
-                }
-                .await,
-            ),
+            crate::Write::Order(order) => crate::Written::Order(place_within(&mut tx, order).await),
             crate::Write::Event(event) => crate::Written::Event(insert_event(&mut tx, event).await),
         };
         results.push(done);

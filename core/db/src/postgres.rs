@@ -43,9 +43,7 @@ impl PgStorage {
             read: pool,
         })
     }
-}
 
-impl PgStorage {
     /// Postgres takes concurrent orders on as many connections: each order
     /// is a transaction of its own, its balances locked row by row.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
