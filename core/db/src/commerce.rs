@@ -269,283 +269,55 @@ async fn check_order(
     )?)
 }
 
-/// Where each line of an order is taken from, with the balances locked.
-struct StockPlan {
-    /// The location the order is booked at.
-    location: i64,
-    lines: Vec<Allocation>,
-    balances: HashMap<(i64, i64), Balance>,
-}
+/// Where an order's stock is held: the group it was sourced from and, per
+/// line number, its allocations (biggest share first).
+type Sourced = (Option<String>, HashMap<i32, Vec<LineAllocation>>);
 
-/// Locks the balances an order may draw on (in variant, then location
-/// order, as every stock change does, so that concurrent orders cannot
-/// deadlock) and allocates its lines from what the store may take: the
-/// available stock less the store's buffer.
-async fn plan_stock(
-    conn: &mut Conn,
-    valid: &ValidOrder,
-    source: &Source,
-    ch: &Channel,
-    backorder: bool,
-) -> Result<StockPlan> {
-    let mut variants: Vec<i64> = valid.lines.iter().map(|l| l.variant_id).collect();
-    variants.sort_unstable();
-    variants.dedup();
-    let candidates: Vec<i64> = source.candidates.iter().map(|(id, _)| *id).collect();
-    let mut locations = candidates.clone();
-    locations.sort_unstable();
-    locations.dedup();
-    let balances = lock_balances(conn, &variants, &locations).await?;
-    let stock = balances
-        .iter()
-        .map(|(k, b)| (*k, publish(ch.buffer.as_ref(), b.available())))
-        .collect();
-    let needs: Vec<Need> = valid
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| Need {
-            line: i,
-            reference_code: l.reference_code.clone(),
-            variant_id: l.variant_id,
-            quantity: l.quantity,
-        })
-        .collect();
-    let lines = allocate_lines(&needs, &candidates, &stock, ch.sourcing, backorder)
-        .map_err(DomainError::InsufficientStock)?;
-    let location = primary_location(&lines, &candidates).expect("an order has a location");
-    Ok(StockPlan {
-        location,
-        lines,
-        balances,
-    })
-}
-
-/// Locks the balances of every variant at every location (creating empty
-/// ones), in variant then location order as [`lock_balance`] does one by
-/// one, with two statements whatever the count.
-async fn lock_balances(
-    conn: &mut Conn,
-    variants: &[i64],
-    locations: &[i64],
-) -> Result<HashMap<(i64, i64), Balance>> {
-    if variants.is_empty() || locations.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut insert = QueryBuilder::<Db>::new(
-        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
+/// How each of the orders with `ids` was sourced.
+async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Sourced>> {
+    let list = placeholders(0, ids.len());
+    let sql = format!(
+        "SELECT o.id, g.code FROM sales_orders o JOIN location_groups g ON g.id = o.location_group_id \
+         WHERE o.id IN ({list})"
     );
-    let at = now();
-    let pairs = variants
-        .iter()
-        .flat_map(|v| locations.iter().map(move |l| (*v, *l)));
-    insert.push_values(pairs, |mut row, (v, l)| {
-        row.push_bind(v)
-            .push_bind(l)
-            .push_bind(Dec(Decimal::ZERO))
-            .push_bind(Dec(Decimal::ZERO))
-            .push_bind(at);
-    });
-    insert.push(" ON CONFLICT DO NOTHING");
-    insert.build().execute(&mut *conn).await?;
-    let mut select = QueryBuilder::<Db>::new(
-        "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances WHERE variant_id IN (",
+    let mut q = sqlx::query_as::<Db, (i64, String)>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut out: HashMap<i64, Sourced> = HashMap::new();
+    for (order, group) in q.fetch_all(&mut *conn).await? {
+        out.entry(order).or_default().0 = Some(group);
+    }
+    let sql = format!(
+        "SELECT a.order_id, a.line_no, l.code, a.quantity FROM order_allocations a \
+         JOIN locations l ON l.id = a.location_id WHERE a.order_id IN ({list})"
     );
-    let mut list = select.separated(", ");
-    for v in variants {
-        list.push_bind(*v);
+    let mut q = sqlx::query_as::<Db, (i64, i32, String, Dec)>(&sql);
+    for id in ids {
+        q = q.bind(*id);
     }
-    select.push(") AND location_id IN (");
-    let mut list = select.separated(", ");
-    for l in locations {
-        list.push_bind(*l);
-    }
-    select.push(format!(") ORDER BY variant_id, location_id{FOR_UPDATE}"));
-    let rows: Vec<(i64, i64, Dec, Dec)> = select.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(v, l, on_hand, reserved)| {
-            (
-                (v, l),
-                Balance {
-                    on_hand: on_hand.0,
-                    reserved: reserved.0,
-                },
-            )
-        })
-        .collect())
-}
-
-/// Writes a new order's lines, where each is held (its allocations), and
-/// reserves them: one reservation movement per allocation, applied in line
-/// order. A handful of statements whatever the number of lines: multi-row
-/// inserts, and one balance update per variant and location.
-async fn reserve_order_lines(
-    conn: &mut Conn,
-    order_id: i64,
-    valid: &ValidOrder,
-    plan: &mut StockPlan,
-) -> Result<()> {
-    let mut lines = QueryBuilder::<Db>::new(
-        "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
-         unit_price, discount, tax_rate, tax_amount, amount) ",
-    );
-    lines.push_values(valid.lines.iter().enumerate(), |mut row, (i, line)| {
-        row.push_bind(order_id)
-            .push_bind(i as i32 + 1)
-            .push_bind(line.variant_id)
-            .push_bind(line.reference_code.clone())
-            .push_bind(line.item_code.clone())
-            .push_bind(Dec(line.quantity))
-            .push_bind(Dec(line.unit_price))
-            .push_bind(Dec(line.discount))
-            .push_bind(Dec(line.tax_rate))
-            .push_bind(Dec(line.tax_amount))
-            .push_bind(Dec(line.amount));
-    });
-    lines.build().execute(&mut *conn).await?;
-
-    // (line no, position, variant, location, quantity), in line order.
-    let mut held = Vec::new();
-    for (i, line) in valid.lines.iter().enumerate() {
-        for (position, (location, quantity)) in plan.lines[i].iter().enumerate() {
-            held.push((
-                i as i32 + 1,
-                position as i32,
-                line.variant_id,
-                *location,
-                *quantity,
-            ));
-        }
-    }
-    if held.is_empty() {
-        return Ok(());
-    }
-    let kind = MovementKind::Reservation;
-    let at = now();
-    let mut touched: Vec<(i64, i64)> = Vec::new();
-    let mut moved: Vec<(i64, i64)> = Vec::new();
-    let mut deltas = Vec::with_capacity(held.len());
-    for (_, _, variant, location, quantity) in &held {
-        let delta = kind.delta(*quantity);
-        let before = plan.balances[&(*variant, *location)];
-        plan.balances
-            .insert((*variant, *location), before.apply(delta));
-        if !touched.contains(&(*variant, *location)) {
-            touched.push((*variant, *location));
-        }
-        if delta.on_hand != delta.reserved && !moved.contains(&(*variant, *location)) {
-            moved.push((*variant, *location));
-        }
-        deltas.push(delta);
-    }
-    let mut allocations = QueryBuilder::<Db>::new(
-        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) ",
-    );
-    allocations.push_values(
-        &held,
-        |mut row, (line_no, position, variant, location, quantity)| {
-            row.push_bind(order_id)
-                .push_bind(*line_no)
-                .push_bind(*variant)
-                .push_bind(*location)
-                .push_bind(Dec(*quantity))
-                .push_bind(*position);
-        },
-    );
-    allocations.build().execute(&mut *conn).await?;
-    for (variant, location) in &touched {
-        let after = plan.balances[&(*variant, *location)];
-        write_balance(conn, *variant, *location, after, at).await?;
-    }
-    let mut movements = QueryBuilder::<Db>::new(
-        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
-         cost, price, order_id, reference, at) ",
-    );
-    movements.push_values(
-        held.iter().zip(&deltas),
-        |mut row, ((_, _, variant, location, quantity), delta)| {
-            row.push_bind(*variant)
-                .push_bind(*location)
-                .push_bind(kind.as_str())
-                .push_bind(Dec(*quantity))
-                .push_bind(Dec(delta.on_hand))
-                .push_bind(Dec(delta.reserved))
-                .push_bind(None::<Dec>)
-                .push_bind(None::<Dec>)
-                .push_bind(Some(order_id))
-                .push_bind(None::<String>)
-                .push_bind(at);
-        },
-    );
-    movements.build().execute(&mut *conn).await?;
-    let mut variants = QueryBuilder::<Db>::new("UPDATE variants SET updated_at = ");
-    variants.push_bind(at).push(" WHERE id IN (");
-    let mut list = variants.separated(", ");
-    let mut seen = Vec::new();
-    for (variant, _) in &touched {
-        if !seen.contains(variant) {
-            seen.push(*variant);
-            list.push_bind(*variant);
-        }
-    }
-    variants.push(")");
-    variants.build().execute(&mut *conn).await?;
-    // Available stock moved: the stores that sell it should hear.
-    for (variant, location) in &moved {
-        enqueue_stock(conn, *variant, *location).await?;
-    }
-    Ok(())
-}
-
-async fn mark_sourced(conn: &mut Conn, order_id: i64, group_id: Option<i64>) -> Result<()> {
-    if let Some(group) = group_id {
-        sqlx::query::<Db>("UPDATE sales_orders SET location_group_id = $1 WHERE id = $2")
-            .bind(group)
-            .bind(order_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The group an order was sourced from and, per line number, where its
-/// stock is held.
-async fn order_sourcing(
-    conn: &mut Conn,
-    order_id: i64,
-) -> Result<(Option<String>, HashMap<i32, Vec<LineAllocation>>)> {
-    let group = sqlx::query_scalar::<Db, String>(
-        "SELECT g.code FROM sales_orders o JOIN location_groups g ON g.id = o.location_group_id WHERE o.id = $1",
-    )
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let rows = sqlx::query_as::<Db, (i32, String, Dec)>(
-        "SELECT a.line_no, l.code, a.quantity FROM order_allocations a JOIN locations l ON l.id = a.location_id \
-         WHERE a.order_id = $1",
-    )
-    .bind(order_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut lines: HashMap<i32, Vec<LineAllocation>> = HashMap::new();
-    for (line, location, quantity) in rows {
+    for (order, line, location, quantity) in q.fetch_all(&mut *conn).await? {
         if quantity.0 > Decimal::ZERO {
-            lines.entry(line).or_default().push(LineAllocation {
-                location,
-                quantity: poshub_model::decimal::Quantity::from_stored(quantity.0),
-            });
+            out.entry(order)
+                .or_default()
+                .1
+                .entry(line)
+                .or_default()
+                .push(LineAllocation {
+                    location,
+                    quantity: poshub_model::decimal::Quantity::from_stored(quantity.0),
+                });
         }
     }
     // Biggest share first (SQLite would sort the quantities as text).
-    for held in lines.values_mut() {
+    for held in out.values_mut().flat_map(|(_, lines)| lines.values_mut()) {
         held.sort_by(|a, b| {
             b.quantity
                 .cmp(&a.quantity)
                 .then_with(|| a.location.cmp(&b.location))
         });
     }
-    Ok((group, lines))
+    Ok(out)
 }
 
 /// Refuses a bill whose payment type the store's payment policy does not

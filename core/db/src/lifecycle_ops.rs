@@ -464,16 +464,22 @@ async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<Strin
 }
 
 /// An order's credit notes, oldest first.
-async fn credit_notes_of(conn: &mut Conn, order_id: i64) -> Result<Vec<CreditNote>> {
-    let rows = sqlx::query_as::<Db, CreditNoteRow>(&format!(
-        "{CREDIT_NOTE_SELECT} WHERE c.order_id = $1 ORDER BY c.id"
-    ))
-    .bind(order_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(complete_credit_note(conn, row).await?);
+/// The credit notes of each of the orders with `ids`, oldest first.
+async fn credit_notes_of(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Vec<CreditNote>>> {
+    let sql = format!(
+        "{CREDIT_NOTE_SELECT} WHERE c.order_id IN ({}) ORDER BY c.id",
+        placeholders(0, ids.len())
+    );
+    let mut q = sqlx::query_as::<Db, CreditNoteRow>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut out: HashMap<i64, Vec<CreditNote>> = HashMap::new();
+    for row in q.fetch_all(&mut *conn).await? {
+        let order = row.order_id;
+        out.entry(order)
+            .or_default()
+            .push(complete_credit_note(conn, row).await?);
     }
     Ok(out)
 }

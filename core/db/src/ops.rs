@@ -181,20 +181,38 @@ async fn lock_balance(conn: &mut Conn, variant_id: i64, location_id: i64) -> Res
 /// Queues a stock push for every store that maps the variant, sells from the
 /// location and pushes; a pending row for the same thing absorbs it.
 async fn enqueue_stock(conn: &mut Conn, variant_id: i64, location_id: i64) -> Result<()> {
+    enqueue_stock_at(conn, &[(variant_id, location_id)]).await
+}
+
+/// [`enqueue_stock`] for every (variant, location) of `pairs`, in one
+/// statement.
+async fn enqueue_stock_at(conn: &mut Conn, pairs: &[(i64, i64)]) -> Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
     let at = now();
-    sqlx::query::<Db>(
-        "INSERT INTO outbox (store_id, kind, key, variant_id, location_id, status, next_attempt_at, created_at, updated_at) \
-         SELECT m.store_id, 'stock', $1, m.variant_id, $3, 'pending', $4, $4, $4 FROM store_mappings m \
-         JOIN store_locations sl ON sl.store_id = m.store_id AND sl.location_id = $3 \
+    let mut q = QueryBuilder::<Db>::new("WITH moved (push_key, variant_id, location_id) AS (");
+    q.push_values(pairs, |mut row, (variant, location)| {
+        row.push_bind(stock_key(*variant, *location))
+            .push_bind(*variant)
+            .push_bind(*location);
+    });
+    q.push(
+        ") INSERT INTO outbox (store_id, kind, key, variant_id, location_id, status, next_attempt_at, \
+         created_at, updated_at) SELECT m.store_id, 'stock', p.push_key, m.variant_id, p.location_id, 'pending', ",
+    );
+    q.push_bind(at)
+        .push(", ")
+        .push_bind(at)
+        .push(", ")
+        .push_bind(at);
+    q.push(
+        " FROM moved p JOIN store_mappings m ON m.variant_id = p.variant_id \
+         JOIN store_locations sl ON sl.store_id = m.store_id AND sl.location_id = p.location_id \
          JOIN stores s ON s.id = m.store_id AND s.push_enabled \
-         WHERE m.variant_id = $2 ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
-    )
-    .bind(stock_key(variant_id, location_id))
-    .bind(variant_id)
-    .bind(location_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
+         WHERE TRUE ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
+    );
+    q.build().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -460,16 +478,88 @@ async fn order_lines(conn: &mut Conn, id: i64) -> Result<Vec<LineRow>> {
     .await?)
 }
 
-async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
-    let lines = order_lines(conn, row.id).await?;
-    let history = sqlx::query_as::<Db, HistoryRow>(
-        "SELECT status, by_actor, note, at FROM order_history WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(row.id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let (location_group, mut allocations) = order_sourcing(conn, row.id).await?;
-    Ok(Order {
+/// The orders with `ids` that `scope` sees, in the order of `ids` (an id
+/// it does not see, or that does not exist, is left out): six statements
+/// whatever their number, and one more per credit note.
+async fn load_orders(conn: &mut Conn, scope: &OrderScope, ids: &[i64]) -> Result<Vec<Order>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(0, ids.len());
+    let sql = format!("{ORDER_SELECT} WHERE o.id IN ({list})");
+    let mut q = sqlx::query_as::<Db, OrderRow>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut rows: HashMap<i64, OrderRow> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .filter(|r| visible(r, scope))
+        .map(|r| (r.id, r))
+        .collect();
+    let ids: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| rows.contains_key(id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(0, ids.len());
+    let sql = format!(
+        "SELECT order_id, line_no, variant_id, reference_code, item_code, quantity, unit_price, discount, \
+         tax_rate, tax_amount, amount, cancelled_quantity, returned_quantity FROM sales_order_lines \
+         WHERE order_id IN ({list}) ORDER BY order_id, line_no"
+    );
+    let mut q = sqlx::query_as::<Db, LineRow>(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    let mut lines: HashMap<i64, Vec<LineRow>> = HashMap::new();
+    for line in q.fetch_all(&mut *conn).await? {
+        lines.entry(line.order_id).or_default().push(line);
+    }
+    let sql = format!(
+        "SELECT order_id, status, by_actor, note, at FROM order_history WHERE order_id IN ({list}) ORDER BY id"
+    );
+    let mut q = sqlx::query_as::<Db, HistoryRow>(&sql);
+    for id in &ids {
+        q = q.bind(*id);
+    }
+    let mut history: HashMap<i64, Vec<HistoryRow>> = HashMap::new();
+    for entry in q.fetch_all(&mut *conn).await? {
+        history.entry(entry.order_id).or_default().push(entry);
+    }
+    let mut sourcing = orders_sourcing(conn, &ids).await?;
+    let mut credit_notes = credit_notes_of(conn, &ids).await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let row = rows.remove(id).expect("a row per id");
+            let (location_group, mut allocations) = sourcing.remove(id).unwrap_or_default();
+            complete_order(
+                row,
+                lines.remove(id).unwrap_or_default(),
+                history.remove(id).unwrap_or_default(),
+                location_group,
+                &mut allocations,
+                credit_notes.remove(id).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// An order from its row and what hangs off it.
+fn complete_order(
+    row: OrderRow,
+    lines: Vec<LineRow>,
+    history: Vec<HistoryRow>,
+    location_group: Option<String>,
+    allocations: &mut HashMap<i32, Vec<poshub_model::order::LineAllocation>>,
+    credit_notes: Vec<poshub_model::lifecycle::CreditNote>,
+) -> Order {
+    Order {
         id: row.id,
         online_reference_no: row.online_reference_no,
         store: row.store_code,
@@ -508,13 +598,15 @@ async fn complete_order(conn: &mut Conn, row: OrderRow) -> Result<Order> {
             out_for_delivery_at: row.out_for_delivery_at,
             delivered_at: row.delivered_at,
         },
-        credit_notes: credit_notes_of(conn, row.id).await?,
-    })
+        credit_notes,
+    }
 }
 
 async fn load_order(conn: &mut Conn, scope: &OrderScope, id: i64) -> Result<Order> {
-    let row = order_row(conn, scope, id, false).await?;
-    complete_order(conn, row).await
+    load_orders(conn, scope, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::not_found("sales order", id).into())
 }
 
 async fn set_status(
@@ -667,90 +759,19 @@ fn duplicate_order(reference: &str, id: i64) -> Error {
     .into()
 }
 
+/// Places one order (see [`place_orders`]), answering a repeated
+/// Idempotency-Key with the stored answer and storing the answer to a new one.
 async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Outcome> {
     let p = &order.principal;
-    let channel = channel(conn, p.store_id).await?;
-    let source = order_source(
-        p,
-        order.request.location.as_ref().map(|c| c.as_str()),
-        &channel,
-    )?;
     if let Some(key) = &order.idempotency {
         if let Some(body) = claim_idempotency_key(conn, p.store_id, key).await? {
             return Ok(crate::Outcome::Done(Placed::Replayed(body)));
         }
     }
-    let codes: Vec<&str> = order
-        .request
-        .lines
-        .iter()
-        .map(|l| l.reference_code.as_str())
-        .collect();
-    let catalog = catalog_entries(conn, &codes).await?;
-    let rules = OrderRules {
-        payment_types: &p.payment_types,
-        prices_include_tax: p.prices_include_tax,
-        default_country: &order.default_country,
-    };
-    let valid = check_order(
-        conn,
-        p.store_id,
-        &order.request,
-        &catalog,
-        &rules,
-        &channel,
-        &source,
-    )
-    .await?;
-    if let Some(id) = existing_order(conn, p.store_id, &valid.online_reference_no).await? {
-        return Err(duplicate_order(&valid.online_reference_no, id));
-    }
-    let mut plan = plan_stock(conn, &valid, &source, &channel, p.allow_backorder).await?;
-
-    let customer_id = resolve_customer(conn, &valid.contact, p.store_id).await?;
-    let at = now();
-    let inserted = sqlx::query_scalar::<Db, i64>(
-        "INSERT INTO sales_orders (store_id, online_reference_no, location_id, customer_id, status, total, \
-         shipping, payments, notes, placed_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-    )
-    .bind(p.store_id)
-    .bind(&valid.online_reference_no)
-    .bind(plan.location)
-    .bind(customer_id)
-    .bind(OrderStatus::Pending.as_str())
-    .bind(Dec(valid.total))
-    .bind(valid.shipping.clone().map(Json))
-    .bind(Json(valid.payments.clone()))
-    .bind(&valid.notes)
-    .bind(valid.placed_at)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await;
-    let id = match inserted {
-        Ok(id) => id,
-        // A concurrent request with the same reference won the race.
-        Err(e) if is_unique_violation(&e) => {
-            return Err(DomainError::conflict(
-                "duplicate_online_reference_no",
-                format!(
-                    "this store already has an order with online_reference_no `{}`",
-                    valid.online_reference_no
-                ),
-            )
-            .into())
-        }
-        Err(e) => return Err(e.into()),
-    };
-    mark_sourced(conn, id, source.group_id).await?;
-    reserve_order_lines(conn, id, &valid, &mut plan).await?;
-    sqlx::query::<Db>("INSERT INTO order_history (order_id, status, by_actor, note, at) VALUES ($1, $2, $3, NULL, $4)")
-        .bind(id)
-        .bind(OrderStatus::Pending.as_str())
-        .bind(Actor::Store.as_str())
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+    let id = place_orders(conn, &[order])
+        .await?
+        .pop()
+        .expect("one order, one outcome")?;
     let Some(key) = &order.idempotency else {
         return Ok(crate::Outcome::Created(id));
     };
@@ -1016,11 +1037,14 @@ async fn place_within(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Outc
     }
 }
 
-/// Does several writes in one transaction: each order in a savepoint of its
-/// own, so that an order that fails leaves no trace and does not affect the
-/// others; connector events as single inserts. What succeeded is kept only if
-/// the whole transaction commits. (SQLite's intake batches writes; Postgres
-/// does each alone.)
+/// Does several writes in one transaction. Orders without an
+/// Idempotency-Key are placed set-wise (see [`place_orders`]), in runs of a
+/// savepoint each; should a run fail in the database, its orders are placed
+/// again one by one, each in a savepoint of its own, so that only the order
+/// at fault fails. An order with a key is placed on its own in a savepoint;
+/// a connector event is a single insert. What succeeded is kept only if the
+/// whole transaction commits. (SQLite's intake batches writes; Postgres does
+/// each alone.)
 #[allow(dead_code)] // only the SQLite backend uses it
 pub(crate) async fn write_together(
     write: &sqlx::Pool<Db>,
@@ -1037,20 +1061,60 @@ pub(crate) async fn write_together(
         Ok(tx) => tx,
         Err(e) => return failed(&e),
     };
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let done = match job {
+    let mut results: Vec<Option<crate::Written>> = jobs.iter().map(|_| None).collect();
+    let plain: Vec<(usize, &PlaceOrder)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match job {
+            crate::Write::Order(order) if order.idempotency.is_none() => Some((i, &**order)),
+            _ => None,
+        })
+        .collect();
+    let orders: Vec<&PlaceOrder> = plain.iter().map(|(_, o)| *o).collect();
+    let mut at = 0;
+    for run in runs(&orders) {
+        let indices = &plain[at..at + run.len()];
+        at += run.len();
+        let placed = match tx.begin().await {
+            Ok(mut savepoint) => match place_orders(&mut savepoint, &run).await {
+                Ok(placed) => savepoint
+                    .commit()
+                    .await
+                    .map(|_| placed)
+                    .map_err(Error::from),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        };
+        match placed {
+            Ok(placed) => {
+                for ((i, _), outcome) in indices.iter().zip(placed) {
+                    results[*i] = Some(crate::Written::Order(outcome.map(crate::Outcome::Created)));
+                }
+            }
+            Err(_) => {
+                for (i, order) in indices {
+                    results[*i] = Some(crate::Written::Order(place_within(&mut tx, order).await));
+                }
+            }
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if results[i].is_some() {
+            continue;
+        }
+        results[i] = Some(match job {
             crate::Write::Order(order) => crate::Written::Order(place_within(&mut tx, order).await),
             crate::Write::Event(event) => crate::Written::Event(insert_event(&mut tx, event).await),
-        };
-        results.push(done);
+        });
     }
+    let results = results.into_iter().map(|r| r.expect("every write done"));
     if let Err(e) = tx.commit().await {
         // Nothing of the batch was kept: every write fails, the ones that
         // had failed on their own keep their own reason.
-        return results.into_iter().map(|r| r.lost(e.to_string())).collect();
+        return results.map(|r| r.lost(e.to_string())).collect();
     }
-    results
+    results.collect()
 }
 
 /// Does one write in a transaction of its own.
@@ -1098,6 +1162,23 @@ pub(crate) async fn read_back(read: &sqlx::Pool<Db>, outcome: crate::Outcome) ->
             Ok(Placed::Created(Box::new(order)))
         }
     }
+}
+
+/// New orders read back together, by id.
+#[allow(dead_code)] // only the SQLite backend batches writes
+pub(crate) async fn read_back_all(
+    read: &sqlx::Pool<Db>,
+    ids: &[i64],
+) -> Result<HashMap<i64, Order>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut conn = read.acquire().await?;
+    Ok(load_orders(&mut conn, &OrderScope::admin(), ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect())
 }
 
 /// A duplicate reference found by the unique index (a race with another
@@ -1929,11 +2010,7 @@ impl Storage for Backend {
         qb.push(" ORDER BY id LIMIT ")
             .push_bind(i64::from(query.limit));
         let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(load_order(&mut conn, &query.scope, id).await?);
-        }
-        Ok(out)
+        load_orders(&mut conn, &query.scope, &ids).await
     }
 
     async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill> {

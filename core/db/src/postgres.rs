@@ -66,4 +66,5 @@ mod ops {
     include!("commerce.rs");
     include!("bulk_ops.rs");
     include!("lifecycle_ops.rs");
+    include!("intake_ops.rs");
 }

@@ -101,6 +101,9 @@ pub(crate) struct OrderRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LineRow {
+    /// Selected only where lines of several orders are read together.
+    #[sqlx(default)]
+    pub order_id: i64,
     pub line_no: i32,
     // Selected with the line; nothing reads it since stock moves by allocation.
     #[allow(dead_code)]
@@ -138,6 +141,9 @@ impl LineRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct HistoryRow {
+    /// Selected only where the history of several orders is read together.
+    #[sqlx(default)]
+    pub order_id: i64,
     pub status: String,
     pub by_actor: String,
     pub note: Option<String>,

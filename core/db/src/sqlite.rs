@@ -66,7 +66,7 @@ impl SqliteStorage {
                 .await?
         };
         let (writes, queue) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(take_writes(write.clone(), queue));
+        tokio::spawn(take_writes(write.clone(), read.clone(), queue));
         Ok(SqliteStorage {
             write,
             read,
@@ -75,7 +75,8 @@ impl SqliteStorage {
     }
 
     /// Places an order through the intake task and waits until the
-    /// transaction holding it has committed (or failed).
+    /// transaction holding it has committed (or failed) and a new order has
+    /// been read back.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         match self
             .submit(crate::Write::Order(Box::new(order.clone())))
@@ -110,9 +111,14 @@ impl SqliteStorage {
 
 /// The intake task: waits for a write, takes every other one already
 /// waiting (up to [`MAX_BATCH`]), and does them in one transaction. A single
-/// waiting write gets a transaction of its own. Ends when the storage is
-/// dropped.
-async fn take_writes(write: Pool<Sqlite>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+/// waiting write gets a transaction of its own. The orders a batch created
+/// are read back together on a read connection while the next batch is
+/// written. Ends when the storage is dropped.
+async fn take_writes(
+    write: Pool<Sqlite>,
+    read: Pool<Sqlite>,
+    mut queue: tokio::sync::mpsc::Receiver<Job>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = if batch.len() == 1 {
@@ -121,11 +127,42 @@ async fn take_writes(write: Pool<Sqlite>, mut queue: tokio::sync::mpsc::Receiver
             let jobs: Vec<&crate::Write> = batch.iter().map(|(w, _)| w).collect();
             ops::write_together(&write, &jobs).await
         };
-        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-            // The caller may have gone (its request was dropped): the write
-            // stands all the same, as a committed write does.
-            let _ = reply.send(outcome);
-        }
+        let replies: Vec<_> = batch.drain(..).map(|(_, reply)| reply).collect();
+        tokio::spawn(answer(read.clone(), replies, outcomes));
+    }
+}
+
+/// Answers the writes of a committed batch, with the orders it created read
+/// back in one go. The callers may have gone (their requests dropped): the
+/// writes stand all the same, as committed writes do.
+async fn answer(
+    read: Pool<Sqlite>,
+    replies: Vec<tokio::sync::oneshot::Sender<crate::Written>>,
+    outcomes: Vec<crate::Written>,
+) {
+    let created: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|w| match w {
+            crate::Written::Order(Ok(crate::Outcome::Created(id))) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    // Should that fail, the orders are committed all the same and each
+    // caller reads its own back instead.
+    let mut orders = ops::read_back_all(&read, &created)
+        .await
+        .unwrap_or_default();
+    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let outcome = match outcome {
+            crate::Written::Order(Ok(crate::Outcome::Created(id))) => match orders.remove(&id) {
+                Some(order) => crate::Written::Order(Ok(crate::Outcome::Done(
+                    crate::Placed::Created(Box::new(order)),
+                ))),
+                None => crate::Written::Order(Ok(crate::Outcome::Created(id))),
+            },
+            other => other,
+        };
+        let _ = reply.send(outcome);
     }
 }
 
@@ -135,4 +172,5 @@ mod ops {
     include!("commerce.rs");
     include!("bulk_ops.rs");
     include!("lifecycle_ops.rs");
+    include!("intake_ops.rs");
 }
