@@ -96,7 +96,7 @@ async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Res
         conn,
         &orders
             .iter()
-            .map(|o| o.request.online_reference_no.trim())
+            .map(|o| (o.principal.store_id, o.request.online_reference_no.trim()))
             .collect::<Vec<_>>(),
     )
     .await?;
@@ -275,19 +275,33 @@ fn allocate_stock(
     Ok((allocations, location))
 }
 
-/// The orders already holding any of `references`, by (store, reference).
+/// The orders already holding any of the (store, reference) pairs, by
+/// (store, reference).
 async fn orders_with_references(
     conn: &mut Conn,
-    references: &[&str],
+    references: &[(i64, &str)],
 ) -> Result<HashMap<(i64, String), i64>> {
-    let mut q = QueryBuilder::<Db>::new(
-        "SELECT store_id, online_reference_no, id FROM sales_orders WHERE online_reference_no IN (",
-    );
-    let mut list = q.separated(", ");
-    for r in references {
-        list.push_bind(*r);
+    let mut by_store: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for (store, reference) in references {
+        by_store.entry(*store).or_default().push(reference);
     }
-    q.push(")");
+    // Per store, so that the (store, reference) index serves the lookup.
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT store_id, online_reference_no, id FROM sales_orders WHERE ",
+    );
+    for (i, (store, refs)) in by_store.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push("(store_id = ")
+            .push_bind(*store)
+            .push(" AND online_reference_no IN (");
+        let mut list = q.separated(", ");
+        for r in refs {
+            list.push_bind(*r);
+        }
+        q.push("))");
+    }
     let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
     Ok(rows
         .into_iter()
