@@ -38,6 +38,52 @@ fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
     runs
 }
 
+/// Statements that take no answer, run in order: as one multi-statement
+/// query where the backend takes one (a single round trip), else one by one.
+struct Script<'args> {
+    parts: Vec<QueryBuilder<'args, Db>>,
+}
+
+impl<'args> Script<'args> {
+    fn new() -> Self {
+        Script { parts: Vec::new() }
+    }
+
+    /// Begins the next statement with `sql`, to be completed on the builder.
+    fn statement(&mut self, sql: &str) -> &mut QueryBuilder<'args, Db> {
+        match self.parts.last_mut() {
+            Some(q) if MULTI_STATEMENT => {
+                q.push("; ").push(sql);
+            }
+            _ => self.parts.push(QueryBuilder::new(sql)),
+        }
+        self.parts.last_mut().expect("a statement was begun")
+    }
+
+    /// Runs the script, the rows of its last statement (the only one that
+    /// may answer with rows) its answer.
+    async fn fetch_last<T>(mut self, conn: &mut Conn) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        let mut last = self.parts.pop().expect("a script has a statement");
+        self.run(conn).await?;
+        Ok(last
+            .build_query_as::<T>()
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    async fn run(self, conn: &mut Conn) -> Result<()> {
+        for mut q in self.parts {
+            // Its text is this batch's alone: not worth a cached statement.
+            q.build().persistent(false).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
 /// An order of a batch that has passed the checks that need no stock.
 struct Checked<'a> {
     index: usize,
@@ -319,7 +365,8 @@ async fn lock_balances(
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut insert = QueryBuilder::<Db>::new(
+    let mut script = Script::new();
+    let insert = script.statement(
         "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
     );
     let at = now();
@@ -331,7 +378,6 @@ async fn lock_balances(
             .push_bind(at);
     });
     insert.push(" ON CONFLICT DO NOTHING");
-    insert.build().execute(&mut *conn).await?;
     // Every pair of the variants and locations named: a superset of `pairs`
     // when orders of a batch draw on different locations, never fewer rows.
     let mut variants: Vec<i64> = pairs.iter().map(|(v, _)| *v).collect();
@@ -339,7 +385,7 @@ async fn lock_balances(
     let mut locations: Vec<i64> = pairs.iter().map(|(_, l)| *l).collect();
     locations.sort_unstable();
     locations.dedup();
-    let mut select = QueryBuilder::<Db>::new(
+    let select = script.statement(
         "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances WHERE variant_id IN (",
     );
     let mut list = select.separated(", ");
@@ -352,7 +398,7 @@ async fn lock_balances(
         list.push_bind(*l);
     }
     select.push(format!(") ORDER BY variant_id, location_id{FOR_UPDATE}"));
-    let rows: Vec<(i64, i64, Dec, Dec)> = select.build_query_as().fetch_all(&mut *conn).await?;
+    let rows: Vec<(i64, i64, Dec, Dec)> = script.fetch_last(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(v, l, on_hand, reserved)| {
@@ -379,10 +425,7 @@ async fn write_orders(
     if accepted.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut customers = Vec::with_capacity(accepted.len());
-    for a in accepted {
-        customers.push(resolve_customer(conn, &a.valid.contact, a.order.principal.store_id).await?);
-    }
+    let customers = resolve_customers(conn, accepted).await?;
     let at = now();
     let mut insert = QueryBuilder::<Db>::new(
         "INSERT INTO sales_orders (store_id, online_reference_no, location_id, location_group_id, customer_id, \
@@ -430,7 +473,8 @@ async fn write_orders(
         })
         .collect();
 
-    let mut lines = QueryBuilder::<Db>::new(
+    let mut script = Script::new();
+    let lines = script.statement(
         "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
          unit_price, discount, tax_rate, tax_amount, amount) ",
     );
@@ -454,7 +498,6 @@ async fn write_orders(
             .push_bind(Dec(line.tax_amount))
             .push_bind(Dec(line.amount));
     });
-    lines.build().execute(&mut *conn).await?;
 
     // (order, line no, position, variant, location, quantity), in order.
     let mut held = Vec::new();
@@ -472,9 +515,8 @@ async fn write_orders(
             }
         }
     }
-    let mut insert_history = QueryBuilder::<Db>::new(
-        "INSERT INTO order_history (order_id, status, by_actor, note, at) ",
-    );
+    let insert_history =
+        script.statement("INSERT INTO order_history (order_id, status, by_actor, note, at) ");
     insert_history.push_values(ids.iter().copied(), |mut row, id| {
         row.push_bind(id)
             .push_bind(OrderStatus::Pending.as_str())
@@ -482,23 +524,79 @@ async fn write_orders(
             .push_bind(None::<String>)
             .push_bind(at);
     });
-    insert_history.build().execute(&mut *conn).await?;
     if !held.is_empty() {
-        reserve(conn, &held, opening, at).await?;
+        reserve(&mut script, &held, opening, at);
     }
+    script.run(conn).await?;
     Ok(accepted.iter().map(|a| a.index).zip(ids).collect())
+}
+
+/// The customer of each accepted order, as [`resolve_customer`] finds or
+/// creates it: those known by phone with one statement, the others one by
+/// one.
+async fn resolve_customers(conn: &mut Conn, accepted: &[Accepted<'_>]) -> Result<Vec<i64>> {
+    // One row per phone. What an earlier order left blank a later one
+    // fills, as one upsert after another would.
+    let mut by_phone: Vec<(&str, Contact)> = Vec::new();
+    for a in accepted {
+        let contact = &a.valid.contact;
+        let Some(phone) = &contact.phone else {
+            continue;
+        };
+        match by_phone.iter_mut().find(|(p, _)| *p == phone.as_str()) {
+            Some((_, merged)) => {
+                merged.email = merged.email.take().or_else(|| contact.email.clone());
+                merged.name = merged.name.take().or_else(|| contact.name.clone());
+                merged.address = merged.address.take().or_else(|| contact.address.clone());
+            }
+            None => by_phone.push((phone.as_str(), contact.clone())),
+        }
+    }
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    if !by_phone.is_empty() {
+        let at = now();
+        let mut upsert = QueryBuilder::<Db>::new(
+            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) ",
+        );
+        upsert.push_values(&by_phone, |mut row, (phone, c)| {
+            row.push_bind(*phone)
+                .push_bind(c.email.clone())
+                .push_bind(c.name.clone())
+                .push_bind(c.address.clone().map(Json))
+                .push_bind(false)
+                .push_bind(at)
+                .push_bind(at);
+        });
+        upsert.push(
+            " ON CONFLICT (phone) DO UPDATE SET email = COALESCE(customers.email, excluded.email), \
+             name = COALESCE(customers.name, excluded.name), \
+             address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
+             RETURNING phone, id",
+        );
+        let rows: Vec<(String, i64)> = upsert.build_query_as().fetch_all(&mut *conn).await?;
+        ids.extend(rows);
+    }
+    let mut customers = Vec::with_capacity(accepted.len());
+    for a in accepted {
+        let contact = &a.valid.contact;
+        customers.push(match &contact.phone {
+            Some(phone) => ids[phone.as_str()],
+            None => resolve_customer(conn, contact, a.order.principal.store_id).await?,
+        });
+    }
+    Ok(customers)
 }
 
 /// Records where each line is held and reserves it: one reservation
 /// movement per allocation, applied in order to the balances as locked;
 /// each balance moved once, every variant touched marked updated, and the
 /// stores that sell what moved told.
-async fn reserve(
-    conn: &mut Conn,
+fn reserve(
+    script: &mut Script<'_>,
     held: &[(i64, i32, i32, i64, i64, Decimal)],
     opening: &HashMap<(i64, i64), Balance>,
     at: DateTime<Utc>,
-) -> Result<()> {
+) {
     let kind = MovementKind::Reservation;
     let mut balances: BTreeMap<(i64, i64), Balance> = BTreeMap::new();
     let mut moved: Vec<(i64, i64)> = Vec::new();
@@ -513,7 +611,7 @@ async fn reserve(
         }
         deltas.push(delta);
     }
-    let mut allocations = QueryBuilder::<Db>::new(
+    let allocations = script.statement(
         "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) ",
     );
     allocations.push_values(
@@ -527,9 +625,8 @@ async fn reserve(
                 .push_bind(*position);
         },
     );
-    allocations.build().execute(&mut *conn).await?;
     // The balances exist (they were locked): the upsert only updates.
-    let mut update = QueryBuilder::<Db>::new(
+    let update = script.statement(
         "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
     );
     update.push_values(&balances, |mut row, ((variant, location), b)| {
@@ -543,8 +640,7 @@ async fn reserve(
         " ON CONFLICT (variant_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
          reserved = excluded.reserved, updated_at = excluded.updated_at",
     );
-    update.build().execute(&mut *conn).await?;
-    let mut movements = QueryBuilder::<Db>::new(
+    let movements = script.statement(
         "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
          cost, price, order_id, reference, at) ",
     );
@@ -564,8 +660,7 @@ async fn reserve(
                 .push_bind(at);
         },
     );
-    movements.build().execute(&mut *conn).await?;
-    let mut variants = QueryBuilder::<Db>::new("UPDATE variants SET updated_at = ");
+    let variants = script.statement("UPDATE variants SET updated_at = ");
     variants.push_bind(at).push(" WHERE id IN (");
     let mut list = variants.separated(", ");
     let mut seen = Vec::new();
@@ -576,7 +671,6 @@ async fn reserve(
         }
     }
     variants.push(")");
-    variants.build().execute(&mut *conn).await?;
     // Available stock moved: the stores that sell it should hear.
-    enqueue_stock_at(conn, &moved).await
+    enqueue_stock_in(script, &moved);
 }

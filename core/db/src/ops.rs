@@ -181,17 +181,19 @@ async fn lock_balance(conn: &mut Conn, variant_id: i64, location_id: i64) -> Res
 /// Queues a stock push for every store that maps the variant, sells from the
 /// location and pushes; a pending row for the same thing absorbs it.
 async fn enqueue_stock(conn: &mut Conn, variant_id: i64, location_id: i64) -> Result<()> {
-    enqueue_stock_at(conn, &[(variant_id, location_id)]).await
+    let mut script = Script::new();
+    enqueue_stock_in(&mut script, &[(variant_id, location_id)]);
+    script.run(conn).await
 }
 
-/// [`enqueue_stock`] for every (variant, location) of `pairs`, in one
-/// statement.
-async fn enqueue_stock_at(conn: &mut Conn, pairs: &[(i64, i64)]) -> Result<()> {
+/// [`enqueue_stock`] for every (variant, location) of `pairs`, as one
+/// statement of `script`.
+fn enqueue_stock_in(script: &mut Script<'_>, pairs: &[(i64, i64)]) {
     if pairs.is_empty() {
-        return Ok(());
+        return;
     }
     let at = now();
-    let mut q = QueryBuilder::<Db>::new("WITH moved (push_key, variant_id, location_id) AS (");
+    let q = script.statement("WITH moved (push_key, variant_id, location_id) AS (");
     q.push_values(pairs, |mut row, (variant, location)| {
         row.push_bind(stock_key(*variant, *location))
             .push_bind(*variant)
@@ -212,8 +214,6 @@ async fn enqueue_stock_at(conn: &mut Conn, pairs: &[(i64, i64)]) -> Result<()> {
          JOIN stores s ON s.id = m.store_id AND s.push_enabled \
          WHERE TRUE ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
     );
-    q.build().execute(&mut *conn).await?;
-    Ok(())
 }
 
 fn stock_key(variant_id: i64, location_id: i64) -> String {

@@ -18,6 +18,8 @@ const SKIP_LOCKED: &str = " FOR UPDATE OF o SKIP LOCKED";
 const FOR_SHARE: &str = " FOR SHARE";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND NOT walk_in";
+/// The extended protocol takes one statement per query.
+const MULTI_STATEMENT: bool = false;
 
 /// Postgres storage (`postgres://...`).
 pub struct PgStorage {
@@ -61,7 +63,9 @@ impl PgStorage {
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
+    use super::{
+        Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, MULTI_STATEMENT, SKIP_LOCKED,
+    };
     include!("ops.rs");
     include!("commerce.rs");
     include!("bulk_ops.rs");

@@ -24,6 +24,9 @@ const SKIP_LOCKED: &str = "";
 const FOR_SHARE: &str = "";
 /// Predicate of the partial unique index on e-mail-only customers.
 const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
+/// Several statements go to the connection's worker thread as one query:
+/// every query is a round trip to that thread.
+const MULTI_STATEMENT: bool = true;
 
 /// Most writes done in one transaction.
 const MAX_BATCH: usize = 64;
@@ -167,7 +170,9 @@ async fn answer(
 }
 
 mod ops {
-    use super::{Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, SKIP_LOCKED};
+    use super::{
+        Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, MULTI_STATEMENT, SKIP_LOCKED,
+    };
     include!("ops.rs");
     include!("commerce.rs");
     include!("bulk_ops.rs");
