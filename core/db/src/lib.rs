@@ -166,6 +166,9 @@ pub struct PlaceOrder {
 pub(crate) enum Write {
     Order(Box<PlaceOrder>),
     Event(NewConnectorEvent),
+    /// Writes nothing; answered once every write queued before it is
+    /// committed.
+    Settle,
 }
 
 /// What placing an order did inside its transaction. A new order is read
@@ -181,6 +184,7 @@ pub(crate) enum Outcome {
 pub(crate) enum Written {
     Order(Result<Outcome>),
     Event(Result<i64>),
+    Settled,
 }
 
 #[allow(dead_code)] // only the SQLite backend batches writes
@@ -190,6 +194,7 @@ impl Write {
         match self {
             Write::Order(_) => Written::Order(Err(Error::Batch(why))),
             Write::Event(_) => Written::Event(Err(Error::Batch(why))),
+            Write::Settle => Written::Settled,
         }
     }
 }
@@ -201,6 +206,7 @@ impl Written {
         match self {
             Written::Order(r) => Written::Order(r.and(Err(Error::Batch(why)))),
             Written::Event(r) => Written::Event(r.and(Err(Error::Batch(why)))),
+            Written::Settled => Written::Settled,
         }
     }
 }
@@ -361,7 +367,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The store as its connector's webhooks act for it.
     async fn store_context(&self, code: &str) -> Result<StoreContext>;
-    async fn record_event(&self, event: &NewConnectorEvent) -> Result<i64>;
+    /// Records a connector event. The caller need not wait for it to be
+    /// durable: a backend may write it with the writes that follow (the
+    /// embedded one does, in its next group commit), and a process killed
+    /// in between loses it. [`Storage::list_events`] sees every event
+    /// recorded before it is called.
+    async fn record_event(&self, event: &NewConnectorEvent) -> Result<()>;
     /// The newest events of a store first.
     async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>>;
 

@@ -1106,6 +1106,7 @@ pub(crate) async fn write_together(
         results[i] = Some(match job {
             crate::Write::Order(order) => crate::Written::Order(place_within(&mut tx, order).await),
             crate::Write::Event(event) => crate::Written::Event(insert_event(&mut tx, event).await),
+            crate::Write::Settle => crate::Written::Settled,
         });
     }
     let results = results.into_iter().map(|r| r.expect("every write done"));
@@ -1129,6 +1130,7 @@ pub(crate) async fn write_alone(write: &sqlx::Pool<Db>, job: &crate::Write) -> c
             }
             .await,
         ),
+        crate::Write::Settle => crate::Written::Settled,
     }
 }
 
@@ -1826,11 +1828,12 @@ impl Storage for Backend {
         })
     }
 
-    async fn record_event(&self, e: &NewConnectorEvent) -> Result<i64> {
+    async fn record_event(&self, e: &NewConnectorEvent) -> Result<()> {
         self.log_event(e).await
     }
 
     async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>> {
+        self.settle().await?;
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
         let rows = sqlx::query::<Db>(

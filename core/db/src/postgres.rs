@@ -53,12 +53,14 @@ impl PgStorage {
         ops::read_back(&self.read, outcome).await
     }
 
-    async fn log_event(
-        &self,
-        event: &poshub_model::store::NewConnectorEvent,
-    ) -> crate::Result<i64> {
+    async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
         let mut conn = self.write.acquire().await?;
-        ops::insert_event(&mut conn, event).await
+        ops::insert_event(&mut conn, event).await.map(|_| ())
+    }
+
+    /// Every event is written when it is recorded: nothing to wait for.
+    async fn settle(&self) -> crate::Result<()> {
+        Ok(())
     }
 }
 

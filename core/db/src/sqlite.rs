@@ -86,19 +86,24 @@ impl SqliteStorage {
             .await?
         {
             crate::Written::Order(outcome) => ops::read_back(&self.read, outcome?).await,
-            crate::Written::Event(_) => unreachable!("an order's outcome is an order's"),
+            _ => unreachable!("an order's outcome is an order's"),
         }
     }
 
-    /// Records a connector event through the intake task.
-    async fn log_event(
-        &self,
-        event: &poshub_model::store::NewConnectorEvent,
-    ) -> crate::Result<i64> {
-        match self.submit(crate::Write::Event(event.clone())).await? {
-            crate::Written::Event(result) => result,
-            crate::Written::Order(_) => unreachable!("an event's outcome is an event's"),
-        }
+    /// Queues a connector event for the intake task, which writes it with
+    /// its next batch; the caller does not wait for that commit (a webhook's
+    /// answer would otherwise wait for two). [`SqliteStorage::settle`] does.
+    async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        self.writes
+            .send((crate::Write::Event(event.clone()), reply))
+            .await
+            .map_err(|_| crate::Error::Batch("the write intake has stopped".into()))
+    }
+
+    /// Waits until every write queued so far is committed (or has failed).
+    async fn settle(&self) -> crate::Result<()> {
+        self.submit(crate::Write::Settle).await.map(|_| ())
     }
 
     async fn submit(&self, write: crate::Write) -> crate::Result<crate::Written> {
@@ -136,8 +141,9 @@ async fn take_writes(
 }
 
 /// Answers the writes of a committed batch, with the orders it created read
-/// back in one go. The callers may have gone (their requests dropped): the
-/// writes stand all the same, as committed writes do.
+/// back in one go. The callers may have gone (their requests dropped, or
+/// nobody waits, as for an event): the writes stand all the same, as
+/// committed writes do.
 async fn answer(
     read: Pool<Sqlite>,
     replies: Vec<tokio::sync::oneshot::Sender<crate::Written>>,
@@ -165,7 +171,10 @@ async fn answer(
             },
             other => other,
         };
-        let _ = reply.send(outcome);
+        // A queued event has no one waiting: its failure is logged here.
+        if let Err(crate::Written::Event(Err(e))) = reply.send(outcome) {
+            tracing::error!(error = %e, "could not record a connector event");
+        }
     }
 }
 
