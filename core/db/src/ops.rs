@@ -1774,31 +1774,34 @@ impl Storage for Backend {
 
     async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>> {
         let mut conn = self.read.acquire().await?;
-        let Some(row) = sqlx::query::<Db>(
-            "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, s.prices_include_tax, \
-             s.enabled FROM api_users u JOIN stores s ON s.id = u.store_id WHERE u.key_hash = $1",
+        // One row per location the key acts for (its own locations that its
+        // store still sells from), or one with none: a single round trip on
+        // every store API request.
+        let rows = sqlx::query::<Db>(
+            "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, \
+             s.prices_include_tax, s.enabled, k.location_id, k.location_code \
+             FROM api_users u JOIN stores s ON s.id = u.store_id \
+             LEFT JOIN (SELECT ul.api_user_id, sl.store_id, l.id AS location_id, l.code AS location_code \
+               FROM api_user_locations ul JOIN locations l ON l.id = ul.location_id \
+               JOIN store_locations sl ON sl.location_id = l.id) k \
+             ON k.api_user_id = u.id AND k.store_id = s.id \
+             WHERE u.key_hash = $1 ORDER BY k.location_code",
         )
         .bind(key_hash)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let user_id: i64 = row.try_get("user_id")?;
-        let store_id: i64 = row.try_get("store_id")?;
-        // A key acts for its own locations that its store still sells from.
-        let locations = sqlx::query_as::<Db, (i64, String)>(
-            "SELECT l.id, l.code FROM api_user_locations ul JOIN locations l ON l.id = ul.location_id \
-             JOIN store_locations sl ON sl.location_id = l.id AND sl.store_id = $2 \
-             WHERE ul.api_user_id = $1 ORDER BY l.code",
-        )
-        .bind(user_id)
-        .bind(store_id)
         .fetch_all(&mut *conn)
         .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let mut locations = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
+                locations.push((id, r.try_get::<String, _>("location_code")?));
+            }
+        }
         Ok(Some(Principal {
-            api_user_id: user_id,
-            store_id,
+            api_user_id: row.try_get("user_id")?,
+            store_id: row.try_get("store_id")?,
             store_code: row.try_get("code")?,
             locations,
             payment_types: row.try_get::<Json<Vec<PaymentType>>, _>("payment_types")?.0,
