@@ -183,7 +183,7 @@ pub(crate) enum Outcome {
 /// What became of a [`Write`].
 pub(crate) enum Written {
     Order(Result<Outcome>),
-    Event(Result<i64>),
+    Event(Result<()>),
     Settled,
 }
 

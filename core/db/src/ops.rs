@@ -1037,30 +1037,29 @@ async fn place_within(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Outc
     }
 }
 
-/// Does several writes in one transaction. Orders without an
-/// Idempotency-Key are placed set-wise (see [`place_orders`]), in runs of a
-/// savepoint each; should a run fail in the database, its orders are placed
-/// again one by one, each in a savepoint of its own, so that only the order
-/// at fault fails. An order with a key is placed on its own in a savepoint;
-/// a connector event is a single insert. What succeeded is kept only if the
-/// whole transaction commits. (SQLite's intake batches writes; Postgres does
-/// each alone.)
+/// Does several writes in one transaction: orders without an
+/// Idempotency-Key placed set-wise (see [`place_orders`]), one with a key
+/// on its own in a savepoint, connector events in one insert. Should the
+/// database fail on any of it, nothing was kept and the writes are done
+/// again one by one (see [`write_one_by_one`]), so that only the write at
+/// fault fails. (SQLite's intake batches writes; Postgres does each alone.)
 #[allow(dead_code)] // only the SQLite backend uses it
 pub(crate) async fn write_together(
     write: &sqlx::Pool<Db>,
     jobs: &[&crate::Write],
 ) -> Vec<crate::Written> {
-    let failed = |e: &dyn std::fmt::Display| -> Vec<crate::Written> {
-        jobs.iter().map(|j| j.failed(e.to_string())).collect()
-    };
     let mut conn = match write.acquire().await {
         Ok(c) => c,
-        Err(e) => return failed(&e),
+        Err(e) => return jobs.iter().map(|j| j.failed(e.to_string())).collect(),
     };
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return failed(&e),
-    };
+    match all_at_once(&mut conn, jobs).await {
+        Ok(results) => results,
+        Err(_) => write_one_by_one(&mut conn, jobs).await,
+    }
+}
+
+async fn all_at_once(conn: &mut Conn, jobs: &[&crate::Write]) -> Result<Vec<crate::Written>> {
+    let mut tx = conn.begin().await?;
     let mut results: Vec<Option<crate::Written>> = jobs.iter().map(|_| None).collect();
     let plain: Vec<(usize, &PlaceOrder)> = jobs
         .iter()
@@ -1073,49 +1072,62 @@ pub(crate) async fn write_together(
     let orders: Vec<&PlaceOrder> = plain.iter().map(|(_, o)| *o).collect();
     let mut at = 0;
     for run in runs(&orders) {
-        let indices = &plain[at..at + run.len()];
-        at += run.len();
-        let placed = match tx.begin().await {
-            Ok(mut savepoint) => match place_orders(&mut savepoint, &run).await {
-                Ok(placed) => savepoint
-                    .commit()
-                    .await
-                    .map(|_| placed)
-                    .map_err(Error::from),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e.into()),
-        };
-        match placed {
-            Ok(placed) => {
-                for ((i, _), outcome) in indices.iter().zip(placed) {
-                    results[*i] = Some(crate::Written::Order(outcome.map(crate::Outcome::Created)));
-                }
-            }
-            Err(_) => {
-                for (i, order) in indices {
-                    results[*i] = Some(crate::Written::Order(place_within(&mut tx, order).await));
-                }
-            }
+        let placed = place_orders(&mut tx, &run).await?;
+        for ((i, _), outcome) in plain[at..at + run.len()].iter().zip(placed) {
+            results[*i] = Some(crate::Written::Order(outcome.map(crate::Outcome::Created)));
         }
+        at += run.len();
     }
+    let events: Vec<&NewConnectorEvent> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            crate::Write::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    insert_events(&mut tx, &events).await?;
     for (i, job) in jobs.iter().enumerate() {
         if results[i].is_some() {
             continue;
         }
         results[i] = Some(match job {
             crate::Write::Order(order) => crate::Written::Order(place_within(&mut tx, order).await),
-            crate::Write::Event(event) => crate::Written::Event(insert_event(&mut tx, event).await),
+            crate::Write::Event(_) => crate::Written::Event(Ok(())),
             crate::Write::Settle => crate::Written::Settled,
         });
     }
-    let results = results.into_iter().map(|r| r.expect("every write done"));
+    tx.commit().await?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every write done"))
+        .collect())
+}
+
+/// Does several writes in one transaction, each order in a savepoint of
+/// its own (a failed order leaves no trace and does not affect the others),
+/// each event as an insert of its own. What succeeded is kept only if the
+/// whole transaction commits.
+async fn write_one_by_one(conn: &mut Conn, jobs: &[&crate::Write]) -> Vec<crate::Written> {
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return jobs.iter().map(|j| j.failed(e.to_string())).collect(),
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        results.push(match job {
+            crate::Write::Order(order) => crate::Written::Order(place_within(&mut tx, order).await),
+            crate::Write::Event(event) => {
+                crate::Written::Event(insert_events(&mut tx, &[event]).await)
+            }
+            crate::Write::Settle => crate::Written::Settled,
+        });
+    }
     if let Err(e) = tx.commit().await {
         // Nothing of the batch was kept: every write fails, the ones that
         // had failed on their own keep their own reason.
-        return results.map(|r| r.lost(e.to_string())).collect();
+        return results.into_iter().map(|r| r.lost(e.to_string())).collect();
     }
-    results.collect()
+    results
 }
 
 /// Does one write in a transaction of its own.
@@ -1126,7 +1138,7 @@ pub(crate) async fn write_alone(write: &sqlx::Pool<Db>, job: &crate::Write) -> c
         crate::Write::Event(event) => crate::Written::Event(
             async {
                 let mut conn = write.acquire().await?;
-                insert_event(&mut conn, event).await
+                insert_events(&mut conn, &[event]).await
             }
             .await,
         ),
@@ -1134,24 +1146,30 @@ pub(crate) async fn write_alone(write: &sqlx::Pool<Db>, job: &crate::Write) -> c
     }
 }
 
-/// Records a connector event.
-pub(crate) async fn insert_event(conn: &mut Conn, e: &NewConnectorEvent) -> Result<i64> {
-    Ok(sqlx::query_scalar::<Db, i64>(
+/// Records connector events, with one statement.
+pub(crate) async fn insert_events(conn: &mut Conn, events: &[&NewConnectorEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let mut insert = QueryBuilder::<Db>::new(
         "INSERT INTO connector_events (store_id, direction, topic, outcome, http_status, detail, order_id, logs, \
-         elapsed_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(e.store_id)
-    .bind(e.direction)
-    .bind(&e.topic)
-    .bind(e.outcome)
-    .bind(e.http_status)
-    .bind(&e.detail)
-    .bind(e.order_id)
-    .bind(&e.logs)
-    .bind(e.elapsed_us)
-    .bind(now())
-    .fetch_one(&mut *conn)
-    .await?)
+         elapsed_us, created_at) ",
+    );
+    insert.push_values(events, |mut row, e| {
+        row.push_bind(e.store_id)
+            .push_bind(e.direction)
+            .push_bind(e.topic.clone())
+            .push_bind(e.outcome)
+            .push_bind(e.http_status)
+            .push_bind(e.detail.clone())
+            .push_bind(e.order_id)
+            .push_bind(e.logs.clone())
+            .push_bind(e.elapsed_us)
+            .push_bind(at);
+    });
+    insert.build().persistent(false).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// The answer to a placed order: a new one read back from the database.

@@ -55,7 +55,7 @@ impl PgStorage {
 
     async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
         let mut conn = self.write.acquire().await?;
-        ops::insert_event(&mut conn, event).await.map(|_| ())
+        ops::insert_events(&mut conn, &[event]).await
     }
 
     /// Every event is written when it is recorded: nothing to wait for.
