@@ -1831,8 +1831,27 @@ impl Storage for Backend {
 
     async fn store_context(&self, code: &str) -> Result<StoreContext> {
         let mut conn = self.read.acquire().await?;
-        let row = store_row(&mut conn, code).await?;
-        let locations = store_locations(&mut conn, row.id).await?;
+        // One row per location of the store (or one with none): a single
+        // round trip on every webhook.
+        let rows = sqlx::query::<Db>(
+            "SELECT s.id, s.code, s.name, s.connector, s.config, s.payment_types, s.allow_backorder, \
+             s.prices_include_tax, s.enabled, s.created_at, l.id AS location_id, l.code AS location_code \
+             FROM stores s LEFT JOIN store_locations sl ON sl.store_id = s.id \
+             LEFT JOIN locations l ON l.id = sl.location_id WHERE s.code = $1 ORDER BY l.code",
+        )
+        .bind(code)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Err(DomainError::not_found("store", code).into());
+        };
+        let row = <StoreRow as sqlx::FromRow<_>>::from_row(first)?;
+        let mut locations = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
+                locations.push((id, r.try_get::<String, _>("location_code")?));
+            }
+        }
         Ok(StoreContext {
             principal: Principal {
                 api_user_id: 0,
