@@ -72,8 +72,8 @@ async fn backorders(hub: TestHub) {
     hub.assert_ledger_balances().await;
 }
 
-/// Orders arriving together (on SQLite they are committed together, each in
-/// a savepoint): the ones that fail leave nothing behind, the others are all
+/// Orders arriving together (on SQLite they are placed set-wise and committed
+/// together): the ones that fail leave nothing behind, the others are all
 /// kept, and a duplicate names the order that won even when both arrived in
 /// the same batch.
 async fn good_and_bad_together(hub: TestHub) {
