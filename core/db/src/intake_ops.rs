@@ -185,20 +185,19 @@ async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Res
     pairs.sort_unstable();
     pairs.dedup();
     let mut balances = lock_balances(conn, &pairs).await?;
-    let opening = balances.clone();
     let mut accepted: Vec<Accepted> = Vec::new();
-    let mut placed_refs: HashMap<(i64, &str), usize> = HashMap::new();
-    for c in &checked {
+    let mut placed_refs: HashMap<(i64, String), usize> = HashMap::new();
+    for c in checked {
         let key = (
             c.order.principal.store_id,
-            c.valid.online_reference_no.as_str(),
+            c.valid.online_reference_no.clone(),
         );
         if let Some(first) = placed_refs.get(&key) {
             verdicts[c.index] = Some(Verdict::SameAs(*first));
             continue;
         }
         let ch = &channels[&c.order.principal.store_id];
-        match allocate_stock(c, ch, &balances) {
+        match allocate_stock(&c, ch, &balances) {
             Ok((allocations, location)) => {
                 for (line, held) in c.valid.lines.iter().zip(&allocations) {
                     for (location, quantity) in held {
@@ -212,7 +211,7 @@ async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Res
                 accepted.push(Accepted {
                     index: c.index,
                     order: c.order,
-                    valid: c.valid.clone(),
+                    valid: c.valid,
                     group_id: c.source.group_id,
                     allocations,
                     location,
@@ -222,7 +221,7 @@ async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Res
         }
     }
 
-    let ids = write_orders(conn, &accepted, &opening).await?;
+    let ids = write_orders(conn, &accepted, &balances).await?;
     Ok(verdicts
         .into_iter()
         .enumerate()
@@ -414,13 +413,13 @@ async fn lock_balances(
 }
 
 /// Writes the accepted orders of a batch: customers, orders, lines, where
-/// each line is held (allocations), the reservation movements applied in
-/// order to the balances as they were locked (`opening`), and the stock
-/// pushes the moves call for. Returns each order's id by batch index.
+/// each line is held (allocations), the reservation movements, the balances
+/// as the reservations left them (`balances`), and the stock pushes the
+/// moves call for. Returns each order's id by batch index.
 async fn write_orders(
     conn: &mut Conn,
     accepted: &[Accepted<'_>],
-    opening: &HashMap<(i64, i64), Balance>,
+    balances: &HashMap<(i64, i64), Balance>,
 ) -> Result<HashMap<usize, i64>> {
     if accepted.is_empty() {
         return Ok(HashMap::new());
@@ -525,7 +524,7 @@ async fn write_orders(
             .push_bind(at);
     });
     if !held.is_empty() {
-        reserve(&mut script, &held, opening, at);
+        reserve(&mut script, &held, balances, at);
     }
     script.run(conn).await?;
     Ok(accepted.iter().map(|a| a.index).zip(ids).collect())
@@ -588,13 +587,13 @@ async fn resolve_customers(conn: &mut Conn, accepted: &[Accepted<'_>]) -> Result
 }
 
 /// Records where each line is held and reserves it: one reservation
-/// movement per allocation, applied in order to the balances as locked;
-/// each balance moved once, every variant touched marked updated, and the
-/// stores that sell what moved told.
+/// movement per allocation; each balance it touched written once, as the
+/// allocation left it (`after`); every variant touched marked updated, and
+/// the stores that sell what moved told.
 fn reserve(
     script: &mut Script<'_>,
     held: &[(i64, i32, i32, i64, i64, Decimal)],
-    opening: &HashMap<(i64, i64), Balance>,
+    after: &HashMap<(i64, i64), Balance>,
     at: DateTime<Utc>,
 ) {
     let kind = MovementKind::Reservation;
@@ -604,8 +603,7 @@ fn reserve(
     for (_, _, _, variant, location, quantity) in held {
         let at = (*variant, *location);
         let delta = kind.delta(*quantity);
-        let before = balances.get(&at).copied().unwrap_or(opening[&at]);
-        balances.insert(at, before.apply(delta));
+        balances.insert(at, after[&at]);
         if delta.on_hand != delta.reserved && !moved.contains(&at) {
             moved.push(at);
         }
