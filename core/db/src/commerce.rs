@@ -275,28 +275,25 @@ type Sourced = (Option<String>, HashMap<i32, Vec<LineAllocation>>);
 
 /// How each of the orders with `ids` was sourced.
 async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Sourced>> {
-    let list = placeholders(0, ids.len());
-    let sql = format!(
-        "SELECT o.id, g.code FROM sales_orders o JOIN location_groups g ON g.id = o.location_group_id \
-         WHERE o.id IN ({list})"
-    );
-    let mut q = sqlx::query_as::<Db, (i64, String)>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
     let mut out: HashMap<i64, Sourced> = HashMap::new();
-    for (order, group) in q.fetch_all(&mut *conn).await? {
+    for (order, group) in fetch_for_ids::<(i64, String)>(
+        conn,
+        "SELECT o.id, g.code FROM sales_orders o JOIN location_groups g ON g.id = o.location_group_id \
+         WHERE o.id IN ({ids})",
+        ids,
+    )
+    .await?
+    {
         out.entry(order).or_default().0 = Some(group);
     }
-    let sql = format!(
+    for (order, line, location, quantity) in fetch_for_ids::<(i64, i32, String, Dec)>(
+        conn,
         "SELECT a.order_id, a.line_no, l.code, a.quantity FROM order_allocations a \
-         JOIN locations l ON l.id = a.location_id WHERE a.order_id IN ({list})"
-    );
-    let mut q = sqlx::query_as::<Db, (i64, i32, String, Dec)>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    for (order, line, location, quantity) in q.fetch_all(&mut *conn).await? {
+         JOIN locations l ON l.id = a.location_id WHERE a.order_id IN ({ids})",
+        ids,
+    )
+    .await?
+    {
         if quantity.0 > Decimal::ZERO {
             out.entry(order)
                 .or_default()

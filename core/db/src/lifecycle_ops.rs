@@ -466,16 +466,9 @@ async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<Strin
 /// An order's credit notes, oldest first.
 /// The credit notes of each of the orders with `ids`, oldest first.
 async fn credit_notes_of(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Vec<CreditNote>>> {
-    let sql = format!(
-        "{CREDIT_NOTE_SELECT} WHERE c.order_id IN ({}) ORDER BY c.id",
-        placeholders(0, ids.len())
-    );
-    let mut q = sqlx::query_as::<Db, CreditNoteRow>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
+    let sql = format!("{CREDIT_NOTE_SELECT} WHERE c.order_id IN ({{ids}}) ORDER BY c.id");
     let mut out: HashMap<i64, Vec<CreditNote>> = HashMap::new();
-    for row in q.fetch_all(&mut *conn).await? {
+    for row in fetch_for_ids::<CreditNoteRow>(conn, &sql, ids).await? {
         let order = row.order_id;
         out.entry(order)
             .or_default()

@@ -478,6 +478,20 @@ async fn order_lines(conn: &mut Conn, id: i64) -> Result<Vec<LineRow>> {
     .await?)
 }
 
+/// The rows of `sql` for `ids`: its `{ids}` becomes a placeholder per id,
+/// each bound (`ids` must not be empty).
+async fn fetch_for_ids<O>(conn: &mut Conn, sql: &str, ids: &[i64]) -> Result<Vec<O>>
+where
+    O: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let sql = sql.replace("{ids}", &placeholders(0, ids.len()));
+    let mut q = sqlx::query_as::<Db, O>(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(&mut *conn).await?)
+}
+
 /// The orders with `ids` that `scope` sees, in the order of `ids` (an id
 /// it does not see, or that does not exist, is left out): six statements
 /// whatever their number, and one more per credit note.
@@ -485,14 +499,8 @@ async fn load_orders(conn: &mut Conn, scope: &OrderScope, ids: &[i64]) -> Result
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = placeholders(0, ids.len());
-    let sql = format!("{ORDER_SELECT} WHERE o.id IN ({list})");
-    let mut q = sqlx::query_as::<Db, OrderRow>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let mut rows: HashMap<i64, OrderRow> = q
-        .fetch_all(&mut *conn)
+    let sql = format!("{ORDER_SELECT} WHERE o.id IN ({{ids}})");
+    let mut rows: HashMap<i64, OrderRow> = fetch_for_ids::<OrderRow>(conn, &sql, ids)
         .await?
         .into_iter()
         .filter(|r| visible(r, scope))
@@ -506,29 +514,26 @@ async fn load_orders(conn: &mut Conn, scope: &OrderScope, ids: &[i64]) -> Result
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = placeholders(0, ids.len());
-    let sql = format!(
+    let mut lines: HashMap<i64, Vec<LineRow>> = HashMap::new();
+    for line in fetch_for_ids::<LineRow>(
+        conn,
         "SELECT order_id, line_no, variant_id, reference_code, item_code, quantity, unit_price, discount, \
          tax_rate, tax_amount, amount, cancelled_quantity, returned_quantity FROM sales_order_lines \
-         WHERE order_id IN ({list}) ORDER BY order_id, line_no"
-    );
-    let mut q = sqlx::query_as::<Db, LineRow>(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
-    let mut lines: HashMap<i64, Vec<LineRow>> = HashMap::new();
-    for line in q.fetch_all(&mut *conn).await? {
+         WHERE order_id IN ({ids}) ORDER BY order_id, line_no",
+        &ids,
+    )
+    .await?
+    {
         lines.entry(line.order_id).or_default().push(line);
     }
-    let sql = format!(
-        "SELECT order_id, status, by_actor, note, at FROM order_history WHERE order_id IN ({list}) ORDER BY id"
-    );
-    let mut q = sqlx::query_as::<Db, HistoryRow>(&sql);
-    for id in &ids {
-        q = q.bind(*id);
-    }
     let mut history: HashMap<i64, Vec<HistoryRow>> = HashMap::new();
-    for entry in q.fetch_all(&mut *conn).await? {
+    for entry in fetch_for_ids::<HistoryRow>(
+        conn,
+        "SELECT order_id, status, by_actor, note, at FROM order_history WHERE order_id IN ({ids}) ORDER BY id",
+        &ids,
+    )
+    .await?
+    {
         history.entry(entry.order_id).or_default().push(entry);
     }
     let mut sourcing = orders_sourcing(conn, &ids).await?;
