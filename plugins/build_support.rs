@@ -5,7 +5,7 @@
 /// Runs `cargo build --release --target wasm32-wasip2` in the plugins
 /// workspace for `packages`.
 pub fn build_plugins(plugins: &std::path::Path, packages: &[&str]) -> std::path::PathBuf {
-    for watched in ["Cargo.toml", "Cargo.lock", "sdk", "canonical", "shopify", "woocommerce", "gofrugal", "test-plugins", "build_support.rs"] {
+    for watched in ["Cargo.toml", "Cargo.lock", ".cargo", "sdk", "canonical", "shopify", "woocommerce", "gofrugal", "test-plugins", "build_support.rs"] {
         println!("cargo:rerun-if-changed={}", plugins.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", plugins.join("../wit").display());

@@ -11,7 +11,8 @@
 //! Each measurement prints one Markdown table row; `scripts/bench` gathers
 //! them into BENCHMARKS.md. Postgres runs when `POSHUB_TEST_POSTGRES_URL` is
 //! set. Knobs: `POSHUB_BENCH_SECONDS` (default 10 per intake run),
-//! `POSHUB_BENCH_ONLY` (`intake`, `items`), `POSHUB_BENCH_VARIANTS`.
+//! `POSHUB_BENCH_ONLY` (`intake`, `items`; `api` or `webhook` for one intake
+//! path alone, a profiling aid), `POSHUB_BENCH_VARIANTS`.
 //!
 //! Run: `cargo bench -p poshub-tests --bench hub`
 
@@ -55,10 +56,15 @@ async fn run() {
     }
     // (target, measured, met)
     let mut targets: Vec<(String, String, bool)> = Vec::new();
-    if only == "webhook" {
-        // Profiling aid: the webhook path alone.
+    if only == "webhook" || only == "api" {
+        // Profiling aids: one path alone.
+        let path = if only == "api" {
+            Path::StoreApi
+        } else {
+            Path::ShopifyWebhook
+        };
         for backend in &backends {
-            intake(*backend, Path::ShopifyWebhook, seconds).await;
+            intake(*backend, path, seconds).await;
         }
         return;
     }

@@ -32,6 +32,10 @@ impl Default for Limits {
 
 /// Ceilings no store configuration can exceed.
 pub const MAX_MEMORY_BYTES: usize = 256 << 20;
+/// The floor of a store's memory cap: the bundled connectors start with
+/// 4 MiB of linear memory (so that a call never has to grow it), and a Rust
+/// guest cannot start in less than about 1.1 MiB anyway.
+pub const MIN_MEMORY_BYTES: usize = 4 << 20;
 pub const MAX_DEADLINE_MS: u64 = 10_000;
 pub const MAX_IO_BYTES: usize = 16 << 20;
 pub const MAX_LOG_BYTES: usize = 1 << 20;
@@ -39,7 +43,7 @@ pub const MAX_LOG_BYTES: usize = 1 << 20;
 impl Limits {
     /// The defaults overridden by a store's `config.limits`:
     /// `{"memory_mb", "deadline_ms", "max_input_kb", "max_output_kb", "max_log_kb"}`,
-    /// each clamped to its ceiling.
+    /// each clamped to its ceiling (memory also to its floor).
     pub fn for_store(config: &Value) -> Limits {
         let mut l = Limits::default();
         let Some(c) = config.get("limits") else {
@@ -47,7 +51,7 @@ impl Limits {
         };
         let num = |k: &str| c.get(k).and_then(Value::as_u64);
         if let Some(v) = num("memory_mb") {
-            l.memory_bytes = ((v as usize) << 20).clamp(1 << 20, MAX_MEMORY_BYTES);
+            l.memory_bytes = ((v as usize) << 20).clamp(MIN_MEMORY_BYTES, MAX_MEMORY_BYTES);
         }
         if let Some(v) = num("deadline_ms") {
             l.deadline_ms = v.clamp(1, MAX_DEADLINE_MS);
@@ -76,5 +80,7 @@ mod tests {
         assert_eq!(l.memory_bytes, 8 << 20);
         assert_eq!(l.deadline_ms, MAX_DEADLINE_MS);
         assert_eq!(Limits::for_store(&json!({})), Limits::default());
+        let tiny = Limits::for_store(&json!({"limits": {"memory_mb": 1}}));
+        assert_eq!(tiny.memory_bytes, MIN_MEMORY_BYTES);
     }
 }
