@@ -366,11 +366,21 @@ async fn store_prices(
 ) -> Result<HashMap<i64, PriceInForce>> {
     let mut rules: HashMap<i64, Vec<PriceRule>> = HashMap::new();
     for chunk in variants.chunks(500) {
+        // A catalogue page asks for a run of ids: a range needs no binds
+        // (binding 500 parameters costs more than the query); prices of
+        // variants outside the chunk are dropped below.
+        let low = chunk.iter().map(|(v, _)| *v).min().unwrap_or(0);
+        let high = chunk.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        let dense = chunk.len() > 16 && high - low < 2 * chunk.len() as i64;
+        let wanted = if dense {
+            "BETWEEN $2 AND $3".to_string()
+        } else {
+            format!("IN ({})", placeholders(1, chunk.len()))
+        };
         let sql = format!(
             "SELECT pp.variant_id, pp.price, pl.id, pl.code, pl.location_id, pl.valid_from, pl.valid_to \
              FROM price_list_prices pp JOIN price_lists pl ON pl.id = pp.price_list_id \
-             WHERE pl.store_id = $1 AND pl.deleted_at IS NULL AND pp.variant_id IN ({})",
-            placeholders(1, chunk.len())
+             WHERE pl.store_id = $1 AND pl.deleted_at IS NULL AND pp.variant_id {wanted}"
         );
         let mut q = sqlx::query_as::<
             Db,
@@ -385,13 +395,25 @@ async fn store_prices(
             ),
         >(&sql)
         .bind(store_id);
-        for (v, _) in chunk {
-            q = q.bind(*v);
+        if dense {
+            q = q.bind(low).bind(high);
+        } else {
+            for (v, _) in chunk {
+                q = q.bind(*v);
+            }
         }
+        let asked: std::collections::HashSet<i64> = if dense {
+            chunk.iter().map(|(v, _)| *v).collect()
+        } else {
+            Default::default()
+        };
         for (variant, price, list_id, list_code, list_location, valid_from, valid_to) in
             q.fetch_all(&mut *conn).await?
         {
             if list_location.is_some() && list_location != location {
+                continue;
+            }
+            if dense && !asked.contains(&variant) {
                 continue;
             }
             rules.entry(variant).or_default().push(PriceRule {

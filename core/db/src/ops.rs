@@ -1910,9 +1910,17 @@ impl Storage for Backend {
 
     async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>> {
         let mut conn = self.read.acquire().await?;
+        // Each variant's balances come with it, folded into one column
+        // (`location:on_hand:reserved,...`): a page is one row per variant,
+        // not one per variant and location (rows cross a thread one by one
+        // in sqlx-sqlite, and 3,000 of them per page of 500 made the items
+        // page mostly context switches).
         let mut qb = QueryBuilder::<Db>::new(
             "SELECT v.id, v.reference_code, v.attributes, v.price, v.updated_at, i.item_code, i.name, i.unit, \
-             i.tax_rate, i.mrp FROM variants v JOIN items i ON i.id = v.item_id WHERE v.id > ",
+             i.tax_rate, i.mrp, \
+             (SELECT string_agg(b.location_id || ':' || b.on_hand || ':' || b.reserved, ',') \
+              FROM stock_balances b WHERE b.variant_id = v.id) AS stock \
+             FROM variants v JOIN items i ON i.id = v.item_id WHERE v.id > ",
         );
         qb.push_bind(query.after_id.unwrap_or(0));
         if let Some(since) = query.updated_since {
@@ -1921,47 +1929,33 @@ impl Storage for Backend {
         qb.push(" ORDER BY v.id LIMIT ")
             .push_bind(i64::from(query.limit));
         let variants: Vec<CatalogVariantRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-        let (Some(first), Some(last)) = (variants.first(), variants.last()) else {
-            return Ok(vec![]);
-        };
-        let balances = sqlx::query_as::<Db, BalanceRow>(
-            "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances \
-             WHERE variant_id >= $1 AND variant_id <= $2",
-        )
-        .bind(first.id)
-        .bind(last.id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut available: HashMap<(i64, i64), Decimal> = HashMap::with_capacity(balances.len());
-        for b in balances {
-            available.insert((b.variant_id, b.location_id), b.on_hand.0 - b.reserved.0);
-        }
-        Ok(variants
+        variants
             .into_iter()
-            .map(|v| CatalogRow {
-                locations: query
-                    .locations
-                    .iter()
-                    .map(|(id, code)| {
-                        (
-                            code.clone(),
-                            available.get(&(v.id, *id)).copied().unwrap_or_default(),
-                        )
-                    })
-                    .collect(),
-                variant_id: v.id,
-                item_code: v.item_code,
-                name: v.name,
-                unit: v.unit,
-                reference_code: v.reference_code,
-                attributes: v.attributes.0,
-                price: v.price.map(|d| d.0),
-                price_source: v.price.map(|_| LAST_INWARD.to_string()),
-                mrp: v.mrp.map(|d| d.0),
-                tax_rate: v.tax_rate.0,
-                updated_at: v.updated_at,
+            .map(|v| {
+                let available = folded_balances(v.stock.as_deref().unwrap_or(""))?;
+                Ok(CatalogRow {
+                    locations: query
+                        .locations
+                        .iter()
+                        .map(|(id, code)| {
+                            let here = available.iter().find(|(l, _)| l == id);
+                            (code.clone(), here.map(|(_, a)| *a).unwrap_or_default())
+                        })
+                        .collect(),
+                    variant_id: v.id,
+                    item_code: v.item_code,
+                    name: v.name,
+                    unit: v.unit,
+                    reference_code: v.reference_code,
+                    attributes: v.attributes.0,
+                    price: v.price.map(|d| d.0),
+                    price_source: v.price.map(|_| LAST_INWARD.to_string()),
+                    mrp: v.mrp.map(|d| d.0),
+                    tax_rate: v.tax_rate.0,
+                    updated_at: v.updated_at,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed> {

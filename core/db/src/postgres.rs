@@ -34,6 +34,10 @@ impl PgStorage {
 
     /// Opens with explicit options, e.g. a `search_path` for a test schema.
     pub async fn open_with(options: PgConnectOptions) -> crate::Result<Self> {
+        // The hub's queries are short: JIT compiling one (which the planner
+        // does once its cost estimate is high, e.g. before a freshly loaded
+        // table is analysed) took 120 ms for a 3 ms items page.
+        let options = options.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))

@@ -11,6 +11,7 @@ use poshub_model::order::{HistoryEntry, OrderLine, OrderStatus, Payment, Shippin
 use sqlx::types::Json;
 
 use crate::decimal::Dec;
+use rust_decimal::Decimal;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ItemRow {
@@ -45,6 +46,34 @@ pub(crate) struct CatalogVariantRow {
     pub unit: String,
     pub tax_rate: Dec,
     pub mrp: Option<Dec>,
+    /// The variant's balances as `location:on_hand:reserved,...`.
+    pub stock: Option<String>,
+}
+
+/// Available stock (on hand minus reserved) per location from a variant's
+/// balances folded into one column as `location:on_hand:reserved,...`.
+pub(crate) fn folded_balances(folded: &str) -> crate::Result<Vec<(i64, Decimal)>> {
+    let bad = || {
+        crate::Error::Database(sqlx::Error::Decode(
+            format!("stock balances `{folded}` are not location:on_hand:reserved").into(),
+        ))
+    };
+    folded
+        .split(',')
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            let mut parts = b.split(':');
+            let (Some(location), Some(on_hand), Some(reserved), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            let location = location.parse::<i64>().map_err(|_| bad())?;
+            let on_hand = on_hand.parse::<Decimal>().map_err(|_| bad())?;
+            let reserved = reserved.parse::<Decimal>().map_err(|_| bad())?;
+            Ok((location, on_hand - reserved))
+        })
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]
