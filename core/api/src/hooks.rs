@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
-use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, Placed};
+use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, PlacedId};
 use poshub_model::codes::Code;
 use poshub_model::decimal::Quantity;
 use poshub_model::lifecycle::{LineCancellation, LineQuantity, ReturnRequest};
@@ -295,9 +295,10 @@ async fn apply(
     match doc {
         Document::Order(order) => {
             let request = order_request(state, ctx.principal.store_id, order).await?;
+            // The answer names the order: it is not read back.
             let placed = state
                 .storage
-                .place_order(&PlaceOrder {
+                .place_order_id(&PlaceOrder {
                     principal: ctx.principal.clone(),
                     request,
                     default_country: state.default_country.clone(),
@@ -305,11 +306,11 @@ async fn apply(
                 })
                 .await;
             match placed {
-                Ok(Placed::Created(o)) => {
+                Ok(PlacedId::Created(id)) => {
                     state.metrics.orders_created();
-                    Ok(result(kind, "accepted", Some(o.id), None))
+                    Ok(result(kind, "accepted", Some(id), None))
                 }
-                Ok(Placed::Replayed(_)) => Ok(result(kind, "duplicate", None, None)),
+                Ok(PlacedId::Replayed) => Ok(result(kind, "duplicate", None, None)),
                 Err(poshub_db::Error::Domain(DomainError::Conflict {
                     code: "duplicate_online_reference_no",
                     existing_id,

@@ -227,6 +227,14 @@ pub enum Placed {
     Replayed(String),
 }
 
+/// What placing an order did, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacedId {
+    Created(i64),
+    /// The same key and body were seen before.
+    Replayed,
+}
+
 /// What a partial cancellation or a return did.
 #[derive(Debug, Clone)]
 pub struct LinesApplied {
@@ -381,6 +389,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Validates, reserves stock and stores an order, or replays the response
     /// to an earlier request with the same idempotency key.
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed>;
+    /// Places an order as [`Storage::place_order`] does, for a caller that
+    /// needs only the new order's id (a webhook's answer): the order is not
+    /// read back.
+    async fn place_order_id(&self, order: &PlaceOrder) -> Result<PlacedId>;
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order>;
     /// The id of a store's order by the storefront's reference number.
     async fn find_order_id(&self, store_id: i64, online_reference_no: &str) -> Result<Option<i64>>;

@@ -1962,6 +1962,14 @@ impl Storage for Backend {
         self.intake(order).await
     }
 
+    async fn place_order_id(&self, order: &PlaceOrder) -> Result<crate::PlacedId> {
+        Ok(match self.intake_unread(order).await? {
+            crate::Outcome::Created(id) => crate::PlacedId::Created(id),
+            crate::Outcome::Done(Placed::Created(o)) => crate::PlacedId::Created(o.id),
+            crate::Outcome::Done(Placed::Replayed(_)) => crate::PlacedId::Replayed,
+        })
+    }
+
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order> {
         let mut conn = self.read.acquire().await?;
         load_order(&mut conn, scope, id).await

@@ -53,8 +53,13 @@ impl PgStorage {
     /// Postgres takes concurrent orders on as many connections: each order
     /// is a transaction of its own, its balances locked row by row.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        let outcome = ops::place_alone(&self.write, order).await?;
+        let outcome = self.intake_unread(order).await?;
         ops::read_back(&self.read, outcome).await
+    }
+
+    /// Places an order; a new one is answered by id, not read back.
+    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Outcome> {
+        ops::place_alone(&self.write, order).await
     }
 
     async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {

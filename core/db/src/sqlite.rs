@@ -33,7 +33,14 @@ const MULTI_STATEMENT: bool = true;
 const MAX_BATCH: usize = 64;
 
 /// A write waiting for the intake task, and where its outcome goes.
-type Job = (crate::Write, tokio::sync::oneshot::Sender<crate::Written>);
+type Job = (crate::Write, Reply);
+
+/// Where a write's outcome goes, and whether a new order is read back for
+/// it (a webhook's answer needs only the id).
+struct Reply {
+    to: tokio::sync::oneshot::Sender<crate::Written>,
+    read_back: bool,
+}
 
 /// SQLite storage (`sqlite://PATH` or `sqlite::memory:`).
 pub struct SqliteStorage {
@@ -87,10 +94,22 @@ impl SqliteStorage {
     /// been read back.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         match self
-            .submit(crate::Write::Order(Box::new(order.clone())))
+            .submit(crate::Write::Order(Box::new(order.clone())), true)
             .await?
         {
             crate::Written::Order(outcome) => ops::read_back(&self.read, outcome?).await,
+            _ => unreachable!("an order's outcome is an order's"),
+        }
+    }
+
+    /// Places an order through the intake task; a new one is answered by
+    /// id, not read back.
+    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Outcome> {
+        match self
+            .submit(crate::Write::Order(Box::new(order.clone())), false)
+            .await?
+        {
+            crate::Written::Order(outcome) => outcome,
             _ => unreachable!("an order's outcome is an order's"),
         }
     }
@@ -99,7 +118,11 @@ impl SqliteStorage {
     /// its next batch; the caller does not wait for that commit (a webhook's
     /// answer would otherwise wait for two). [`SqliteStorage::settle`] does.
     async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
-        let (reply, _) = tokio::sync::oneshot::channel();
+        let (to, _) = tokio::sync::oneshot::channel();
+        let reply = Reply {
+            to,
+            read_back: false,
+        };
         self.writes
             .send((crate::Write::Event(event.clone()), reply))
             .await
@@ -108,14 +131,14 @@ impl SqliteStorage {
 
     /// Waits until every write queued so far is committed (or has failed).
     async fn settle(&self) -> crate::Result<()> {
-        self.submit(crate::Write::Settle).await.map(|_| ())
+        self.submit(crate::Write::Settle, false).await.map(|_| ())
     }
 
-    async fn submit(&self, write: crate::Write) -> crate::Result<crate::Written> {
-        let (reply, outcome) = tokio::sync::oneshot::channel();
+    async fn submit(&self, write: crate::Write, read_back: bool) -> crate::Result<crate::Written> {
+        let (to, outcome) = tokio::sync::oneshot::channel();
         let stopped = || crate::Error::Batch("the write intake has stopped".into());
         self.writes
-            .send((write, reply))
+            .send((write, Reply { to, read_back }))
             .await
             .map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())
@@ -149,15 +172,12 @@ async fn take_writes(
 /// back in one go. The callers may have gone (their requests dropped, or
 /// nobody waits, as for an event): the writes stand all the same, as
 /// committed writes do.
-async fn answer(
-    read: Pool<Sqlite>,
-    replies: Vec<tokio::sync::oneshot::Sender<crate::Written>>,
-    outcomes: Vec<crate::Written>,
-) {
-    let created: Vec<i64> = outcomes
+async fn answer(read: Pool<Sqlite>, replies: Vec<Reply>, outcomes: Vec<crate::Written>) {
+    let created: Vec<i64> = replies
         .iter()
-        .filter_map(|w| match w {
-            crate::Written::Order(Ok(crate::Outcome::Created(id))) => Some(*id),
+        .zip(&outcomes)
+        .filter_map(|(reply, w)| match w {
+            crate::Written::Order(Ok(crate::Outcome::Created(id))) if reply.read_back => Some(*id),
             _ => None,
         })
         .collect();
@@ -177,7 +197,7 @@ async fn answer(
             other => other,
         };
         // A queued event has no one waiting: its failure is logged here.
-        if let Err(crate::Written::Event(Err(e))) = reply.send(outcome) {
+        if let Err(crate::Written::Event(Err(e))) = reply.to.send(outcome) {
             tracing::error!(error = %e, "could not record a connector event");
         }
     }
