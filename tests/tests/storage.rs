@@ -2,7 +2,8 @@
 //! SQLite file and on Postgres: both backends must behave the same.
 
 use poshub_db::{
-    Actor, CatalogQuery, IdempotencyKey, OrderQuery, OrderScope, PlaceOrder, Placed, Storage,
+    Actor, CatalogQuery, IdempotencyKey, OrderQuery, OrderScope, PlaceOrder, Placed, PlacedId,
+    Storage,
 };
 use poshub_model::bill::BillRequest;
 use poshub_model::item::NewItem;
@@ -220,6 +221,43 @@ async fn story(storage: &dyn Storage) {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
+
+    // A caller that needs only the id (a webhook's answer) gets the id of an
+    // order that is there with its reservation; a replayed key is a replay.
+    assert_eq!(
+        storage.place_order_id(&place).await.unwrap(),
+        PlacedId::Replayed
+    );
+    let by_id = PlaceOrder {
+        request: from(order(
+            "R-3",
+            None,
+            None,
+            &[("TOY-Red-S", 1, "99.95")],
+            "cod",
+        )),
+        idempotency: None,
+        ..place.clone()
+    };
+    let PlacedId::Created(id) = storage.place_order_id(&by_id).await.unwrap() else {
+        panic!("a new order is created")
+    };
+    let placed = storage
+        .get_order(&OrderScope::of(&principal), id)
+        .await
+        .unwrap();
+    assert_eq!(placed.online_reference_no, "R-3");
+    let catalog = storage
+        .list_catalog(&CatalogQuery {
+            locations: principal.locations.clone(),
+            updated_since: None,
+            after_id: None,
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(catalog[0].reference_code, "TOY-Red-S");
+    assert_eq!(catalog[0].locations[0].1.to_string(), "3.5");
     assert!(storage.verify_ledger().await.unwrap().is_empty());
 }
 

@@ -234,3 +234,26 @@ pub(crate) fn placeholders(offset: usize, n: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::folded_balances;
+
+    #[test]
+    fn folded_balances_give_available_stock_per_location() {
+        let got = folded_balances("1:12:3.5,7:0:2,3:100000000.000:0").unwrap();
+        let shown: Vec<(i64, String)> = got.iter().map(|(l, a)| (*l, a.to_string())).collect();
+        assert_eq!(
+            shown,
+            [
+                (1, "8.5".into()),
+                (7, "-2".into()),
+                (3, "100000000.000".into())
+            ]
+        );
+        assert!(folded_balances("").unwrap().is_empty());
+        for bad in ["1:12", "1:12:3:4", "x:1:1", "1:twelve:0", "1:12:3,2"] {
+            assert!(folded_balances(bad).is_err(), "{bad}");
+        }
+    }
+}
