@@ -93,20 +93,23 @@ impl SqliteStorage {
     /// transaction holding it has committed (or failed) and a new order has
     /// been read back.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        match self
-            .submit(crate::Write::Order(Box::new(order.clone())), true)
-            .await?
-        {
-            crate::Written::Order(outcome) => ops::read_back(&self.read, outcome?).await,
-            _ => unreachable!("an order's outcome is an order's"),
-        }
+        let outcome = self.submit_order(order, true).await?;
+        ops::read_back(&self.read, outcome).await
     }
 
     /// Places an order through the intake task; a new one is answered by
     /// id, not read back.
     async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Outcome> {
+        self.submit_order(order, false).await
+    }
+
+    async fn submit_order(
+        &self,
+        order: &crate::PlaceOrder,
+        read_back: bool,
+    ) -> crate::Result<crate::Outcome> {
         match self
-            .submit(crate::Write::Order(Box::new(order.clone())), false)
+            .submit(crate::Write::Order(Box::new(order.clone())), read_back)
             .await?
         {
             crate::Written::Order(outcome) => outcome,
