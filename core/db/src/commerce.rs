@@ -367,8 +367,8 @@ async fn store_prices(
     let mut rules: HashMap<i64, Vec<PriceRule>> = HashMap::new();
     for chunk in variants.chunks(500) {
         // A catalogue page asks for a run of ids: a range needs no binds
-        // (binding 500 parameters costs more than the query); prices of
-        // variants outside the chunk are dropped below.
+        // (binding 500 parameters costs more than the query); rules it finds
+        // for variants not asked for are never looked up below.
         let low = chunk.iter().map(|(v, _)| *v).min().unwrap_or(0);
         let high = chunk.iter().map(|(v, _)| *v).max().unwrap_or(0);
         let dense = chunk.len() > 16 && high - low < 2 * chunk.len() as i64;
@@ -402,18 +402,10 @@ async fn store_prices(
                 q = q.bind(*v);
             }
         }
-        let asked: std::collections::HashSet<i64> = if dense {
-            chunk.iter().map(|(v, _)| *v).collect()
-        } else {
-            Default::default()
-        };
         for (variant, price, list_id, list_code, list_location, valid_from, valid_to) in
             q.fetch_all(&mut *conn).await?
         {
             if list_location.is_some() && list_location != location {
-                continue;
-            }
-            if dense && !asked.contains(&variant) {
                 continue;
             }
             rules.entry(variant).or_default().push(PriceRule {

@@ -478,6 +478,18 @@ async fn order_lines(conn: &mut Conn, id: i64) -> Result<Vec<LineRow>> {
     .await?)
 }
 
+/// The locations of rows that LEFT JOIN them as `location_id` and
+/// `location_code` (a row without one carries NULLs).
+fn joined_locations(rows: &[<Db as sqlx::Database>::Row]) -> Result<Vec<(i64, String)>> {
+    let mut locations = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
+            locations.push((id, r.try_get::<String, _>("location_code")?));
+        }
+    }
+    Ok(locations)
+}
+
 /// The rows of `sql` for `ids`: its `{ids}` becomes a placeholder per id,
 /// each bound (`ids` must not be empty).
 async fn fetch_for_ids<O>(conn: &mut Conn, sql: &str, ids: &[i64]) -> Result<Vec<O>>
@@ -1816,12 +1828,7 @@ impl Storage for Backend {
         let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let mut locations = Vec::with_capacity(rows.len());
-        for r in &rows {
-            if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
-                locations.push((id, r.try_get::<String, _>("location_code")?));
-            }
-        }
+        let locations = joined_locations(&rows)?;
         Ok(Some(Principal {
             api_user_id: row.try_get("user_id")?,
             store_id: row.try_get("store_id")?,
@@ -1851,12 +1858,7 @@ impl Storage for Backend {
             return Err(DomainError::not_found("store", code).into());
         };
         let row = <StoreRow as sqlx::FromRow<_>>::from_row(first)?;
-        let mut locations = Vec::with_capacity(rows.len());
-        for r in &rows {
-            if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
-                locations.push((id, r.try_get::<String, _>("location_code")?));
-            }
-        }
+        let locations = joined_locations(&rows)?;
         Ok(StoreContext {
             principal: Principal {
                 api_user_id: 0,
