@@ -189,6 +189,7 @@ impl TestHub {
             database_url: database_url.clone(),
             admin_token: Some(ADMIN_TOKEN.to_string()),
             default_country: Default::default(),
+            currency: None,
             plugins_dir,
             plugin_cache: Some(std::env::temp_dir().join("poshub-test-plugin-cache")),
             sync: Some(test_sync_config()),

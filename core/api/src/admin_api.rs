@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use poshub_db::{Actor, OrderScope};
 use poshub_model::bill::{Bill, BillRequest};
+use poshub_model::currency::Currency;
 use poshub_model::item::{Item, NewItem};
 use poshub_model::order::Order;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
@@ -39,6 +40,38 @@ pub(crate) fn redact(mut store: Store) -> Store {
 
 fn created<T>(v: T) -> Created<T> {
     (StatusCode::CREATED, Json(v))
+}
+
+/// The hub's own settings.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The hub's currency (the POS's, ISO 4217): what every store sells in
+    /// unless it has its own. It can change only until the first order.
+    pub currency: Currency,
+}
+
+/// The hub's settings.
+#[utoipa::path(get, path = "/admin/v1/settings", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Settings), (status = 401, body = Problem)))]
+pub async fn get_settings(State(s): State<AppState>, _: Admin) -> ApiResult<Json<Settings>> {
+    Ok(Json(Settings {
+        currency: s.storage.hub_currency().await?,
+    }))
+}
+
+/// Change the hub's settings. The currency is refused with 409
+/// `currency_locked` once an order is booked.
+#[utoipa::path(put, path = "/admin/v1/settings", tag = "admin", request_body = Settings, security(("admin_token" = [])),
+    responses((status = 200, body = Settings), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_settings(
+    State(s): State<AppState>,
+    _: Admin,
+    ApiJson(body, _): ApiJson<Settings>,
+) -> ApiResult<Json<Settings>> {
+    Ok(Json(Settings {
+        currency: s.storage.set_hub_currency(body.currency).await?,
+    }))
 }
 
 /// Create a location.

@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             post(store::cancel_order),
         )
         .route(
+            "/admin/v1/settings",
+            get(admin::get_settings).put(admin::put_settings),
+        )
+        .route(
             "/admin/v1/locations",
             post(admin::create_location).get(admin::list_locations),
         )

@@ -259,6 +259,7 @@ impl Modify for ProblemResponses {
     modifiers(&Security, &ProblemResponses),
     paths(
         store_api::list_items, store_api::create_order, store_api::list_orders, store_api::get_order, store_api::cancel_order,
+        admin_api::get_settings, admin_api::put_settings,
         admin_api::create_location, admin_api::list_locations, admin_api::create_location_group, admin_api::list_location_groups,
         admin_api::create_item, admin_api::get_item, admin_api::stock_inward, admin_api::stock_adjust, admin_api::stock_levels,
         admin_api::create_store, admin_api::list_stores, admin_api::get_store, admin_api::create_api_user, admin_api::list_api_users,

@@ -1,97 +1,16 @@
 //! Conversions between the generated WIT types and [`crate::types`]: the
 //! only place both are in sight.
+//!
+//! Each world version the host loads has its module here ([`current`],
+//! [`v0_1`]). The conversions are the same text for every version (the
+//! records they touch did not change), so one macro writes them into each;
+//! what did change (the order records of 0.2.0) is converted by hand: a
+//! 0.1.0 order is upgraded to a 0.2.0 one with the new fields absent.
 
-use serde_json::{json, Map, Value};
-
-use crate::types::*;
-use crate::wit::poshub::connector::types as w;
-
-pub(crate) fn info(i: w::ConnectorInfo) -> ConnectorInfo {
-    ConnectorInfo {
-        id: i.id,
-        version: i.version,
-        platform: i.platform,
-        topics: i
-            .topics
-            .into_iter()
-            .map(|t| (t.name, t.description))
-            .collect(),
-        hosts: i.hosts,
-        config_schema: serde_json::from_str(&i.config_schema).unwrap_or(Value::Null),
-        api_dialect: i.api_dialect,
-        outbound_auth: i
-            .outbound_auth
-            .into_iter()
-            .map(|c| match c {
-                w::Credential::SecretHeader(h) => Credential::SecretHeader {
-                    name: h.name,
-                    key: h.key,
-                },
-                w::Credential::Basic(b) => Credential::Basic {
-                    user_key: b.user_key,
-                    password_key: b.password_key,
-                },
-                w::Credential::Bearer(key) => Credential::Bearer { key },
-            })
-            .collect(),
-    }
-}
-
-pub(crate) fn webhook_auth(a: w::WebhookAuth) -> WebhookAuth {
-    let w::SignatureScheme::HmacSha256 = a.scheme;
-    WebhookAuth {
-        header: a.header,
-        encoding: match a.encoding {
-            w::SignatureEncoding::Base64 => SignatureEncoding::Base64,
-            w::SignatureEncoding::Hex => SignatureEncoding::Hex,
-        },
-    }
-}
-
-pub(crate) fn plugin_error(e: w::Error) -> PluginError {
-    PluginError {
-        kind: match e.kind {
-            w::ErrorKind::InvalidInput => "invalid-input",
-            w::ErrorKind::Unsupported => "unsupported",
-            w::ErrorKind::Config => "config",
-            w::ErrorKind::Upstream => "upstream",
-            w::ErrorKind::Internal => "internal",
-        },
-        message: e.message,
-        retryable: e.retryable,
-    }
-}
-
-pub(crate) fn context(c: &CallContext) -> w::CallContext {
-    w::CallContext {
-        store_code: c.store_code.clone(),
-        now: c.now.clone(),
-        config: c
-            .config
-            .iter()
-            .map(|(k, v)| w::ConfigEntry {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect(),
-    }
-}
-
-pub(crate) fn headers(h: &[(String, String)]) -> Vec<w::Header> {
-    h.iter()
-        .map(|(name, value)| w::Header {
-            name: name.clone(),
-            value: value.clone(),
-        })
-        .collect()
-}
-
-fn headers_back(h: Vec<w::Header>) -> Vec<(String, String)> {
-    h.into_iter().map(|h| (h.name, h.value)).collect()
-}
+use serde_json::{Map, Value};
 
 /// Free-form address text: a JSON object when it parses as one.
-fn address(text: Option<String>) -> Option<Value> {
+pub(crate) fn address(text: Option<String>) -> Option<Value> {
     let text = text?;
     match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => Some(v),
@@ -99,256 +18,450 @@ fn address(text: Option<String>) -> Option<Value> {
     }
 }
 
-fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+pub(crate) fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
     if let Some(v) = value {
         map.insert(key.to_string(), v.into());
     }
 }
 
-/// A WIT order as the store API's JSON body.
-pub(crate) fn order(o: w::Order) -> CanonicalOrder {
-    let mut body = Map::new();
-    body.insert("online_reference_no".into(), o.online_reference_no.into());
-    put(&mut body, "location", o.location);
-    if let Some(c) = o.customer {
-        let mut customer = Map::new();
-        put(&mut customer, "name", c.name);
-        put(&mut customer, "phone", c.phone);
-        put(&mut customer, "email", c.email);
-        put(&mut customer, "address", address(c.address));
-        body.insert("customer".into(), Value::Object(customer));
-    }
-    let mut keys = Vec::new();
-    let lines: Vec<Value> = o
-        .lines
-        .into_iter()
-        .map(|l| {
-            keys.push(LineKeys {
-                reference_code: l.reference_code.clone(),
-                external_id: l.external_id,
-                sku: l.sku,
-                title: l.title,
-            });
-            let mut line = Map::new();
-            line.insert(
-                "reference_code".into(),
-                l.reference_code.map(Value::from).unwrap_or(Value::Null),
-            );
-            line.insert("quantity".into(), l.quantity.into());
-            line.insert("unit_price".into(), l.unit_price.into());
-            put(&mut line, "discount", l.discount);
-            put(&mut line, "tax_rate", l.tax_rate);
-            Value::Object(line)
-        })
-        .collect();
-    body.insert("lines".into(), Value::Array(lines));
-    if let Some(s) = o.shipping {
-        let mut shipping = Map::new();
-        shipping.insert("amount".into(), s.amount.into());
-        put(&mut shipping, "method", s.method);
-        put(&mut shipping, "address", address(s.address));
-        body.insert("shipping".into(), Value::Object(shipping));
-    }
-    let payments: Vec<Value> = o
-        .payments
-        .into_iter()
-        .map(|p| {
-            let mut pay = json!({"type": p.kind, "amount": p.amount});
-            if let Some(r) = p.reference {
-                pay["reference"] = r.into();
+/// The conversions every world version shares, written into a module that
+/// has `w` (that version's generated `types`) in scope.
+macro_rules! shared_conversions {
+    () => {
+        pub(crate) fn info(i: w::ConnectorInfo) -> ConnectorInfo {
+            ConnectorInfo {
+                id: i.id,
+                version: i.version,
+                platform: i.platform,
+                topics: i
+                    .topics
+                    .into_iter()
+                    .map(|t| (t.name, t.description))
+                    .collect(),
+                hosts: i.hosts,
+                config_schema: serde_json::from_str(&i.config_schema)
+                    .unwrap_or(serde_json::Value::Null),
+                api_dialect: i.api_dialect,
+                outbound_auth: i
+                    .outbound_auth
+                    .into_iter()
+                    .map(|c| match c {
+                        w::Credential::SecretHeader(h) => Credential::SecretHeader {
+                            name: h.name,
+                            key: h.key,
+                        },
+                        w::Credential::Basic(b) => Credential::Basic {
+                            user_key: b.user_key,
+                            password_key: b.password_key,
+                        },
+                        w::Credential::Bearer(key) => Credential::Bearer { key },
+                    })
+                    .collect(),
             }
-            pay
-        })
-        .collect();
-    body.insert("payments".into(), Value::Array(payments));
-    body.insert("total".into(), o.total.into());
-    put(&mut body, "placed_at", o.placed_at);
-    put(&mut body, "notes", o.notes);
-    CanonicalOrder {
-        body: Value::Object(body),
-        lines: keys,
+        }
+
+        pub(crate) fn webhook_auth(a: w::WebhookAuth) -> WebhookAuth {
+            let w::SignatureScheme::HmacSha256 = a.scheme;
+            WebhookAuth {
+                header: a.header,
+                encoding: match a.encoding {
+                    w::SignatureEncoding::Base64 => SignatureEncoding::Base64,
+                    w::SignatureEncoding::Hex => SignatureEncoding::Hex,
+                },
+            }
+        }
+
+        pub(crate) fn plugin_error(e: w::Error) -> PluginError {
+            PluginError {
+                kind: match e.kind {
+                    w::ErrorKind::InvalidInput => "invalid-input",
+                    w::ErrorKind::Unsupported => "unsupported",
+                    w::ErrorKind::Config => "config",
+                    w::ErrorKind::Upstream => "upstream",
+                    w::ErrorKind::Internal => "internal",
+                },
+                message: e.message,
+                retryable: e.retryable,
+            }
+        }
+
+        pub(crate) fn context(c: &CallContext) -> w::CallContext {
+            w::CallContext {
+                store_code: c.store_code.clone(),
+                now: c.now.clone(),
+                config: c
+                    .config
+                    .iter()
+                    .map(|(k, v)| w::ConfigEntry {
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
+            }
+        }
+
+        pub(crate) fn headers(h: &[(String, String)]) -> Vec<w::Header> {
+            h.iter()
+                .map(|(name, value)| w::Header {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect()
+        }
+
+        fn headers_back(h: Vec<w::Header>) -> Vec<(String, String)> {
+            h.into_iter().map(|h| (h.name, h.value)).collect()
+        }
+
+        fn stock(s: w::StockLevel) -> StockLevel {
+            StockLevel {
+                reference_code: s.reference_code,
+                external_id: s.external_id,
+                location: s.location,
+                external_location_id: s.external_location_id,
+                external_parent_id: s.external_parent_id,
+                external_inventory_id: s.external_inventory_id,
+                available: s.available,
+            }
+        }
+
+        fn price(p: w::Price) -> PriceChange {
+            PriceChange {
+                reference_code: p.reference_code,
+                external_id: p.external_id,
+                external_parent_id: p.external_parent_id,
+                price: p.price,
+                mrp: p.mrp,
+            }
+        }
+
+        pub(crate) fn document(d: w::Document) -> Document {
+            match d {
+                w::Document::Order(o) => Document::Order(order(o)),
+                w::Document::Cancellation(c) => Document::Cancellation {
+                    online_reference_no: c.online_reference_no,
+                    reason: c.reason,
+                },
+                w::Document::Refund(r) => Document::Refund {
+                    online_reference_no: r.online_reference_no,
+                    refund_id: r.refund_id,
+                    lines: r
+                        .lines
+                        .into_iter()
+                        .map(|l| ReturnLine {
+                            keys: LineKeys {
+                                reference_code: l.reference_code,
+                                external_id: l.external_id,
+                                sku: None,
+                                title: None,
+                            },
+                            quantity: l.quantity,
+                        })
+                        .collect(),
+                    amount: r.amount,
+                    reason: r.reason,
+                    restock: r.restock,
+                },
+                w::Document::StockLevel(s) => Document::StockLevel(stock(s)),
+                w::Document::Price(p) => Document::Price(price(p)),
+            }
+        }
+
+        pub(crate) fn change(c: &Change) -> w::Change {
+            match c {
+                Change::Stock(s) => w::Change::Stock(w::StockLevel {
+                    reference_code: s.reference_code.clone(),
+                    external_id: s.external_id.clone(),
+                    location: s.location.clone(),
+                    external_location_id: s.external_location_id.clone(),
+                    external_parent_id: s.external_parent_id.clone(),
+                    external_inventory_id: s.external_inventory_id.clone(),
+                    available: s.available.clone(),
+                }),
+                Change::Price(p) => w::Change::Price(w::Price {
+                    reference_code: p.reference_code.clone(),
+                    external_id: p.external_id.clone(),
+                    external_parent_id: p.external_parent_id.clone(),
+                    price: p.price.clone(),
+                    mrp: p.mrp.clone(),
+                }),
+                Change::Status(s) => w::Change::Status(w::StatusChange {
+                    order_id: s.order_id,
+                    online_reference_no: s.online_reference_no.clone(),
+                    status: match s.status.as_str() {
+                        "billed" => w::OrderStatus::Billed,
+                        "ready" => w::OrderStatus::Ready,
+                        "shipped" => w::OrderStatus::Shipped,
+                        "out_for_delivery" => w::OrderStatus::OutForDelivery,
+                        "delivered" => w::OrderStatus::Delivered,
+                        "cancelled" => w::OrderStatus::Cancelled,
+                        "returned" => w::OrderStatus::Returned,
+                        "partially_returned" => w::OrderStatus::PartiallyReturned,
+                        _ => w::OrderStatus::Pending,
+                    },
+                    carrier: s.carrier.clone(),
+                    tracking_number: s.tracking_number.clone(),
+                }),
+            }
+        }
+
+        pub(crate) fn request(r: &HttpRequest) -> w::HttpRequest {
+            w::HttpRequest {
+                method: r.method.clone(),
+                url: r.url.clone(),
+                headers: headers(&r.headers),
+                body: r.body.clone(),
+            }
+        }
+
+        pub(crate) fn request_back(r: w::HttpRequest) -> HttpRequest {
+            HttpRequest {
+                method: r.method,
+                url: r.url,
+                headers: headers_back(r.headers),
+                body: r.body,
+            }
+        }
+
+        pub(crate) fn response(r: &HttpResponse) -> w::HttpResponse {
+            w::HttpResponse {
+                status: r.status,
+                headers: headers(&r.headers),
+                body: r.body.clone(),
+            }
+        }
+
+        pub(crate) fn outcome(o: w::Outcome) -> Outcome {
+            match o {
+                w::Outcome::Done => Outcome::Done,
+                w::Outcome::RetryAfter(s) => Outcome::RetryAfter(s),
+                w::Outcome::FollowUp(rs) => {
+                    Outcome::FollowUp(rs.into_iter().map(request_back).collect())
+                }
+                w::Outcome::Failed(e) => Outcome::Failed(plugin_error(e)),
+            }
+        }
+
+        pub(crate) fn api_request(r: &ApiRequest) -> w::ApiRequest {
+            w::ApiRequest {
+                method: r.method.clone(),
+                path: r.path.clone(),
+                query: r.query.clone(),
+                headers: headers(&r.headers),
+                body: r.body.clone(),
+            }
+        }
+
+        fn api_response(r: w::ApiResponse) -> ApiResponse {
+            ApiResponse {
+                status: r.status,
+                headers: headers_back(r.headers),
+                body: r.body,
+            }
+        }
+
+        fn status_name(s: w::OrderStatus) -> &'static str {
+            match s {
+                w::OrderStatus::Pending => "pending",
+                w::OrderStatus::Billed => "billed",
+                w::OrderStatus::Ready => "ready",
+                w::OrderStatus::Shipped => "shipped",
+                w::OrderStatus::OutForDelivery => "out_for_delivery",
+                w::OrderStatus::Delivered => "delivered",
+                w::OrderStatus::Cancelled => "cancelled",
+                w::OrderStatus::Returned => "returned",
+                w::OrderStatus::PartiallyReturned => "partially_returned",
+            }
+        }
+
+        pub(crate) fn api_command(c: w::ApiCommand) -> ApiCommand {
+            match c {
+                w::ApiCommand::ListItems(q) => ApiCommand::ListItems(ItemQuery {
+                    location: q.location,
+                    updated_since: q.updated_since,
+                    limit: q.limit,
+                    cursor: q.cursor,
+                }),
+                w::ApiCommand::CreateOrder(o) => ApiCommand::CreateOrder(order(o)),
+                w::ApiCommand::ListOrders(q) => ApiCommand::ListOrders(OrderQuery {
+                    status: q.status.map(|s| status_name(s).to_string()),
+                    updated_since: q.updated_since,
+                    limit: q.limit,
+                    cursor: q.cursor,
+                }),
+                w::ApiCommand::GetOrder(id) => ApiCommand::GetOrder(id),
+                w::ApiCommand::Respond(r) => ApiCommand::Respond(api_response(r)),
+            }
+        }
+
+        pub(crate) fn api_answer(r: w::ApiResponse) -> ApiResponse {
+            api_response(r)
+        }
+    };
+}
+
+/// The current world, `poshub:connector@0.2.0`.
+pub(crate) mod current {
+    use serde_json::{json, Map, Value};
+
+    use super::{address, put};
+    use crate::types::*;
+    pub(crate) use crate::wit::poshub::connector::types as w;
+
+    shared_conversions!();
+
+    /// A WIT order as the store API's JSON body.
+    pub(crate) fn order(o: w::Order) -> CanonicalOrder {
+        let mut body = Map::new();
+        body.insert("online_reference_no".into(), o.online_reference_no.into());
+        put(&mut body, "location", o.location);
+        if let Some(c) = o.customer {
+            let mut customer = Map::new();
+            put(&mut customer, "name", c.name);
+            put(&mut customer, "phone", c.phone);
+            put(&mut customer, "email", c.email);
+            put(&mut customer, "address", address(c.address));
+            body.insert("customer".into(), Value::Object(customer));
+        }
+        let mut keys = Vec::new();
+        let lines: Vec<Value> = o
+            .lines
+            .into_iter()
+            .map(|l| {
+                keys.push(LineKeys {
+                    reference_code: l.reference_code.clone(),
+                    external_id: l.external_id,
+                    sku: l.sku,
+                    title: l.title,
+                });
+                let mut line = Map::new();
+                line.insert(
+                    "reference_code".into(),
+                    l.reference_code.map(Value::from).unwrap_or(Value::Null),
+                );
+                line.insert("quantity".into(), l.quantity.into());
+                line.insert("unit_price".into(), l.unit_price.into());
+                put(&mut line, "discount", l.discount);
+                put(&mut line, "tax_rate", l.tax_rate);
+                put(&mut line, "tax_amount", l.tax_amount);
+                Value::Object(line)
+            })
+            .collect();
+        body.insert("lines".into(), Value::Array(lines));
+        if let Some(s) = o.shipping {
+            let mut shipping = Map::new();
+            shipping.insert("amount".into(), s.amount.into());
+            put(&mut shipping, "tax", s.tax);
+            put(&mut shipping, "method", s.method);
+            put(&mut shipping, "address", address(s.address));
+            body.insert("shipping".into(), Value::Object(shipping));
+        }
+        let payments: Vec<Value> = o
+            .payments
+            .into_iter()
+            .map(|p| {
+                let mut pay = json!({"type": p.kind, "amount": p.amount});
+                if let Some(r) = p.reference {
+                    pay["reference"] = r.into();
+                }
+                pay
+            })
+            .collect();
+        body.insert("payments".into(), Value::Array(payments));
+        if !o.charges.is_empty() {
+            let charges = o.charges.into_iter().map(|c| {
+                let mut charge = Map::new();
+                charge.insert("kind".into(), charge_kind(c.kind).into());
+                put(&mut charge, "title", c.title);
+                charge.insert("amount".into(), c.amount.into());
+                put(&mut charge, "tax", c.tax);
+                Value::Object(charge)
+            });
+            body.insert("charges".into(), charges.collect());
+        }
+        body.insert("total".into(), o.total.into());
+        put(&mut body, "currency", o.currency);
+        put(&mut body, "prices_include_tax", o.prices_include_tax);
+        if o.test {
+            body.insert("test".into(), true.into());
+        }
+        put(&mut body, "placed_at", o.placed_at);
+        put(&mut body, "notes", o.notes);
+        CanonicalOrder {
+            body: Value::Object(body),
+            lines: keys,
+        }
+    }
+
+    fn charge_kind(k: w::ChargeKind) -> &'static str {
+        match k {
+            w::ChargeKind::GiftCard => "gift_card",
+            w::ChargeKind::Tip => "tip",
+            w::ChargeKind::Custom => "custom",
+            w::ChargeKind::Fee => "fee",
+            w::ChargeKind::Duty => "duty",
+        }
     }
 }
 
-fn stock(s: w::StockLevel) -> StockLevel {
-    StockLevel {
-        reference_code: s.reference_code,
-        external_id: s.external_id,
-        location: s.location,
-        external_location_id: s.external_location_id,
-        external_parent_id: s.external_parent_id,
-        external_inventory_id: s.external_inventory_id,
-        available: s.available,
-    }
-}
+/// The world components were built for before 0.2.0,
+/// `poshub:connector@0.1.0`: its orders have no tax amounts, charges,
+/// currency, tax mode or test flag, and are upgraded with those absent.
+pub(crate) mod v0_1 {
+    use crate::types::*;
+    pub(crate) use crate::wit_0_1::poshub::connector::types as w;
 
-fn price(p: w::Price) -> PriceChange {
-    PriceChange {
-        reference_code: p.reference_code,
-        external_id: p.external_id,
-        external_parent_id: p.external_parent_id,
-        price: p.price,
-        mrp: p.mrp,
-    }
-}
+    use super::current::w as now;
 
-pub(crate) fn document(d: w::Document) -> Document {
-    match d {
-        w::Document::Order(o) => Document::Order(order(o)),
-        w::Document::Cancellation(c) => Document::Cancellation {
-            online_reference_no: c.online_reference_no,
-            reason: c.reason,
-        },
-        w::Document::Refund(r) => Document::Refund {
-            online_reference_no: r.online_reference_no,
-            refund_id: r.refund_id,
-            lines: r
+    shared_conversions!();
+
+    fn order(o: w::Order) -> CanonicalOrder {
+        super::current::order(now::Order {
+            online_reference_no: o.online_reference_no,
+            location: o.location,
+            customer: o.customer.map(|c| now::Customer {
+                name: c.name,
+                phone: c.phone,
+                email: c.email,
+                address: c.address,
+            }),
+            lines: o
                 .lines
                 .into_iter()
-                .map(|l| ReturnLine {
-                    keys: LineKeys {
-                        reference_code: l.reference_code,
-                        external_id: l.external_id,
-                        sku: None,
-                        title: None,
-                    },
+                .map(|l| now::OrderLine {
+                    reference_code: l.reference_code,
+                    external_id: l.external_id,
+                    sku: l.sku,
+                    title: l.title,
                     quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    tax_rate: l.tax_rate,
+                    tax_amount: None,
                 })
                 .collect(),
-            amount: r.amount,
-            reason: r.reason,
-            restock: r.restock,
-        },
-        w::Document::StockLevel(s) => Document::StockLevel(stock(s)),
-        w::Document::Price(p) => Document::Price(price(p)),
+            shipping: o.shipping.map(|s| now::Shipping {
+                amount: s.amount,
+                tax: None,
+                method: s.method,
+                address: s.address,
+            }),
+            charges: vec![],
+            payments: o
+                .payments
+                .into_iter()
+                .map(|p| now::Payment {
+                    kind: p.kind,
+                    amount: p.amount,
+                    reference: p.reference,
+                })
+                .collect(),
+            total: o.total,
+            currency: None,
+            prices_include_tax: None,
+            test: false,
+            placed_at: o.placed_at,
+            notes: o.notes,
+        })
     }
-}
-
-pub(crate) fn change(c: &Change) -> w::Change {
-    match c {
-        Change::Stock(s) => w::Change::Stock(w::StockLevel {
-            reference_code: s.reference_code.clone(),
-            external_id: s.external_id.clone(),
-            location: s.location.clone(),
-            external_location_id: s.external_location_id.clone(),
-            external_parent_id: s.external_parent_id.clone(),
-            external_inventory_id: s.external_inventory_id.clone(),
-            available: s.available.clone(),
-        }),
-        Change::Price(p) => w::Change::Price(w::Price {
-            reference_code: p.reference_code.clone(),
-            external_id: p.external_id.clone(),
-            external_parent_id: p.external_parent_id.clone(),
-            price: p.price.clone(),
-            mrp: p.mrp.clone(),
-        }),
-        Change::Status(s) => w::Change::Status(w::StatusChange {
-            order_id: s.order_id,
-            online_reference_no: s.online_reference_no.clone(),
-            status: match s.status.as_str() {
-                "billed" => w::OrderStatus::Billed,
-                "ready" => w::OrderStatus::Ready,
-                "shipped" => w::OrderStatus::Shipped,
-                "out_for_delivery" => w::OrderStatus::OutForDelivery,
-                "delivered" => w::OrderStatus::Delivered,
-                "cancelled" => w::OrderStatus::Cancelled,
-                "returned" => w::OrderStatus::Returned,
-                "partially_returned" => w::OrderStatus::PartiallyReturned,
-                _ => w::OrderStatus::Pending,
-            },
-            carrier: s.carrier.clone(),
-            tracking_number: s.tracking_number.clone(),
-        }),
-    }
-}
-
-pub(crate) fn request(r: &HttpRequest) -> w::HttpRequest {
-    w::HttpRequest {
-        method: r.method.clone(),
-        url: r.url.clone(),
-        headers: headers(&r.headers),
-        body: r.body.clone(),
-    }
-}
-
-pub(crate) fn request_back(r: w::HttpRequest) -> HttpRequest {
-    HttpRequest {
-        method: r.method,
-        url: r.url,
-        headers: headers_back(r.headers),
-        body: r.body,
-    }
-}
-
-pub(crate) fn response(r: &HttpResponse) -> w::HttpResponse {
-    w::HttpResponse {
-        status: r.status,
-        headers: headers(&r.headers),
-        body: r.body.clone(),
-    }
-}
-
-pub(crate) fn outcome(o: w::Outcome) -> Outcome {
-    match o {
-        w::Outcome::Done => Outcome::Done,
-        w::Outcome::RetryAfter(s) => Outcome::RetryAfter(s),
-        w::Outcome::FollowUp(rs) => Outcome::FollowUp(rs.into_iter().map(request_back).collect()),
-        w::Outcome::Failed(e) => Outcome::Failed(plugin_error(e)),
-    }
-}
-
-pub(crate) fn api_request(r: &ApiRequest) -> w::ApiRequest {
-    w::ApiRequest {
-        method: r.method.clone(),
-        path: r.path.clone(),
-        query: r.query.clone(),
-        headers: headers(&r.headers),
-        body: r.body.clone(),
-    }
-}
-
-fn api_response(r: w::ApiResponse) -> ApiResponse {
-    ApiResponse {
-        status: r.status,
-        headers: headers_back(r.headers),
-        body: r.body,
-    }
-}
-
-fn status_name(s: w::OrderStatus) -> &'static str {
-    match s {
-        w::OrderStatus::Pending => "pending",
-        w::OrderStatus::Billed => "billed",
-        w::OrderStatus::Ready => "ready",
-        w::OrderStatus::Shipped => "shipped",
-        w::OrderStatus::OutForDelivery => "out_for_delivery",
-        w::OrderStatus::Delivered => "delivered",
-        w::OrderStatus::Cancelled => "cancelled",
-        w::OrderStatus::Returned => "returned",
-        w::OrderStatus::PartiallyReturned => "partially_returned",
-    }
-}
-
-pub(crate) fn api_command(c: w::ApiCommand) -> ApiCommand {
-    match c {
-        w::ApiCommand::ListItems(q) => ApiCommand::ListItems(ItemQuery {
-            location: q.location,
-            updated_since: q.updated_since,
-            limit: q.limit,
-            cursor: q.cursor,
-        }),
-        w::ApiCommand::CreateOrder(o) => ApiCommand::CreateOrder(order(o)),
-        w::ApiCommand::ListOrders(q) => ApiCommand::ListOrders(OrderQuery {
-            status: q.status.map(|s| status_name(s).to_string()),
-            updated_since: q.updated_since,
-            limit: q.limit,
-            cursor: q.cursor,
-        }),
-        w::ApiCommand::GetOrder(id) => ApiCommand::GetOrder(id),
-        w::ApiCommand::Respond(r) => ApiCommand::Respond(api_response(r)),
-    }
-}
-
-pub(crate) fn api_answer(r: w::ApiResponse) -> ApiResponse {
-    api_response(r)
 }

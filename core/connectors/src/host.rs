@@ -16,8 +16,9 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::limits::{Limits, MAX_MEMORY_BYTES};
+use crate::plugin::Pre;
 use crate::plugin::{CallState, Plugin};
-use crate::wit;
+use crate::{wit, wit_0_1};
 
 /// How often the epoch advances: a call's deadline is counted in these.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -122,6 +123,10 @@ impl Host {
             &mut linker,
             |s| s,
         )?;
+        wit_0_1::Connector::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let (ticker_engine, ticker_stop) = (engine.weak(), stop.clone());
@@ -163,11 +168,19 @@ impl Host {
                 });
             }
         }
+        // The current world first; a component built for 0.1.0 is taken
+        // through its adapter. A component fitting neither is reported
+        // against the current world.
         let pre = self
             .inner
             .linker
             .instantiate_pre(&component)
-            .and_then(wit::ConnectorPre::new)
+            .and_then(|pre| match wit::ConnectorPre::new(pre.clone()) {
+                Ok(current) => Ok(Pre::Current(current)),
+                Err(e) => wit_0_1::ConnectorPre::new(pre)
+                    .map(Pre::V0_1)
+                    .map_err(|_| e),
+            })
             .map_err(|e| LoadError::TypeCheck {
                 plugin: source.clone(),
                 reason: format!("{e:#}"),

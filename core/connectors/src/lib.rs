@@ -20,10 +20,19 @@ mod registry;
 mod signature;
 pub mod types;
 
-/// The generated bindings; private to this crate.
+/// The generated bindings of the current world; private to this crate.
 mod wit {
     wasmtime::component::bindgen!({
         path: "../../wit",
+        world: "connector",
+    });
+}
+
+/// The bindings of `poshub:connector@0.1.0`, which components built before
+/// 0.2.0 target; [`convert::v0_1`] upgrades what they return.
+mod wit_0_1 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/0.1.0",
         world: "connector",
     });
 }

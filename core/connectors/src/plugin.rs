@@ -13,12 +13,10 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use crate::convert;
 use crate::host::{Host, LoadError, Source, EPOCH_TICK};
 use crate::limits::Limits;
 use crate::types::*;
-use crate::wit;
-use crate::wit::poshub::connector::log::Level;
+use crate::{convert, wit, wit_0_1};
 
 /// Bytes a plugin may write to stdout and stderr in one call.
 const STDIO_CAP: usize = 64 << 10;
@@ -50,24 +48,40 @@ impl WasiView for CallState {
     }
 }
 
-impl wit::poshub::connector::log::Host for CallState {
-    fn log(&mut self, level: Level, message: String) {
+impl CallState {
+    /// Keeps one log message, or counts it as dropped over the cap.
+    fn keep_log(&mut self, level: &'static str, message: String) {
         if self.log_bytes + message.len() > self.log_cap {
             self.logs_dropped += 1;
             return;
         }
         self.log_bytes += message.len();
-        let level = match level {
-            Level::Debug => "debug",
-            Level::Info => "info",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        };
         self.logs.push(LogLine { level, message });
     }
 }
 
-impl wit::poshub::connector::types::Host for CallState {}
+/// The `log` import of each world version the host loads.
+macro_rules! log_host {
+    ($bindings:ident) => {
+        impl $bindings::poshub::connector::log::Host for CallState {
+            fn log(&mut self, level: $bindings::poshub::connector::log::Level, message: String) {
+                use $bindings::poshub::connector::log::Level;
+                let level = match level {
+                    Level::Debug => "debug",
+                    Level::Info => "info",
+                    Level::Warn => "warn",
+                    Level::Error => "error",
+                };
+                self.keep_log(level, message);
+            }
+        }
+
+        impl $bindings::poshub::connector::types::Host for CallState {}
+    };
+}
+
+log_host!(wit);
+log_host!(wit_0_1);
 
 /// The WASI clocks a plugin sees: stopped at the epoch. Time reaches a
 /// connector only through its call context.
@@ -180,11 +194,60 @@ impl<T> Called<T> {
     }
 }
 
+/// A connector ready to instantiate, for the world version it was built for.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    /// `poshub:connector@0.2.0`.
+    Current(wit::ConnectorPre<CallState>),
+    /// `poshub:connector@0.1.0`, through [`convert::v0_1`].
+    V0_1(wit_0_1::ConnectorPre<CallState>),
+}
+
+impl Pre {
+    /// The world version, as its package names it.
+    pub(crate) fn world(&self) -> &'static str {
+        match self {
+            Pre::Current(_) => "0.2.0",
+            Pre::V0_1(_) => "0.1.0",
+        }
+    }
+}
+
+/// Runs `$body` in a fresh instance of the world the plugin was built for:
+/// `$c` is the instance, `$s` the store and `$w` that world's conversions
+/// (so that the body reads the same for every version).
+macro_rules! on_world {
+    ($plugin:expr, $limits:expr, $input:expr, |$c:ident, $s:ident, $w:ident| $body:expr) => {
+        match &$plugin.pre {
+            Pre::Current(pre) => {
+                use convert::current as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $body,
+                    $w::plugin_error,
+                )
+            }
+            Pre::V0_1(pre) => {
+                use convert::v0_1 as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $body,
+                    $w::plugin_error,
+                )
+            }
+        }
+    };
+}
+
 /// A loaded connector plugin.
 #[derive(Clone)]
 pub struct Plugin {
     host: Host,
-    pre: wit::ConnectorPre<CallState>,
+    pre: Pre,
     pub info: ConnectorInfo,
     pub source: Source,
     pub sha256: String,
@@ -210,7 +273,7 @@ impl fmt::Debug for Plugin {
 impl Plugin {
     pub(crate) fn new(
         host: Host,
-        pre: wit::ConnectorPre<CallState>,
+        pre: Pre,
         source: Source,
         sha256: String,
         limits: &Limits,
@@ -232,7 +295,9 @@ impl Plugin {
             sha256,
             auth: Default::default(),
         };
-        let described = plugin.call(limits, 0, |c, s| c.call_describe(s).map(Ok));
+        let described = on_world!(plugin, limits, 0, |c, s, w| c
+            .call_describe(s)
+            .map(|i| Ok::<_, w::w::Error>(w::info(i))));
         let info = described.result.map_err(|e| LoadError::Describe {
             plugin: source.clone(),
             reason: e.to_string(),
@@ -252,20 +317,25 @@ impl Plugin {
                 ),
             });
         }
-        plugin.info = convert::info(info);
+        plugin.info = info;
         Ok(plugin)
     }
 
-    /// Runs one export in a fresh store under `limits`. `f` returns the
-    /// plugin's own `Result` inside wasmtime's.
-    fn call<T>(
+    /// The version of the connector world the plugin was built for.
+    pub fn world(&self) -> &'static str {
+        self.pre.world()
+    }
+
+    /// Runs one export in a fresh store under `limits`: `instantiate` makes
+    /// the instance, `f` calls it and returns the plugin's own `Result`
+    /// inside wasmtime's, whose error `plugin_error` converts.
+    fn call<C, T, E>(
         &self,
         limits: &Limits,
         input_len: usize,
-        f: impl FnOnce(
-            &wit::Connector,
-            &mut Store<CallState>,
-        ) -> wasmtime::Result<Result<T, wit::poshub::connector::types::Error>>,
+        instantiate: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<C>,
+        f: impl FnOnce(&C, &mut Store<CallState>) -> wasmtime::Result<Result<T, E>>,
+        plugin_error: fn(E) -> PluginError,
     ) -> Called<T> {
         if input_len > limits.max_input_bytes {
             return Called::failed(CallError::InputTooLarge {
@@ -302,11 +372,11 @@ impl Plugin {
         let ticks = (limits.deadline_ms / EPOCH_TICK.as_millis() as u64).max(1);
         store.set_epoch_deadline(ticks);
 
-        let result = match self.pre.instantiate(&mut store) {
+        let result = match instantiate(&mut store) {
             Err(e) => Err(CallError::Instantiate(format!("{e:#}"))),
             Ok(instance) => match f(&instance, &mut store) {
                 Ok(Ok(v)) => Ok(v),
-                Ok(Err(e)) => Err(CallError::Plugin(convert::plugin_error(e))),
+                Ok(Err(e)) => Err(CallError::Plugin(plugin_error(e))),
                 Err(e) => Err(classify(e, limits, &stdout, &stderr)),
             },
         };
@@ -351,8 +421,9 @@ impl Plugin {
         let asked = topic.clone();
         let called = self
             .blocking(move |p| {
-                p.call(&limits, asked.len(), |c, s| c.call_webhook_auth(s, &asked))
-                    .and_then(|a| Ok(convert::webhook_auth(a)))
+                on_world!(p, &limits, asked.len(), |c, s, w| c
+                    .call_webhook_auth(s, &asked)
+                    .map(|r| r.map(w::webhook_auth)))
             })
             .await;
         if let (Ok(auth), Ok(mut known)) = (&called.result, self.auth.lock()) {
@@ -390,14 +461,12 @@ impl Plugin {
                 .iter()
                 .map(|(k, v)| k.len() + v.len())
                 .sum::<usize>();
-        let (wctx, wheaders) = (convert::context(ctx), convert::headers(headers));
-        self.call(limits, input, |c, s| {
+        on_world!(self, limits, input, |c, s, w| {
+            let (wctx, wheaders) = (w::context(ctx), w::headers(headers));
             c.call_translate_webhook(s, &wctx, topic, &wheaders, body)
+                .map(|r| r.map(|docs| docs.into_iter().map(w::document).collect::<Vec<_>>()))
         })
-        .and_then(|docs| {
-            let docs: Vec<Document> = docs.into_iter().map(convert::document).collect();
-            check_output(docs.iter().map(document_size).sum(), limits).map(|_| docs)
-        })
+        .and_then(|docs| check_output(docs.iter().map(document_size).sum(), limits).map(|_| docs))
     }
 
     /// Benchmark support: per-call times of `n` trivial calls (`webhook-auth`),
@@ -407,8 +476,9 @@ impl Plugin {
         (0..n)
             .map(|_| {
                 let t = Instant::now();
-                let c = self.call(&Limits::default(), 0, |c, s| {
+                let c = on_world!(self, &Limits::default(), 0, |c, s, _w| {
                     c.call_webhook_auth(s, "orders/create")
+                        .map(|r| r.map(|_| ()))
                 });
                 std::hint::black_box(&c.result);
                 t.elapsed()
@@ -430,21 +500,30 @@ impl Plugin {
             deadline_ms: 600_000,
             ..Limits::default()
         };
-        let wctx = convert::context(ctx);
+        let Pre::Current(pre) = &self.pre else {
+            panic!("benchmarks run connectors built for the current world");
+        };
+        let wctx = convert::current::context(ctx);
         let mut out = Vec::with_capacity(n);
-        let called = self.call(&limits, 0, |c, s| {
-            for i in 0..n + 500 {
-                let t = Instant::now();
-                // The plugin's work and the crossing of the boundary; the host's own
-                // conversion to JSON is not the plugin's cost.
-                let docs = c.call_translate_webhook(&mut *s, &wctx, topic, &[], body)?;
-                std::hint::black_box(&docs);
-                if i >= 500 {
-                    out.push(t.elapsed());
+        let called = self.call(
+            &limits,
+            0,
+            |s| pre.instantiate(s),
+            |c, s| {
+                for i in 0..n + 500 {
+                    let t = Instant::now();
+                    // The plugin's work and the crossing of the boundary; the host's own
+                    // conversion to JSON is not the plugin's cost.
+                    let docs = c.call_translate_webhook(&mut *s, &wctx, topic, &[], body)?;
+                    std::hint::black_box(&docs);
+                    if i >= 500 {
+                        out.push(t.elapsed());
+                    }
                 }
-            }
-            Ok(Ok(()))
-        });
+                Ok(Ok(()))
+            },
+            convert::current::plugin_error,
+        );
         called.result.expect("benchmark calls succeed");
         out
     }
@@ -457,18 +536,20 @@ impl Plugin {
         change: Change,
     ) -> Called<Vec<HttpRequest>> {
         self.blocking(move |p| {
-            let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
-            p.call(&limits, 0, |c, s| c.call_plan_push(s, &wctx, &wchange))
-                .and_then(|rs| {
-                    let rs: Vec<HttpRequest> = rs.into_iter().map(convert::request_back).collect();
-                    check_output(
-                        rs.iter()
-                            .map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len))
-                            .sum(),
-                        &limits,
-                    )
-                    .map(|_| rs)
-                })
+            on_world!(p, &limits, 0, |c, s, w| {
+                let (wctx, wchange) = (w::context(&ctx), w::change(&change));
+                c.call_plan_push(s, &wctx, &wchange)
+                    .map(|r| r.map(|rs| rs.into_iter().map(w::request_back).collect::<Vec<_>>()))
+            })
+            .and_then(|rs| {
+                check_output(
+                    rs.iter()
+                        .map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len))
+                        .sum(),
+                    &limits,
+                )
+                .map(|_| rs)
+            })
         })
         .await
     }
@@ -483,12 +564,12 @@ impl Plugin {
         response: HttpResponse,
     ) -> Called<Outcome> {
         self.blocking(move |p| {
-            let (wctx, wchange) = (convert::context(&ctx), convert::change(&change));
-            let (wreq, wres) = (convert::request(&request), convert::response(&response));
-            p.call(&limits, response.body.len(), |c, s| {
+            on_world!(p, &limits, response.body.len(), |c, s, w| {
+                let (wctx, wchange) = (w::context(&ctx), w::change(&change));
+                let (wreq, wres) = (w::request(&request), w::response(&response));
                 c.call_interpret_response(s, &wctx, &wchange, &wreq, &wres)
+                    .map(|r| r.map(w::outcome))
             })
-            .and_then(|o| Ok(convert::outcome(o)))
         })
         .await
     }
@@ -504,15 +585,18 @@ impl Plugin {
     ) -> Called<ApiCommand> {
         self.blocking(move |p| {
             let input = request.body.len() + request.path.len() + request.query.len();
-            let (wctx, wreq) = (convert::context(&ctx), convert::api_request(&request));
-            p.call(&limits, input, |c, s| c.call_plan_api(s, &wctx, &wreq))
-                .and_then(|cmd| {
-                    let size = match &cmd {
-                        wit::poshub::connector::types::ApiCommand::Respond(r) => r.body.len(),
-                        _ => 0,
-                    };
-                    check_output(size, &limits).map(|_| convert::api_command(cmd))
-                })
+            on_world!(p, &limits, input, |c, s, w| {
+                let (wctx, wreq) = (w::context(&ctx), w::api_request(&request));
+                c.call_plan_api(s, &wctx, &wreq)
+                    .map(|r| r.map(w::api_command))
+            })
+            .and_then(|cmd| {
+                let size = match &cmd {
+                    ApiCommand::Respond(r) => r.body.len(),
+                    _ => 0,
+                };
+                check_output(size, &limits).map(|_| cmd)
+            })
         })
         .await
     }
@@ -528,12 +612,13 @@ impl Plugin {
     ) -> Called<ApiResponse> {
         self.blocking(move |p| {
             let input = request.body.len() + body.len();
-            let (wctx, wreq) = (convert::context(&ctx), convert::api_request(&request));
-            let answer = wit::poshub::connector::types::HubAnswer { status, body };
-            p.call(&limits, input, |c, s| {
+            on_world!(p, &limits, input, |c, s, w| {
+                let (wctx, wreq) = (w::context(&ctx), w::api_request(&request));
+                let answer = w::w::HubAnswer { status, body };
                 c.call_render_api(s, &wctx, &wreq, &answer)
+                    .map(|r| r.map(w::api_answer))
             })
-            .and_then(|r| check_output(r.body.len(), &limits).map(|_| convert::api_answer(r)))
+            .and_then(|r| check_output(r.body.len(), &limits).map(|_| r))
         })
         .await
     }

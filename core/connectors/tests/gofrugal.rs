@@ -1,15 +1,16 @@
 //! The gofrugal API dialect through the real compiled plugin: what each
 //! dialect request asks of the hub (`plan_api`) and how the hub's canonical
-//! answers read in the dialect (`render_api`). The dialect has no platform
-//! payload fixtures (storefronts call the hub directly); the requests here
-//! are written as a vendor storefront sends them, and every expected value
-//! is worked out by hand in the comments.
+//! answers read in the dialect (`render_api`). Most requests here are
+//! written as a vendor storefront sends them, and every expected value is
+//! worked out by hand in the comments; the tests at the end send the real
+//! client bodies of `fixtures/found/gofrugal/` (see its SOURCES.md) as they
+//! are stored.
 
 mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    ApiCommand, ApiResponse, CanonicalOrder, ItemQuery, LineKeys, OrderQuery,
+    ApiCommand, ApiRequest, ApiResponse, CanonicalOrder, ItemQuery, LineKeys, OrderQuery,
 };
 use serde_json::{json, Value};
 
@@ -135,6 +136,15 @@ async fn describes_itself() {
     assert_eq!(props["base_url"]["format"], "uri");
     assert_eq!(props["utc_offset"]["default"], "+05:30");
     assert_eq!(props["location"]["type"], "string");
+    assert_eq!(
+        props["default_payment_mode"]["type"],
+        json!(["string", "integer"])
+    );
+    assert_eq!(props["payment_modes"]["type"], "object");
+    assert_eq!(
+        props["payment_modes"]["additionalProperties"]["type"],
+        "string"
+    );
 }
 
 #[tokio::test]
@@ -340,13 +350,26 @@ async fn an_item_amount_that_does_not_add_up_is_refused() {
     );
 }
 
+/// Changed by "what real clients send": a row without
+/// `itemReferenceCode` used to be refused even with an `itemId`; now its
+/// `itemId` is its reference code, and only a row with neither is refused.
 #[tokio::test]
-async fn an_item_without_a_reference_code_is_refused() {
+async fn an_item_without_a_reference_code_uses_its_item_id() {
+    let mut o = sales_order();
+    let rows = &mut o["salesOrder"]["orderItems"];
+    rows[1].as_object_mut().unwrap().remove("itemReferenceCode");
+    // Blank is absent, as everywhere in the dialect.
+    rows[0]["itemReferenceCode"] = json!("  ");
+    let order = created(plan_post(&store(), &o.to_string()).await);
+    assert_eq!(order.body["lines"][0]["reference_code"], "5012");
+    assert_eq!(order.body["lines"][1]["reference_code"], "5020");
+    assert_eq!(order.lines[0].external_id.as_deref(), Some("5012"));
+    assert_eq!(order.lines[1].external_id.as_deref(), Some("5020"));
+
     let (status, body) = rejected(sales_order(), |o| {
-        o["orderItems"][1]
-            .as_object_mut()
-            .unwrap()
-            .remove("itemReferenceCode");
+        let row = o["orderItems"][1].as_object_mut().unwrap();
+        row.remove("itemReferenceCode");
+        row.remove("itemId");
     })
     .await;
     assert_eq!(status, 400);
@@ -357,7 +380,8 @@ async fn an_item_without_a_reference_code_is_refused() {
     );
 
     let (_, body) = rejected(sales_order(), |o| {
-        o["orderItems"][0]["itemReferenceCode"] = json!("  ")
+        o["orderItems"][0]["itemReferenceCode"] = json!("  ");
+        o["orderItems"][0]["itemId"] = json!("");
     })
     .await;
     assert_eq!(
@@ -391,10 +415,11 @@ async fn every_problem_is_reported_at_once() {
         o["paymentMode"] = json!("UPI");
         o["totalAmount"] = json!("12,00");
         o["createdAt"] = json!("26/11/2026 18:42");
-        o["orderItems"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("itemReferenceCode");
+        // Without its itemId too: a row's itemId is its reference code
+        // when it has no itemReferenceCode.
+        let row = o["orderItems"][0].as_object_mut().unwrap();
+        row.remove("itemReferenceCode");
+        row.remove("itemId");
         o["orderItems"][0]["quantity"] = json!(0);
         o["orderItems"][1]["itemAmount"] = json!("400.00");
         o["orderItems"][1]["discountPercentage"] = json!(120);
@@ -617,11 +642,15 @@ async fn unknown_paths_and_wrong_methods() {
     let cmd = plan_api(&p, &store(), api_request("GET", "/products", "", "")).await;
     let (status, body) = responded(cmd);
     assert_eq!(status, 404);
+    // Changed by "what real clients send": the vendor's `error` object is
+    // added.
     assert_eq!(
         body,
         json!({"status": "failure", "code": "not_found",
                "message": "no such path `/products`; the API has /items, /salesOrders and /salesOrders/{id}",
-               "errors": []})
+               "errors": [],
+               "error": {"code": 4404,
+                         "message": "no such path `/products`; the API has /items, /salesOrders and /salesOrders/{id}"}})
     );
 
     for (method, path, allowed) in [
@@ -637,6 +666,7 @@ async fn unknown_paths_and_wrong_methods() {
         assert!(r.headers.contains(&("allow".into(), allowed.into())));
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body["code"], "method_not_allowed");
+        assert_eq!(body["error"]["code"], 4405);
         assert_eq!(
             body["message"],
             format!("{method} {path} is not supported; use {allowed}")
@@ -698,9 +728,12 @@ async fn a_created_order_reads_in_the_dialect() {
     let r = render_api(&p, &store(), request, 201, &hub_order()).await;
     assert_eq!(r.status, 201);
     assert_eq!(content_type(&r), Some("application/json"));
+    // Changed by "what real clients send": the vendor's `result` is added.
     assert_eq!(
         text(&r),
-        format!(r#"{{"status":"success","salesOrder":{DIALECT_ORDER}}}"#)
+        format!(
+            r#"{{"status":"success","result":{{"status":"success","id":17}},"salesOrder":{DIALECT_ORDER}}}"#
+        )
     );
     assert!(text(&r).contains(r#""salePrice":499.99,"#));
     assert!(text(&r).contains(r#""shippingCharge":50.00,"#));
@@ -804,13 +837,17 @@ async fn a_validation_problem_names_dialect_fields() {
     let r = render_api(&p, &store(), request.clone(), 422, &problem).await;
     assert_eq!(r.status, 422);
     assert_eq!(content_type(&r), Some("application/json"));
+    // Changed by "what real clients send": the vendor's `error` object is
+    // added.
     assert_eq!(
         text(&r),
         concat!(
             r#"{"status":"failure","code":"unknown_reference_code","#,
             r#""message":"order is invalid: lines[1].reference_code: no variant has reference code `MUG-01`","#,
             r#""errors":[{"field":"orderItems[1].itemReferenceCode","code":"unknown_reference_code","#,
-            r#""message":"no variant has reference code `MUG-01`"}]}"#
+            r#""message":"no variant has reference code `MUG-01`"}],"#,
+            r#""error":{"code":4422,"#,
+            r#""message":"order is invalid: lines[1].reference_code: no variant has reference code `MUG-01`"}}"#
         )
     );
 
@@ -852,12 +889,15 @@ async fn conflicts_and_other_hub_errors_keep_their_status() {
     });
     let r = render_api(&p, &store(), request.clone(), 409, &duplicate).await;
     assert_eq!(r.status, 409);
+    // Changed by "what real clients send": the vendor's `error` object is
+    // added (here and in the 401 below).
     assert_eq!(
         text(&r),
         concat!(
             r#"{"status":"failure","code":"duplicate_online_reference_no","#,
             r#""message":"this store already has an order with online_reference_no `WEB-10045`","#,
-            r#""errors":[],"existingId":17}"#
+            r#""errors":[],"existingId":17,"error":{"code":4409,"#,
+            r#""message":"this store already has an order with online_reference_no `WEB-10045`"}}"#
         )
     );
 
@@ -890,7 +930,10 @@ async fn conflicts_and_other_hub_errors_keep_their_status() {
     assert_eq!(r.status, 401);
     assert_eq!(
         text(&r),
-        r#"{"status":"failure","code":"unauthorized","message":"unknown API key","errors":[]}"#
+        concat!(
+            r#"{"status":"failure","code":"unauthorized","message":"unknown API key","errors":[],"#,
+            r#""error":{"code":4401,"message":"unknown API key"}}"#
+        )
     );
 
     // The hub checks the key before the path: a 401 on any path reads the same.
@@ -1015,4 +1058,575 @@ async fn a_bad_utc_offset_is_the_merchants_config_error() {
             .contains("the store's `utc_offset` `IST` is not an offset such as +05:30"),
         "{e}"
     );
+}
+
+// ---------------------------------------------------------------------
+// What real clients send: the bodies of fixtures/found/gofrugal/, read as
+// they are stored (never edited; a test that needs a variant edits its
+// parsed copy).
+
+/// A real client body of `fixtures/found/gofrugal/`, as stored.
+fn found(name: &str) -> String {
+    String::from_utf8(fixture(&format!("found/gofrugal/{name}"))).expect("UTF-8 fixture")
+}
+
+fn found_json(name: &str) -> Value {
+    serde_json::from_str(&found(name)).expect("JSON fixture")
+}
+
+async fn plan_post_at(
+    ctx: &poshub_connectors::types::CallContext,
+    path: &str,
+    body: &str,
+) -> ApiCommand {
+    let p = plugin("gofrugal");
+    plan_api(&p, ctx, api_request("POST", path, "", body)).await
+}
+
+/// The vendor's error object beside the dialect's: 4000 + the status, the
+/// same message.
+fn assert_vendor_error(status: u16, body: &Value) {
+    assert_eq!(body["status"], "failure");
+    assert_eq!(
+        body["error"],
+        json!({"code": 4000 + u64::from(status), "message": body["message"]}),
+        "{body}"
+    );
+}
+
+fn validation_fields(e: &poshub_model::DomainError) -> Vec<(&str, &str)> {
+    match e {
+        poshub_model::DomainError::Invalid(errors) => errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+/// ChitBridge posts to `<url>/WebReporter/api/v1/salesOrders` rows named by
+/// `itemId` only, `orderRemarks`, and a UTC wall clock without a zone.
+///
+/// Row 0: 1000 × 2 = 2000, 10% off = 200.00, itemAmount 1800.
+/// Row 1: 240 × 1, no discount. Total 1800 + 240 = 2040, no shipping.
+#[tokio::test]
+async fn chitbridge_order_with_item_ids_and_the_webreporter_prefix() {
+    let body = found("sales_order__chitbridge_adapter_e2e.json");
+    let order = created(plan_post_at(&store(), "/WebReporter/api/v1/salesOrders", &body).await);
+    let b = &order.body;
+    assert_eq!(b["online_reference_no"], "CB-gf1aaaaa");
+    assert_eq!(b["placed_at"], "2026-09-05T10:00:00+05:30");
+    assert_eq!(
+        b["notes"],
+        "ChitBridge order gf1aaaaa-0000 from Priya · offers: Buy 2 save 200"
+    );
+    assert_eq!(b["total"], "2040.00");
+    assert_eq!(b["payments"], json!([{"type": "cod", "amount": "2040.00"}]));
+    assert_eq!(
+        b["lines"],
+        json!([
+            {"reference_code": "101", "quantity": "2", "unit_price": "1000.00",
+             "discount": "200.00", "tax_rate": "0"},
+            {"reference_code": "102", "quantity": "1", "unit_price": "240.00", "tax_rate": "0"}
+        ])
+    );
+    assert_eq!(order.lines[0].external_id.as_deref(), Some("101"));
+    assert_eq!(order.lines[0].title.as_deref(), Some("Basmati 25kg"));
+    assert_eq!(b.get("shipping"), None);
+    let valid = validate(&order, true, &["cod", "card"]).expect("the hub's rules agree");
+    assert_eq!(valid.total.to_string(), "2040.00");
+
+    // The client's clock is UTC: a store set to `Z` reads it so.
+    let utc = ctx(json!({"utc_offset": "Z"}));
+    let order = created(plan_post_at(&utc, "/WebReporter/api/v1/salesOrders", &body).await);
+    assert_eq!(order.body["placed_at"], "2026-09-05T10:00:00+00:00");
+
+    // The hub does not know item 101 as a reference code: the error names
+    // the field the client sent, itemId.
+    let p = plugin("gofrugal");
+    let problem = json!({
+        "type": "urn:poshub:problem:unknown_reference_code", "title": "Unprocessable Entity",
+        "status": 422, "code": "unknown_reference_code",
+        "detail": "order is invalid: lines[0].reference_code: no variant has reference code `101`",
+        "errors": [{"field": "lines[0].reference_code", "code": "unknown_reference_code",
+                    "message": "no variant has reference code `101`"}]
+    });
+    let request = api_request("POST", "/WebReporter/api/v1/salesOrders", "", &body);
+    let r = render_api(&p, &store(), request, 422, &problem).await;
+    assert_eq!(r.status, 422);
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        error_fields(&answer),
+        [("orderItems[0].itemId", "unknown_reference_code")]
+    );
+    assert_vendor_error(422, &answer);
+    assert_eq!(answer["error"]["code"], 4422);
+}
+
+/// What ChitBridge's fake answers and the client checks
+/// (`String(j.result.status).toLowerCase() === 'success'`), against what the
+/// dialect answers for a created order.
+#[tokio::test]
+async fn a_created_order_answers_the_vendors_result() {
+    let vendor = found_json("create_response__chitbridge_fake_gofrugal.json");
+    let p = plugin("gofrugal");
+    let body = found("sales_order__chitbridge_adapter_e2e.json");
+    let request = api_request("POST", "/WebReporter/api/v1/salesOrders", "", &body);
+    let r = render_api(&p, &store(), request, 201, &hub_order()).await;
+    assert_eq!(r.status, 201);
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    let result = answer["result"].as_object().expect("result");
+    let keys = |o: &serde_json::Map<String, Value>| o.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(result), keys(vendor["result"].as_object().unwrap()));
+    assert_eq!(
+        result["status"].as_str().unwrap().to_lowercase(),
+        vendor["result"]["status"].as_str().unwrap().to_lowercase()
+    );
+    // Exactly "success", as meerabsapi and kagati compare it.
+    assert_eq!(result["status"], "success");
+    assert_eq!(result["id"], 17);
+    // The answer keeps its own fields.
+    assert_eq!(answer["status"], "success");
+    assert_eq!(answer["salesOrder"]["id"], 17);
+}
+
+/// Aarvi's middleware sends no paymentMode, rows by itemId, the split
+/// address lines. 125 × 2 + 250 × 1 + 40 shipping = 540.
+#[tokio::test]
+async fn aarvi_order_without_a_payment_mode() {
+    let body = found("sales_order__aarvi_firebase_middleware.json");
+    // Without a default the store refuses it, naming paymentMode.
+    let (status, answer) = responded(plan_post(&store(), &body).await);
+    assert_eq!(status, 400);
+    assert_eq!(answer["code"], "required");
+    assert_eq!(error_fields(&answer), [("paymentMode", "required")]);
+    assert_vendor_error(400, &answer);
+    assert_eq!(answer["error"]["code"], 4400);
+    // Aarvi reads error.response.data.message.
+    assert_eq!(
+        answer["message"],
+        "the salesOrder: paymentMode: `paymentMode` is required"
+    );
+
+    let cod = ctx(json!({"default_payment_mode": 1}));
+    let order = created(plan_post(&cod, &body).await);
+    let b = &order.body;
+    assert_eq!(b["online_reference_no"], "q9XbT2LmWc4eRk7s");
+    assert_eq!(b["payments"], json!([{"type": "cod", "amount": "540.00"}]));
+    assert_eq!(b["customer"]["phone"], "9845012345");
+    assert_eq!(
+        b["customer"]["address"],
+        json!({"line1": "12, 4th Cross", "line2": "Indiranagar", "city": "Bengaluru",
+               "pincode": "560038"})
+    );
+    assert_eq!(b["shipping"], json!({"amount": "40.00"}));
+    assert_eq!(b["lines"][0]["reference_code"], "5012");
+    assert_eq!(b["lines"][1]["reference_code"], "5020");
+    let valid = validate(&order, true, &["cod", "card"]).expect("the hub's rules agree");
+    assert_eq!(valid.total.to_string(), "540.00");
+
+    // A default by name, or through the store's own names.
+    for config in [
+        json!({"default_payment_mode": "Cash on Delivery"}),
+        json!({"default_payment_mode": "website", "payment_modes": {"Website": "card"}}),
+    ] {
+        let order = created(plan_post(&ctx(config.clone()), &body).await);
+        let kind = &order.body["payments"][0]["type"];
+        assert!(kind == "cod" || kind == "card", "{config}: {kind}");
+    }
+
+    // A default that is no payment mode is the merchant's config error.
+    let called = plugin("gofrugal")
+        .plan_api(
+            poshub_connectors::Limits::default(),
+            ctx(json!({"default_payment_mode": "cheque"})),
+            api_request("POST", "/salesOrders", "", &body),
+        )
+        .await;
+    let e = called.result.expect_err("a config error");
+    assert!(
+        e.to_string()
+            .contains("the store's `default_payment_mode` `cheque` is not a payment mode"),
+        "{e}"
+    );
+    // ... which does not stop the lists.
+    let p = plugin("gofrugal");
+    let cmd = plan_api(
+        &p,
+        &ctx(json!({"default_payment_mode": "cheque"})),
+        api_request("GET", "/items", "", ""),
+    )
+    .await;
+    assert_eq!(cmd, ApiCommand::ListItems(ItemQuery::default()));
+}
+
+/// Kagati's TruePOS push: `outletId`, a POS payment-mode name, zero
+/// order-level discounts, every split address field, and a totalAmount of
+/// 998 + 50 while it sends shippingCharge 0.
+#[tokio::test]
+async fn kagati_truepos_order() {
+    let body = found("sales_order__kagati_truepos_erpOrderPush.json");
+    let path = "/TruePOS/api/v1/salesOrders";
+
+    // The payment-mode name is not one the dialect knows.
+    let (status, answer) = responded(plan_post_at(&store(), path, &body).await);
+    assert_eq!(status, 400);
+    assert_eq!(
+        error_fields(&answer),
+        [("paymentMode", "invalid_payment_mode")]
+    );
+    assert_eq!(
+        answer["errors"][0]["message"],
+        "`The Pet Project - Website` is not a payment mode; use 1 (cash on delivery) or 2 (card), \
+         or a name: COD, cash, cash on delivery, card, prepaid, online"
+    );
+    assert_vendor_error(400, &answer);
+
+    // The store maps it.
+    let named =
+        ctx(json!({"payment_modes": {"The Pet Project - Website": "card", "Manual": "cod"}}));
+    let order = created(plan_post_at(&named, path, &body).await);
+    let b = &order.body;
+    assert_eq!(b["online_reference_no"], "5829395824876");
+    assert_eq!(b["location"], "314");
+    assert_eq!(b["total"], "1048.00");
+    assert_eq!(
+        b["payments"],
+        json!([{"type": "card", "amount": "1048.00"}])
+    );
+    assert_eq!(
+        b["lines"],
+        json!([{"reference_code": "121", "quantity": "2", "unit_price": "499.00", "tax_rate": "5"}])
+    );
+    assert_eq!(order.lines[0].external_id.as_deref(), Some("121"));
+    assert_eq!(b["customer"]["name"], "Asha Rao");
+    assert_eq!(b["customer"]["phone"], "919845012345");
+    assert_eq!(b["customer"]["email"], "asha.rao@example.com");
+    assert_eq!(
+        b["customer"]["address"],
+        json!({"line1": "12, 4th Cross", "line2": "Indiranagar", "area": "Bengaluru",
+               "state": "Karnataka", "country": "India", "pincode": "560038"})
+    );
+    assert_eq!(
+        b["shipping"],
+        json!({"amount": "0.00", "address": {
+            "name": "Asha Rao", "line1": "12, 4th Cross", "line2": "Indiranagar",
+            "state": "Karnataka", "country": "India", "pincode": "560038",
+            "phone": "+91 98450 12345"}})
+    );
+    // The hub refuses the total: the rows are 998 and shipping 0, not 1048.
+    let e = validate(&order, true, &["cod", "card"]).expect_err("the total does not add up");
+    assert_eq!(validation_fields(&e), [("total", "total_mismatch")]);
+    let p = plugin("gofrugal");
+    let problem = json!({
+        "type": "urn:poshub:problem:total_mismatch", "title": "Unprocessable Entity",
+        "status": 422, "code": "total_mismatch",
+        "detail": "order is invalid: total: total is 1048.00 but the lines and shipping add up to 998.00",
+        "errors": [{"field": "total", "code": "total_mismatch",
+                    "message": "total is 1048.00 but the lines and shipping add up to 998.00"}]
+    });
+    let r = render_api(
+        &p,
+        &named,
+        api_request("POST", path, "", &body),
+        422,
+        &problem,
+    )
+    .await;
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(error_fields(&answer), [("totalAmount", "total_mismatch")]);
+    assert_eq!(answer["error"]["code"], 4422);
+
+    // The hub's location errors name outletId, which the client sent.
+    let problem = json!({
+        "type": "urn:poshub:problem:location_out_of_scope", "title": "Forbidden",
+        "status": 403, "code": "location_out_of_scope", "detail": "location 314 is not yours",
+        "errors": [{"field": "location", "code": "location_out_of_scope", "message": "not yours"}]
+    });
+    let r = render_api(
+        &p,
+        &named,
+        api_request("POST", path, "", &body),
+        403,
+        &problem,
+    )
+    .await;
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        error_fields(&answer),
+        [("outletId", "location_out_of_scope")]
+    );
+    assert_eq!(answer["error"]["code"], 4403);
+
+    // The same order with shipping charged as its total says: booked.
+    let mut fixed = found_json("sales_order__kagati_truepos_erpOrderPush.json");
+    fixed["salesOrder"]["shippingCharge"] = json!(50);
+    let order = created(plan_post_at(&named, path, &fixed.to_string()).await);
+    let valid = validate(&order, true, &["cod", "card"]).expect("the hub's rules agree");
+    assert_eq!(valid.total.to_string(), "1048.00");
+
+    // An outletId and a different locationId; a non-zero order discount.
+    let mut both = fixed.clone();
+    both["salesOrder"]["locationId"] = json!("BLR");
+    both["salesOrder"]["orderDiscAmt"] = json!("50.00");
+    let (status, answer) = responded(plan_post_at(&named, path, &both.to_string()).await);
+    assert_eq!(status, 400);
+    assert_eq!(
+        error_fields(&answer),
+        [
+            ("orderDiscAmt", "order_discount_not_supported"),
+            ("outletId", "location_mismatch"),
+        ]
+    );
+    let mut same = fixed;
+    same["salesOrder"]["locationId"] = json!("314");
+    let order = created(plan_post_at(&named, path, &same.to_string()).await);
+    assert_eq!(order.body["location"], "314");
+}
+
+/// meerabsapi's order for RPOS7: strings for money, `"COD"`, a naive local
+/// time with microseconds, split shipping fields, and no Content-Type. Its
+/// row 2 sends one unit's price as itemAmount (1400 with quantity 2).
+#[tokio::test]
+async fn meerabsapi_order_from_python() {
+    let body = found("sales_order__meerabsapi_idrisbookbank_getOrderSentToPos.json");
+    let p = plugin("gofrugal");
+    let post = |ctx: poshub_connectors::types::CallContext, body: String| {
+        let p = p.clone();
+        async move {
+            let request = ApiRequest {
+                method: "POST".into(),
+                path: "/WebReporter/api/v1/salesOrders".into(),
+                query: String::new(),
+                // requests.post(url, data=json.dumps(body)): no Content-Type.
+                headers: vec![],
+                body: body.into_bytes(),
+            };
+            plan_api(&p, &ctx, request).await
+        }
+    };
+    let (status, answer) = responded(post(store(), body.clone()).await);
+    assert_eq!(status, 400);
+    assert_eq!(answer["code"], "item_amount_mismatch");
+    assert_eq!(
+        error_fields(&answer),
+        [("orderItems[1].itemAmount", "item_amount_mismatch")]
+    );
+    assert_eq!(
+        answer["errors"][0]["message"],
+        "itemAmount is 1400.00 but salePrice × quantity − discount is 2800.00"
+    );
+    // The client reads json['error']['code'] and json['error']['message'].
+    assert_vendor_error(400, &answer);
+    assert_eq!(answer["error"]["code"], 4400);
+
+    // Without that row's itemAmount the rest is read. 1150 + 1400 × 2 +
+    // 250 shipping = 4200.
+    let mut fixed: Value = serde_json::from_str(&body).unwrap();
+    fixed["salesOrder"]["orderItems"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("itemAmount");
+    let pakistan = ctx(json!({"utc_offset": "+05:00"}));
+    let order = created(post(pakistan, fixed.to_string()).await);
+    let b = &order.body;
+    assert_eq!(b["online_reference_no"], "2022112315");
+    // The fraction of a second is dropped; the time is read at the offset.
+    assert_eq!(b["placed_at"], "2022-11-23T15:04:05+05:00");
+    assert_eq!(b["total"], "4200.00");
+    assert_eq!(b["payments"], json!([{"type": "cod", "amount": "4200.00"}]));
+    assert_eq!(
+        b["lines"],
+        json!([
+            {"reference_code": "100001", "quantity": "1", "unit_price": "1150.00", "tax_rate": "0"},
+            {"reference_code": "100002", "quantity": "2", "unit_price": "1400.00", "tax_rate": "0"}
+        ])
+    );
+    assert_eq!(b["customer"]["phone"], "03001234567");
+    assert_eq!(
+        b["customer"]["address"],
+        json!({"line1": "House 12, Street 4, Saddar", "city": "Rawalpindi", "country": "Pakistan"})
+    );
+    assert_eq!(
+        b["shipping"],
+        json!({"amount": "250.00", "address": {
+            "name": "Ayesha Khan", "line1": "House 12, Street 4, Saddar", "country": "Pakistan",
+            "pincode": "0", "phone": "03001234567", "email": "ayesha.khan@example.com"}})
+    );
+    let valid = validate(&order, true, &["cod", "card"]).expect("the hub's rules agree");
+    assert_eq!(valid.total.to_string(), "4200.00");
+
+    // At the default +05:30.
+    let order = created(post(store(), fixed.to_string()).await);
+    assert_eq!(order.body["placed_at"], "2022-11-23T15:04:05+05:30");
+}
+
+/// The rohitnair SDK's README order has no totalAmount, no paymentMode and
+/// a `rate` instead of salePrice: refused, naming each field.
+#[tokio::test]
+async fn rohitnair_sdk_order_is_refused_naming_its_missing_fields() {
+    let body = found("sales_order__rohitnair_sdk_readme.json");
+    let (status, answer) = responded(plan_post(&store(), &body).await);
+    assert_eq!(status, 400);
+    assert_eq!(answer["code"], "validation_failed");
+    assert_eq!(
+        error_fields(&answer),
+        [
+            ("totalAmount", "required"),
+            ("paymentMode", "required"),
+            ("orderItems[0].salePrice", "required"),
+        ]
+    );
+    assert_vendor_error(400, &answer);
+    assert_eq!(answer["error"]["message"], "the salesOrder has 3 problems");
+}
+
+/// Numbers are read from their digits, as strings or JSON numbers: a
+/// 17-digit amount as a string, a six-place price, quantities, rates and
+/// the totals as strings.
+///
+/// Row 0: 123456789012345.67 × 1. Row 1: 445.535714 × 2 = 891.071428,
+/// itemAmount 891.07 (within 0.01). Total 123456789012345.67 + 891.07 =
+/// 123456789013236.74.
+#[tokio::test]
+async fn numbers_keep_their_digits() {
+    let body = json!({"salesOrder": {
+        "onlineReferenceNo": "BIG-1",
+        "totalQuantity": "3",
+        "totalAmount": "123456789013236.74",
+        "paymentMode": "2",
+        "shippingCharge": "0",
+        "orderItems": [
+            {"itemReferenceCode": "GOLD-1", "quantity": "1", "salePrice": "123456789012345.67",
+             "discountPercentage": "0", "taxPercentage": "3", "itemAmount": "123456789012345.67"},
+            {"itemReferenceCode": "MUG-01", "quantity": 2, "salePrice": 445.535714,
+             "taxPercentage": "12", "itemAmount": "891.07"}
+        ]
+    }});
+    let order = created(plan_post(&store(), &body.to_string()).await);
+    let b = &order.body;
+    assert_eq!(b["total"], "123456789013236.74");
+    assert_eq!(b["payments"][0]["amount"], "123456789013236.74");
+    assert_eq!(b["lines"][0]["unit_price"], "123456789012345.67");
+    assert_eq!(b["lines"][0]["quantity"], "1");
+    assert_eq!(b["lines"][0]["tax_rate"], "3");
+    assert_eq!(b["lines"][1]["unit_price"], "445.535714");
+    assert_eq!(b["lines"][1]["quantity"], "2");
+    assert_eq!(b["lines"][1]["tax_rate"], "12");
+    assert_eq!(b["shipping"]["amount"], "0.00");
+
+    // The hub keeps money to 4 places: it refuses the price, and the
+    // dialect names salePrice.
+    let parsed = serde_json::from_value::<poshub_model::order::OrderRequest>(b.clone());
+    let e = parsed.expect_err("more than 4 decimal places").to_string();
+    assert!(
+        e.contains("445.535714 has more than 4 decimal places"),
+        "{e}"
+    );
+    let p = plugin("gofrugal");
+    let problem = json!({
+        "type": "urn:poshub:problem:invalid_body", "title": "Unprocessable Entity",
+        "status": 422, "code": "invalid_body",
+        "detail": "lines[1].unit_price: 445.535714 has more than 4 decimal places",
+        "errors": [{"field": "lines[1].unit_price", "code": "invalid_value",
+                    "message": "445.535714 has more than 4 decimal places"}]
+    });
+    let request = api_request("POST", "/salesOrders", "", &body.to_string());
+    let r = render_api(&p, &store(), request, 422, &problem).await;
+    let answer: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        error_fields(&answer),
+        [("orderItems[1].salePrice", "invalid_value")]
+    );
+    assert_eq!(answer["error"]["code"], 4422);
+
+    // The 17-digit row alone is booked as sent.
+    let mut big = body.clone();
+    let so = &mut big["salesOrder"];
+    so["orderItems"].as_array_mut().unwrap().truncate(1);
+    so["totalQuantity"] = json!("1");
+    so["totalAmount"] = json!("123456789012345.67");
+    let order = created(plan_post(&store(), &big.to_string()).await);
+    let valid = validate(&order, true, &["cod", "card"]).expect("the hub's rules agree");
+    assert_eq!(valid.total.to_string(), "123456789012345.67");
+    assert_eq!(valid.lines[0].amount.to_string(), "123456789012345.67");
+}
+
+/// The vendor's path prefixes, any case, on every path.
+#[tokio::test]
+async fn vendor_path_prefixes_are_accepted() {
+    let p = plugin("gofrugal");
+    for prefix in [
+        "",
+        "/WebReporter/api/v1",
+        "/webreporter/API/v1",
+        "/RayMedi_HQ/api/v1",
+        "/TruePOS/api/v1",
+        "/servquick/api/v1",
+        "/SERVQUICK/api/V1",
+    ] {
+        let items = format!("{prefix}/items");
+        let cmd = plan_api(&p, &store(), api_request("GET", &items, "limit=20", "")).await;
+        assert_eq!(
+            cmd,
+            ApiCommand::ListItems(ItemQuery {
+                limit: Some(20),
+                ..ItemQuery::default()
+            }),
+            "{items}"
+        );
+        let one = format!("{prefix}/salesOrders/17/");
+        let cmd = plan_api(&p, &store(), api_request("GET", &one, "", "")).await;
+        assert_eq!(cmd, ApiCommand::GetOrder(17), "{one}");
+        let post = format!("{prefix}/salesOrders");
+        created(plan_post_at(&store(), &post, &sales_order().to_string()).await);
+        let r = render_api(
+            &p,
+            &store(),
+            api_request("POST", &post, "", &sales_order().to_string()),
+            201,
+            &hub_order(),
+        )
+        .await;
+        let answer: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(answer["result"]["status"], "success", "{post}");
+    }
+    // Only as the whole first segments.
+    for path in [
+        "/WebReporter/items",
+        "/WebReporter/api/v2/items",
+        "/api/v1/items",
+    ] {
+        let (status, answer) =
+            responded(plan_api(&p, &store(), api_request("GET", path, "", "")).await);
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(answer["error"]["code"], 4404);
+    }
+}
+
+/// Vendor clients ask for "all" items with a large limit: a page of 500.
+#[tokio::test]
+async fn an_items_limit_above_500_is_500() {
+    let p = plugin("gofrugal");
+    for query in [
+        "limit=501",
+        "limit=10000",
+        "limit=30000&selectAll=true",
+        "limit=200000",
+    ] {
+        let cmd = plan_api(
+            &p,
+            &store(),
+            api_request("GET", "/WebReporter/api/v1/items", query, ""),
+        )
+        .await;
+        assert_eq!(
+            cmd,
+            ApiCommand::ListItems(ItemQuery {
+                limit: Some(500),
+                ..ItemQuery::default()
+            }),
+            "{query}"
+        );
+    }
 }

@@ -175,7 +175,8 @@ fn erpnext_74_cod_with_flat_rate_shipping_and_empty_sku() {
     // 499.00 + 150.00 shipping = 649.00.
     let valid = validate(&order, false, KINDS).expect("the order adds up");
     assert_eq!(valid.total.to_string(), "649.00");
-    assert_eq!(valid.lines[0].tax_amount.to_string(), "0");
+    // The storefront's own tax on the line, as it wrote it.
+    assert_eq!(valid.lines[0].tax_amount.to_string(), "0.00");
     assert_eq!(valid.contact.phone.unwrap().to_string(), "+91123457890");
 }
 
@@ -397,8 +398,16 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
         (Some("5555-A"), "234", "Fruits Bundle"),
         ("1.5", "6.6667", "10.00", "4"),
     );
-    // shipping_total 0.00 + shipping_tax 0.00 + the 125.50 fee (tax 0.00).
-    assert_eq!(body["shipping"]["amount"], "125.50");
+    // shipping_total 0.00 (shipping_tax 0.00); the 125.50 fee (tax 0.00) is
+    // a charge of its own.
+    assert_eq!(body["shipping"]["amount"], "0.00");
+    assert_eq!(body["shipping"].get("tax"), None);
+    assert_eq!(
+        body["charges"],
+        json!([{"kind": "fee", "title": "$125.50 fee", "amount": "125.50"}])
+    );
+    assert_eq!(body["prices_include_tax"], false);
+    assert_eq!(body["currency"], "USD");
     assert_eq!(
         body["shipping"]["method"],
         "International Priority Mail Express Flat Rate"
@@ -414,10 +423,7 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
     assert_eq!(body["customer"]["email"], "scrambled@scrambled.com");
     assert_eq!(body["customer"]["address"], address(IOS_963, "billing"));
     assert_eq!(body["placed_at"], "2018-04-03T23:05:12Z");
-    assert_eq!(
-        body["notes"],
-        "WooCommerce order #963\nCoupons: 30$off\nFees in shipping: $125.50 fee 125.50"
-    );
+    assert_eq!(body["notes"], "WooCommerce order #963\nCoupons: 30$off");
 
     // This fixture is a hand-written mock of the WooCommerce iOS app's
     // networking tests, and it does not add up: its `total` 31.20 is only
@@ -432,7 +438,7 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
             assert_eq!(problems[0].code, "total_mismatch");
             assert_eq!(
                 problems[0].message,
-                "total is 31.20 but the lines and shipping add up to 156.70"
+                "total is 31.20 but the lines and charges add up to 156.70"
             );
         }
         other => panic!("expected a total mismatch, got {other:?}"),
@@ -444,6 +450,7 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
     payload["fee_lines"] = json!([]);
     let order = created(payload.to_string().as_bytes());
     assert_eq!(order.body["shipping"]["amount"], "0.00");
+    assert_eq!(order.body.get("charges"), None);
     assert_eq!(
         order.body["notes"],
         "WooCommerce order #963\nCoupons: 30$off"
@@ -455,10 +462,11 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
 }
 
 #[test]
-fn shipping_tax_and_taxed_fees_ride_with_shipping() {
+fn shipping_tax_and_taxed_fees_are_booked_beside_their_amounts() {
     // Order 74 with 18% tax on its 150.00 shipping (27.00) and a taxed gift
     // wrap fee (20.00 + 3.60): the customer pays 499.00 + 150.00 + 27.00 +
-    // 23.60 = 699.60, all of it besides the line carried as shipping.
+    // 23.60 = 699.60. Shipping keeps its tax beside it, the fee is a charge
+    // with its own.
     let mut payload = fixture_json(ERPNEXT_74);
     payload["shipping_tax"] = "27.00".into();
     payload["fee_lines"] = json!([
@@ -466,12 +474,14 @@ fn shipping_tax_and_taxed_fees_ride_with_shipping() {
     ]);
     payload["total"] = "699.60".into();
     let order = created(payload.to_string().as_bytes());
-    assert_eq!(order.body["shipping"]["amount"], "200.60");
+    assert_eq!(order.body["shipping"]["amount"], "150.00");
+    assert_eq!(order.body["shipping"]["tax"], "27.00");
     assert_eq!(order.body["shipping"]["method"], "Flat rate");
     assert_eq!(
-        order.body["notes"],
-        "WooCommerce order #74\nFees in shipping: Gift wrap 23.60"
+        order.body["charges"],
+        json!([{"kind": "fee", "title": "Gift wrap", "amount": "20.00", "tax": "3.60"}])
     );
+    assert_eq!(order.body["notes"], "WooCommerce order #74");
     assert_eq!(
         order.body["payments"],
         json!([{"type": "cod", "amount": "699.60"}])
@@ -479,21 +489,25 @@ fn shipping_tax_and_taxed_fees_ride_with_shipping() {
     let valid = validate(&order, false, KINDS).expect("the order adds up");
     assert_eq!(valid.total.to_string(), "699.60");
 
-    // A discount fee larger than the shipping cannot be carried as shipping.
-    payload["fee_lines"] = json!([{"name": "Loyalty", "total": "-200.00", "total_tax": "0.00"}]);
-    payload["total"] = "476.00".into();
-    let err = translate_err(
-        &plugin("woocommerce"),
-        &store(),
-        "order.created",
-        payload.to_string().as_bytes(),
+    // A discount fee larger than the shipping (WooCommerce's negative fee,
+    // with its negative tax folded in) is a negative charge: 499.00 +
+    // 150.00 + 27.00 - 200.00 - 18.00 = 458.00.
+    payload["fee_lines"] = json!([{"name": "Loyalty", "total": "-200.00", "total_tax": "-18.00"}]);
+    payload["total"] = "458.00".into();
+    let order = created(payload.to_string().as_bytes());
+    assert_eq!(
+        order.body["charges"],
+        json!([{"kind": "fee", "title": "Loyalty", "amount": "-218.00"}])
     );
-    assert!(
-        err.contains(
-            "order 74: the fees (-200.00) take more off than the shipping charge (177.00)"
-        ),
-        "{err}"
-    );
+    let valid = validate(&order, false, KINDS).expect("the discount fee adds up");
+    assert_eq!(valid.total.to_string(), "458.00");
+    // The same fee against a total that leaves it out does not add up.
+    payload["total"] = "676.00".into();
+    let order = created(payload.to_string().as_bytes());
+    let Err(DomainError::Invalid(problems)) = validate(&order, false, KINDS) else {
+        panic!("a total without the fee is refused")
+    };
+    assert_eq!(problems[0].code, "total_mismatch");
 }
 
 #[test]

@@ -626,7 +626,7 @@ impl Backend {
         };
         sqlx::query::<Db>(
             "UPDATE stores SET name = $1, payment_types = $2, allow_backorder = $3, prices_include_tax = $4, \
-             enabled = $5 WHERE id = $6",
+             enabled = $5, currency = COALESCE($7, currency), accept_test_orders = $8 WHERE id = $6",
         )
         .bind(patch.name.as_deref().map_or(row.name.as_str(), str::trim))
         .bind(Json(patch.payment_types.as_ref().unwrap_or(&row.payment_types.0)))
@@ -634,6 +634,8 @@ impl Backend {
         .bind(patch.prices_include_tax.unwrap_or(row.prices_include_tax))
         .bind(patch.enabled.unwrap_or(row.enabled))
         .bind(row.id)
+        .bind(patch.currency.map(Currency::code))
+        .bind(patch.accept_test_orders.unwrap_or(row.accept_test_orders))
         .execute(&mut *tx)
         .await?;
         let buffer = match &patch.stock_buffer {

@@ -262,6 +262,8 @@ async fn check(
         payment_types: &p.payment_types,
         prices_include_tax: p.prices_include_tax,
         default_country: &order.default_country,
+        currency: p.currency,
+        accept_test_orders: p.accept_test_orders,
     };
     match check_order(
         conn,
@@ -428,7 +430,7 @@ async fn write_orders(
     let at = now();
     let mut insert = QueryBuilder::<Db>::new(
         "INSERT INTO sales_orders (store_id, online_reference_no, location_id, location_group_id, customer_id, \
-         status, total, shipping, payments, notes, placed_at, created_at, updated_at) ",
+         status, total, shipping, charges, payments, currency, test, notes, placed_at, created_at, updated_at) ",
     );
     insert.push_values(accepted.iter().zip(&customers), |mut row, (a, customer)| {
         row.push_bind(a.order.principal.store_id)
@@ -439,7 +441,10 @@ async fn write_orders(
             .push_bind(OrderStatus::Pending.as_str())
             .push_bind(Dec(a.valid.total))
             .push_bind(a.valid.shipping.clone().map(Json))
+            .push_bind(Json(a.valid.charges.clone()))
             .push_bind(Json(a.valid.payments.clone()))
+            .push_bind(a.valid.currency.code())
+            .push_bind(a.valid.test)
             .push_bind(a.valid.notes.clone())
             .push_bind(a.valid.placed_at)
             .push_bind(at)
@@ -473,10 +478,6 @@ async fn write_orders(
         .collect();
 
     let mut script = Script::new();
-    let lines = script.statement(
-        "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
-         unit_price, discount, tax_rate, tax_amount, amount) ",
-    );
     let all_lines = accepted.iter().zip(&ids).flat_map(|(a, id)| {
         a.valid
             .lines
@@ -484,7 +485,13 @@ async fn write_orders(
             .enumerate()
             .map(move |(i, l)| (*id, i, l))
     });
-    lines.push_values(all_lines, |mut row, (id, i, line)| {
+    // A batch of orders that move no stock (gift cards sold) has no lines.
+    if accepted.iter().any(|a| !a.valid.lines.is_empty()) {
+        let lines = script.statement(
+            "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
+             unit_price, discount, tax_rate, tax_amount, amount) ",
+        );
+        lines.push_values(all_lines, |mut row, (id, i, line)| {
         row.push_bind(id)
             .push_bind(i as i32 + 1)
             .push_bind(line.variant_id)
@@ -496,7 +503,8 @@ async fn write_orders(
             .push_bind(Dec(line.tax_rate))
             .push_bind(Dec(line.tax_amount))
             .push_bind(Dec(line.amount));
-    });
+        });
+    }
 
     // (order, line no, position, variant, location, quantity), in order.
     let mut held = Vec::new();

@@ -22,6 +22,7 @@ use poshub_model::automatch::{AutoMatchAnswer, AutoMatchRequest, Candidate};
 use poshub_model::bill::{Bill, BillRequest};
 use poshub_model::channel::StorePatch;
 use poshub_model::codegen::{CodeGeneration, CodePlan};
+use poshub_model::currency::Currency;
 use poshub_model::item::{Item, NewItem, NewVariant};
 use poshub_model::lifecycle::{CreditNote, DeliveryStep, LineCancellation, ReturnRequest};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
@@ -55,6 +56,9 @@ pub enum Error {
     /// together with others could not be committed: it was not kept.
     #[error("the write could not be committed: {0}")]
     Batch(String),
+    /// A stored value that storage checked on the way in does not parse.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
 }
 
 impl Error {
@@ -345,6 +349,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
     /// Stores a setting unless it already exists; returns the value in force.
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<String>;
+
+    /// The hub's currency (the POS's): what a store without its own sells in.
+    async fn hub_currency(&self) -> Result<Currency>;
+    /// Sets the hub's currency. Once an order is booked it no longer
+    /// changes: setting another is a 409 `currency_locked`.
+    async fn set_hub_currency(&self, currency: Currency) -> Result<Currency>;
 
     async fn create_location(&self, location: &Location) -> Result<Location>;
     async fn list_locations(&self) -> Result<Vec<Location>>;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use poshub_model::bill::{bill_number, Bill, BillRequest};
 use poshub_model::codes::PaymentType;
+use poshub_model::currency::Currency;
 use poshub_model::decimal::{Amount, Rate};
 use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
@@ -366,11 +367,24 @@ async fn load_item(conn: &mut Conn, item_code: &str) -> Result<Item> {
     })
 }
 
+/// The settings key of the hub's currency (seeded by migration 0010).
+const CURRENCY_SETTING: &str = "currency";
+
+/// A store's currency: its own, else the hub's (`s` is the store).
+const STORE_CURRENCY: &str =
+    "COALESCE(s.currency, (SELECT value FROM settings WHERE key = 'currency')) AS currency";
+
+/// A currency storage wrote after checking it.
+fn stored_currency(code: &str) -> Result<Currency> {
+    Currency::parse(code).map_err(|e| Error::Corrupt(format!("currency: {e}")))
+}
+
 async fn store_row(conn: &mut Conn, code: &str) -> Result<StoreRow> {
-    Ok(sqlx::query_as::<Db, StoreRow>(
-        "SELECT id, code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
-         enabled, created_at FROM stores WHERE code = $1",
-    )
+    Ok(sqlx::query_as::<Db, StoreRow>(&format!(
+        "SELECT s.id, s.code, s.name, s.connector, s.config, s.payment_types, s.allow_backorder, \
+         s.prices_include_tax, {STORE_CURRENCY}, s.accept_test_orders, s.enabled, s.created_at \
+         FROM stores s WHERE s.code = $1"
+    ))
     .bind(code)
     .fetch_optional(&mut *conn)
     .await?
@@ -399,6 +413,8 @@ async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
         payment_types: row.payment_types.0,
         allow_backorder: row.allow_backorder,
         prices_include_tax: row.prices_include_tax,
+        currency: stored_currency(&row.currency)?,
+        accept_test_orders: row.accept_test_orders,
         enabled: row.enabled,
         channel: channel(conn, row.id).await?.settings(),
         created_at: row.created_at,
@@ -431,7 +447,8 @@ async fn load_api_user(conn: &mut Conn, id: i64) -> Result<ApiUser> {
 }
 
 const ORDER_SELECT: &str = "SELECT o.id, o.store_id, o.location_id, o.online_reference_no, s.code AS store_code, \
-     l.code AS location_code, o.status, o.total, o.shipping, o.payments, o.notes, o.placed_at, o.created_at, \
+     l.code AS location_code, o.status, o.total, o.shipping, o.charges, o.payments, o.currency, o.test, o.notes, \
+     o.placed_at, o.created_at, \
      o.updated_at, o.customer_id, c.name AS customer_name, c.phone AS customer_phone, c.email AS customer_email, \
      b.bill_no AS bill_no, COALESCE(o.original_total, o.total) AS original_total, o.carrier, o.tracking_number, \
      o.ready_at, o.shipped_at, o.out_for_delivery_at, o.delivered_at \
@@ -550,8 +567,7 @@ async fn load_orders(conn: &mut Conn, scope: &OrderScope, ids: &[i64]) -> Result
     }
     let mut sourcing = orders_sourcing(conn, &ids).await?;
     let mut credit_notes = credit_notes_of(conn, &ids).await?;
-    Ok(ids
-        .iter()
+    ids.iter()
         .map(|id| {
             let row = rows.remove(id).expect("a row per id");
             let (location_group, mut allocations) = sourcing.remove(id).unwrap_or_default();
@@ -564,7 +580,7 @@ async fn load_orders(conn: &mut Conn, scope: &OrderScope, ids: &[i64]) -> Result
                 credit_notes.remove(id).unwrap_or_default(),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// An order from its row and what hangs off it.
@@ -575,8 +591,8 @@ fn complete_order(
     location_group: Option<String>,
     allocations: &mut HashMap<i32, Vec<poshub_model::order::LineAllocation>>,
     credit_notes: Vec<poshub_model::lifecycle::CreditNote>,
-) -> Order {
-    Order {
+) -> Result<Order> {
+    Ok(Order {
         id: row.id,
         online_reference_no: row.online_reference_no,
         store: row.store_code,
@@ -598,8 +614,11 @@ fn complete_order(
             })
             .collect(),
         shipping: row.shipping.map(|s| s.0),
+        charges: row.charges.0,
         payments: row.payments.0,
         total: Amount::from_stored(row.total.0),
+        currency: stored_currency(&row.currency)?,
+        test: row.test,
         original_total: Amount::from_stored(row.original_total.0),
         bill_no: row.bill_no,
         notes: row.notes,
@@ -616,7 +635,7 @@ fn complete_order(
             delivered_at: row.delivered_at,
         },
         credit_notes,
-    }
+    })
 }
 
 async fn load_order(conn: &mut Conn, scope: &OrderScope, id: i64) -> Result<Order> {
@@ -1280,6 +1299,45 @@ impl Storage for Backend {
         Ok(v)
     }
 
+    async fn hub_currency(&self) -> Result<Currency> {
+        let code = self.get_setting(CURRENCY_SETTING).await?;
+        code.as_deref().map_or(Ok(Currency::DEFAULT), stored_currency)
+    }
+
+    async fn set_hub_currency(&self, currency: Currency) -> Result<Currency> {
+        let mut tx = self.write.begin().await?;
+        let current = sqlx::query_scalar::<Db, String>("SELECT value FROM settings WHERE key = $1")
+            .bind(CURRENCY_SETTING)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if current.as_deref() == Some(currency.code()) {
+            return Ok(currency);
+        }
+        let booked = sqlx::query_scalar::<Db, i64>("SELECT id FROM sales_orders LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if booked.is_some() {
+            return Err(DomainError::conflict(
+                "currency_locked",
+                format!(
+                    "the hub's currency is {} and orders are booked in it; it cannot become {currency}",
+                    current.as_deref().unwrap_or(Currency::DEFAULT.code())
+                ),
+            )
+            .into());
+        }
+        sqlx::query::<Db>(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(CURRENCY_SETTING)
+        .bind(currency.code())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(currency)
+    }
+
     async fn create_location(&self, location: &Location) -> Result<Location> {
         if location.name.trim().is_empty() {
             return Err(DomainError::invalid("name", "required", "a location needs a name").into());
@@ -1637,7 +1695,8 @@ impl Storage for Backend {
         .await?;
         let id = sqlx::query_scalar::<Db, i64>(
             "INSERT INTO stores (code, name, connector, config, payment_types, allow_backorder, prices_include_tax, \
-             walk_in_customer_id, created_at, push_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             walk_in_customer_id, created_at, push_enabled, currency, accept_test_orders) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(store.code.as_str())
         .bind(store.name.trim())
@@ -1650,6 +1709,8 @@ impl Storage for Backend {
         .bind(at)
         // Pushes go only where the store's config names an address.
         .bind(store.config.get("base_url").and_then(|v| v.as_str()).is_some_and(|u| !u.trim().is_empty()))
+        .bind(store.currency.map(Currency::code))
+        .bind(store.accept_test_orders)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, "duplicate_store", || format!("store `{}` already exists", store.code)))?;
@@ -1812,16 +1873,17 @@ impl Storage for Backend {
         // One row per location the key acts for (its own locations that its
         // store still sells from), or one with none: a single round trip on
         // every store API request.
-        let rows = sqlx::query::<Db>(
+        let sql = format!(
             "SELECT u.id AS user_id, s.id AS store_id, s.code, s.payment_types, s.allow_backorder, \
-             s.prices_include_tax, s.enabled, k.location_id, k.location_code \
+             s.prices_include_tax, {STORE_CURRENCY}, s.accept_test_orders, s.enabled, k.location_id, k.location_code \
              FROM api_users u JOIN stores s ON s.id = u.store_id \
              LEFT JOIN (SELECT ul.api_user_id, sl.store_id, l.id AS location_id, l.code AS location_code \
                FROM api_user_locations ul JOIN locations l ON l.id = ul.location_id \
                JOIN store_locations sl ON sl.location_id = l.id) k \
              ON k.api_user_id = u.id AND k.store_id = s.id \
-             WHERE u.key_hash = $1 ORDER BY k.location_code",
-        )
+             WHERE u.key_hash = $1 ORDER BY k.location_code"
+        );
+        let rows = sqlx::query::<Db>(&sql)
         .bind(key_hash)
         .fetch_all(&mut *conn)
         .await?;
@@ -1837,6 +1899,8 @@ impl Storage for Backend {
             payment_types: row.try_get::<Json<Vec<PaymentType>>, _>("payment_types")?.0,
             allow_backorder: row.try_get("allow_backorder")?,
             prices_include_tax: row.try_get("prices_include_tax")?,
+            currency: stored_currency(row.try_get("currency")?)?,
+            accept_test_orders: row.try_get("accept_test_orders")?,
             store_enabled: row.try_get("enabled")?,
         }))
     }
@@ -1845,12 +1909,14 @@ impl Storage for Backend {
         let mut conn = self.read.acquire().await?;
         // One row per location of the store (or one with none): a single
         // round trip on every webhook.
-        let rows = sqlx::query::<Db>(
+        let sql = format!(
             "SELECT s.id, s.code, s.name, s.connector, s.config, s.payment_types, s.allow_backorder, \
-             s.prices_include_tax, s.enabled, s.created_at, l.id AS location_id, l.code AS location_code \
+             s.prices_include_tax, {STORE_CURRENCY}, s.accept_test_orders, s.enabled, s.created_at, \
+             l.id AS location_id, l.code AS location_code \
              FROM stores s LEFT JOIN store_locations sl ON sl.store_id = s.id \
-             LEFT JOIN locations l ON l.id = sl.location_id WHERE s.code = $1 ORDER BY l.code",
-        )
+             LEFT JOIN locations l ON l.id = sl.location_id WHERE s.code = $1 ORDER BY l.code"
+        );
+        let rows = sqlx::query::<Db>(&sql)
         .bind(code)
         .fetch_all(&mut *conn)
         .await?;
@@ -1868,6 +1934,8 @@ impl Storage for Backend {
                 payment_types: row.payment_types.0,
                 allow_backorder: row.allow_backorder,
                 prices_include_tax: row.prices_include_tax,
+                currency: stored_currency(&row.currency)?,
+                accept_test_orders: row.accept_test_orders,
                 store_enabled: row.enabled,
             },
             connector: row.connector,

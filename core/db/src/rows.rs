@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use poshub_model::codes::PaymentType;
 use poshub_model::decimal::{Amount, Quantity, Rate};
 use poshub_model::item::AttributeDim;
-use poshub_model::order::{HistoryEntry, OrderLine, OrderStatus, Payment, Shipping};
+use poshub_model::order::{Charge, HistoryEntry, OrderLine, OrderStatus, Payment, Shipping};
 use sqlx::types::Json;
 
 use crate::decimal::Dec;
@@ -94,6 +94,9 @@ pub(crate) struct StoreRow {
     pub payment_types: Json<Vec<PaymentType>>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    /// The store's own currency, else the hub's (see [`crate::STORE_CURRENCY`]).
+    pub currency: String,
+    pub accept_test_orders: bool,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -109,7 +112,10 @@ pub(crate) struct OrderRow {
     pub status: String,
     pub total: Dec,
     pub shipping: Option<Json<Shipping>>,
+    pub charges: Json<Vec<Charge>>,
     pub payments: Json<Vec<Payment>>,
+    pub currency: String,
+    pub test: bool,
     pub notes: Option<String>,
     pub placed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

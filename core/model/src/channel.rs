@@ -223,6 +223,11 @@ pub struct StorePatch {
     pub allow_backorder: Option<bool>,
     #[serde(default)]
     pub prices_include_tax: Option<bool>,
+    /// The store's currency from now on (its orders keep theirs).
+    #[serde(default)]
+    pub currency: Option<crate::currency::Currency>,
+    #[serde(default)]
+    pub accept_test_orders: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub sell_from_group: Option<Option<Code>>,
@@ -368,6 +373,8 @@ mod tests {
             payment_types: &types,
             prices_include_tax: true,
             default_country: &cc,
+            currency: crate::currency::Currency::DEFAULT,
+            accept_test_orders: false,
         };
         let capped = PaymentPolicy {
             cod_limit: Some(Amount::parse("150.00").unwrap()),

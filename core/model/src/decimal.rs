@@ -161,6 +161,14 @@ decimal_newtype!(
 );
 
 decimal_newtype!(
+    SignedAmount,
+    4,
+    |_| Ok(()),
+    "-5.00",
+    "An amount of money that may be negative, as a decimal string, e.g. \"-5.00\" (at most 4 decimal places)."
+);
+
+decimal_newtype!(
     Quantity,
     3,
     |v| if v <= Decimal::ZERO {
@@ -207,6 +215,12 @@ impl Amount {
         } else {
             v.to_string()
         }
+    }
+}
+
+impl SignedAmount {
+    fn wire(&self) -> String {
+        money_string(self.0)
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod bill;
 pub mod channel;
 pub mod codes;
+pub mod currency;
 pub mod decimal;
 pub mod error;
 pub mod item;

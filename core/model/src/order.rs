@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{Code, PaymentType};
-use crate::decimal::{round_money, Amount, Quantity, Rate};
+use crate::currency::Currency;
+use crate::decimal::{Amount, Quantity, Rate, SignedAmount};
 use crate::error::{DomainError, Problems};
 use crate::phone::{CountryCode, Phone};
 
@@ -31,11 +32,28 @@ pub struct OrderRequest {
     pub lines: Vec<LineIn>,
     #[serde(default)]
     pub shipping: Option<Shipping>,
+    /// Lines that move no stock (gift cards sold, tips, custom items, fees,
+    /// duties): recorded with the order and counted in its total.
+    #[serde(default)]
+    pub charges: Vec<Charge>,
     #[serde(default)]
     pub payments: Vec<Payment>,
-    /// What the customer is charged: lines (with tax when prices exclude it)
-    /// plus shipping.
+    /// What the customer is charged: lines, shipping and charges (each with
+    /// its tax when prices exclude it).
     pub total: Amount,
+    /// ISO 4217 code of every amount in the order; the store's currency when
+    /// left out. An order in another currency is refused
+    /// (`currency_mismatch`).
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    /// Whether line prices, shipping and charges include tax; the store's
+    /// `prices_include_tax` when left out.
+    #[serde(default)]
+    pub prices_include_tax: Option<bool>,
+    /// A storefront's test order: taken only by a store whose
+    /// `accept_test_orders` is on (else `test_order_refused`).
+    #[serde(default)]
+    pub test: bool,
     /// When the customer placed the order on the storefront.
     #[serde(default)]
     pub placed_at: Option<DateTime<Utc>>,
@@ -71,17 +89,60 @@ pub struct LineIn {
     /// Tax percentage; defaults to the item's tax rate.
     #[serde(default)]
     pub tax_rate: Option<Rate>,
+    /// The storefront's own tax on the line after its discount. When given
+    /// it is booked as is (the storefront's rounding, per line or on the
+    /// subtotal, is kept) instead of being worked out from the rate.
+    #[serde(default)]
+    pub tax_amount: Option<Amount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shipping {
+    /// The shipping charge, written as the order's prices are: with its tax
+    /// when they include tax, else without (the customer pays `tax` on top).
     pub amount: Amount,
+    /// The tax on shipping, when the storefront charged any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Amount>,
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub address: Option<serde_json::Value>,
+}
+
+/// What a line that moves no stock is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeKind {
+    /// A gift card sold: money paid now, to be spent later.
+    GiftCard,
+    /// A tip for the merchant or their staff.
+    Tip,
+    /// A custom item or service without a variant in the catalogue.
+    Custom,
+    /// A fee (handling, payment, packaging ...); the only kind that may be
+    /// negative, as a storefront's discount fee is.
+    Fee,
+    /// Import duties collected from the customer.
+    Duty,
+}
+
+/// A line of an order that moves no stock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    pub kind: ChargeKind,
+    /// Its title on the storefront, e.g. `Gift card` or `Tip`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What it costs, written as the order's prices are (with its tax when
+    /// they include tax, else without).
+    pub amount: SignedAmount,
+    /// The tax on it, when the storefront charged any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Amount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +161,10 @@ pub struct OrderRules<'a> {
     pub payment_types: &'a [PaymentType],
     pub prices_include_tax: bool,
     pub default_country: &'a CountryCode,
+    /// The store's currency (its own, else the hub's).
+    pub currency: Currency,
+    /// Whether the store takes the storefront's test orders.
+    pub accept_test_orders: bool,
 }
 
 /// A reference code as found in the catalogue.
@@ -141,10 +206,22 @@ pub struct ValidOrder {
     pub lines: Vec<ValidLine>,
     pub contact: Contact,
     pub shipping: Option<Shipping>,
+    pub charges: Vec<Charge>,
     pub payments: Vec<Payment>,
     pub total: Decimal,
+    pub currency: Currency,
+    pub test: bool,
     pub placed_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
+}
+
+/// What the customer pays for `amount` with `tax`: the amount itself when
+/// prices include tax, else the amount and its tax.
+fn charged(amount: Decimal, tax: Option<Amount>, prices_include_tax: bool) -> Option<Decimal> {
+    match tax {
+        Some(tax) if !prices_include_tax => amount.checked_add(tax.value()),
+        _ => Some(amount),
+    }
 }
 
 impl OrderRequest {
@@ -156,7 +233,22 @@ impl OrderRequest {
         catalog: &[Option<CatalogEntry>],
         rules: &OrderRules,
     ) -> Result<ValidOrder, DomainError> {
+        // Another currency's amounts are not checked as if they were the
+        // store's: the order is refused for that alone.
+        let currency = rules.currency;
+        if let Some(given) = self.currency {
+            Currency::expect(currency, given, "currency")?;
+        }
+        if self.test && !rules.accept_test_orders {
+            return Err(DomainError::invalid(
+                "test",
+                "test_order_refused",
+                "this is a test order of the storefront; the store takes test orders only with `accept_test_orders` on",
+            ));
+        }
+        let prices_include_tax = self.prices_include_tax.unwrap_or(rules.prices_include_tax);
         let mut p = Problems::default();
+        self.check_minor_units(currency, &mut p);
         let reference = self.online_reference_no.trim();
         if reference.is_empty() || reference.chars().count() > 64 {
             p.push(
@@ -165,7 +257,8 @@ impl OrderRequest {
                 "must be 1 to 64 characters",
             );
         }
-        if self.lines.is_empty() {
+        // A gift card sold on its own moves no stock but is still a sale.
+        if self.lines.is_empty() && self.charges.is_empty() {
             p.push("lines", "no_lines", "an order needs at least one line");
         }
         if self.lines.len() > MAX_LINES {
@@ -212,14 +305,30 @@ impl OrderRequest {
             }
             let net = gross - discount;
             let rate = line.tax_rate.unwrap_or(entry.tax_rate).value();
-            let taxed = if rules.prices_include_tax {
-                let tax = round_money(net - net / (Decimal::ONE + rate / Decimal::ONE_HUNDRED));
-                Some((tax, net))
-            } else {
-                net.checked_mul(rate).and_then(|x| {
-                    let tax = round_money(x / Decimal::ONE_HUNDRED);
+            let taxed = match line.tax_amount.map(Amount::value) {
+                // The storefront's own tax, inside the line's amount.
+                Some(tax) if prices_include_tax => {
+                    if tax > net {
+                        p.push(
+                            format!("lines[{i}].tax_amount"),
+                            "tax_exceeds_line",
+                            format!("tax {tax} is more than the line's {net}, which includes it"),
+                        );
+                        continue;
+                    }
+                    Some((tax, net))
+                }
+                // The storefront's own tax, on top of the line's amount.
+                Some(tax) => net.checked_add(tax).map(|amount| (tax, amount)),
+                None if prices_include_tax => {
+                    let tax =
+                        currency.round(net - net / (Decimal::ONE + rate / Decimal::ONE_HUNDRED));
+                    Some((tax, net))
+                }
+                None => net.checked_mul(rate).and_then(|x| {
+                    let tax = currency.round(x / Decimal::ONE_HUNDRED);
                     Some((tax, net.checked_add(tax)?))
-                })
+                }),
             };
             let Some((tax, amount)) = taxed else {
                 p.push(
@@ -242,21 +351,35 @@ impl OrderRequest {
             });
         }
 
+        self.check_charges(&mut p);
         let total = self.total.value();
-        if lines.len() == self.lines.len() && !lines.is_empty() {
-            let shipping = self
-                .shipping
-                .as_ref()
-                .map(|s| s.amount.value())
-                .unwrap_or_default();
+        if lines.len() == self.lines.len() && !(lines.is_empty() && self.charges.is_empty()) {
+            let shipping = match &self.shipping {
+                Some(s) => charged(s.amount.value(), s.tax, prices_include_tax),
+                None => Some(Decimal::ZERO),
+            };
+            let charges = self.charges.iter().try_fold(Decimal::ZERO, |sum, c| {
+                sum.checked_add(charged(c.amount.value(), c.tax, prices_include_tax)?)
+            });
             let computed = lines
                 .iter()
                 .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount))
-                .and_then(|sum| sum.checked_add(shipping));
-            // Storefronts round tax per line or per order; allow half a cent
-            // per line (and at least a cent) for that, no more.
-            let tolerance =
-                (Decimal::new(5, 3) * Decimal::from(lines.len())).max(Decimal::new(1, 2));
+                .and_then(|sum| sum.checked_add(shipping?))
+                .and_then(|sum| sum.checked_add(charges?));
+            let shipping = shipping.unwrap_or_default();
+            // Where the hub works a line's tax out from its rate, the
+            // storefront may have rounded it on the order's subtotal
+            // instead: allow half a minor unit per such line (and at least
+            // one). Lines with the storefront's own tax amounts add up
+            // exactly, to the minor unit.
+            let computed_taxes = self.lines.iter().filter(|l| l.tax_amount.is_none()).count();
+            let unit = currency.minor_unit();
+            let tolerance = if computed_taxes == 0 {
+                Decimal::ZERO
+            } else {
+                (unit / Decimal::TWO * Decimal::from(computed_taxes)).max(unit)
+            };
+            let round_money = |v: Decimal| currency.round(v);
             match computed {
                 None => p.push(
                     "lines",
@@ -267,11 +390,16 @@ impl OrderRequest {
                     "total",
                     "total_mismatch",
                     format!(
-                        "total is {total} but the lines{} add up to {}",
+                        "total is {total} but the lines{}{} add up to {}",
                         if shipping.is_zero() {
                             ""
                         } else {
                             " and shipping"
+                        },
+                        if self.charges.is_empty() {
+                            ""
+                        } else {
+                            " and charges"
                         },
                         round_money(computed)
                     ),
@@ -286,11 +414,85 @@ impl OrderRequest {
             lines,
             contact: contact.unwrap_or_default(),
             shipping: self.shipping.clone(),
+            charges: self.charges.clone(),
             payments: self.payments.clone(),
             total,
+            currency,
+            test: self.test,
             placed_at: self.placed_at,
             notes: self.notes.clone(),
         })
+    }
+
+    /// Money the customer pays is written in whole minor units of the
+    /// currency (no cents in `JPY`). Unit prices may carry more places (a
+    /// storefront's line subtotal divided by its quantity).
+    fn check_minor_units(&self, currency: Currency, p: &mut Problems) {
+        let mut amounts = vec![("total".to_string(), self.total.value())];
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some(d) = line.discount {
+                amounts.push((format!("lines[{i}].discount"), d.value()));
+            }
+            if let Some(t) = line.tax_amount {
+                amounts.push((format!("lines[{i}].tax_amount"), t.value()));
+            }
+        }
+        if let Some(s) = &self.shipping {
+            amounts.push(("shipping.amount".into(), s.amount.value()));
+            if let Some(t) = s.tax {
+                amounts.push(("shipping.tax".into(), t.value()));
+            }
+        }
+        for (i, c) in self.charges.iter().enumerate() {
+            amounts.push((format!("charges[{i}].amount"), c.amount.value()));
+            if let Some(t) = c.tax {
+                amounts.push((format!("charges[{i}].tax"), t.value()));
+            }
+        }
+        for (i, pay) in self.payments.iter().enumerate() {
+            amounts.push((format!("payments[{i}].amount"), pay.amount.value()));
+        }
+        for (field, amount) in amounts {
+            if !currency.fits(amount) {
+                let places = currency.minor_units();
+                p.push(
+                    field,
+                    "too_many_decimals",
+                    format!(
+                        "{amount} has more decimal places than {currency}'s {places}{}",
+                        if places == 0 {
+                            " (it has no minor unit)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Only fees may be negative (a storefront's discount fee); every
+    /// charge has at most 200 characters of title.
+    fn check_charges(&self, p: &mut Problems) {
+        for (i, c) in self.charges.iter().enumerate() {
+            if c.amount.value().is_sign_negative()
+                && !c.amount.value().is_zero()
+                && c.kind != ChargeKind::Fee
+            {
+                p.push(
+                    format!("charges[{i}].amount"),
+                    "negative_charge",
+                    "only a fee may be negative",
+                );
+            }
+            if c.title.as_ref().is_some_and(|t| t.chars().count() > 200) {
+                p.push(
+                    format!("charges[{i}].title"),
+                    "title_too_long",
+                    "at most 200 characters",
+                );
+            }
+        }
     }
 
     fn contact(&self, country: &CountryCode, p: &mut Problems) -> Option<Contact> {
@@ -543,10 +745,18 @@ pub struct Order {
     pub customer: CustomerRef,
     pub lines: Vec<OrderLine>,
     pub shipping: Option<Shipping>,
+    /// Lines that move no stock.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charges: Vec<Charge>,
     pub payments: Vec<Payment>,
     /// What the customer is charged: `original_total` less the lines
     /// cancelled since (returns are refunded by credit notes instead).
     pub total: Amount,
+    /// The currency of every amount of the order.
+    pub currency: Currency,
+    /// A storefront's test order.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
     /// The total the order was placed with.
     pub original_total: Amount,
     /// Set once the order is billed.
@@ -620,6 +830,8 @@ mod tests {
             payment_types: types,
             prices_include_tax: false,
             default_country: country,
+            currency: Currency::DEFAULT,
+            accept_test_orders: false,
         }
     }
 
@@ -713,6 +925,139 @@ mod tests {
         assert_eq!(
             first_problem(body),
             ("lines".to_string(), "order_too_large".to_string())
+        );
+    }
+
+    fn store_rules<'a>(
+        types: &'a [PaymentType],
+        country: &'a CountryCode,
+        currency: &str,
+    ) -> OrderRules<'a> {
+        OrderRules {
+            currency: Currency::parse(currency).unwrap(),
+            ..rules(types, country)
+        }
+    }
+
+    /// WooCommerce's order 318 (AUD, a tax-inclusive shop): line totals
+    /// without tax, the tax beside them; shipping 15.00 with 7.50 tax.
+    #[test]
+    fn the_storefronts_own_taxes_are_booked_whatever_the_store_setting() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let body = serde_json::json!({
+            "online_reference_no": "318", "currency": "AUD", "prices_include_tax": false,
+            "lines": [{"reference_code": "CAP", "quantity": "1", "unit_price": "45.45", "discount": "0.00",
+                       "tax_rate": "10", "tax_amount": "4.55"}],
+            "shipping": {"amount": "15.00", "tax": "7.50"},
+            "payments": [{"type": "prepaid", "amount": "72.50"}],
+            "total": "72.50"
+        });
+        for store_includes_tax in [true, false] {
+            let rules = OrderRules {
+                prices_include_tax: store_includes_tax,
+                ..store_rules(&types, &cc, "AUD")
+            };
+            let v = order(body.clone()).validate(&[entry()], &rules).unwrap();
+            assert_eq!(v.lines[0].tax_amount.to_string(), "4.55");
+            assert_eq!(v.lines[0].amount.to_string(), "50.00");
+            assert_eq!(v.currency.code(), "AUD");
+        }
+        // Exactly: a cent off is not rounding when the taxes are the
+        // storefront's own.
+        let mut off = body.clone();
+        off["total"] = "72.51".into();
+        off["payments"][0]["amount"] = "72.51".into();
+        let err = order(off)
+            .validate(&[entry()], &store_rules(&types, &cc, "AUD"))
+            .unwrap_err();
+        assert_eq!(codes(err)[0].1, "total_mismatch");
+        // Included tax: the line's amount is its price, the tax inside it.
+        let mut inside = body.clone();
+        inside["prices_include_tax"] = true.into();
+        inside["lines"][0]["unit_price"] = "50.00".into();
+        inside["shipping"]["amount"] = "22.50".into();
+        let v = order(inside)
+            .validate(&[entry()], &store_rules(&types, &cc, "AUD"))
+            .unwrap();
+        assert_eq!(v.lines[0].amount.to_string(), "50.00");
+        assert_eq!(v.lines[0].tax_amount.to_string(), "4.55");
+    }
+
+    #[test]
+    fn another_currency_is_refused_naming_both() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        let mut body = base();
+        body["currency"] = "AUD".into();
+        let err = order(body)
+            .validate(&[entry()], &rules(&types, &cc))
+            .unwrap_err();
+        let DomainError::Invalid(errors) = err else {
+            panic!()
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].code, "currency_mismatch");
+        assert!(errors[0].message.contains("AUD") && errors[0].message.contains("INR"));
+    }
+
+    #[test]
+    fn amounts_are_in_whole_minor_units() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        // 2 x 100 - 10 = 190 JPY, no tax, 50 shipping: 240.
+        let mut body = base();
+        body["lines"][0]["tax_rate"] = "0".into();
+        body["total"] = "240".into();
+        body["payments"][0]["amount"] = "240".into();
+        let jpy = store_rules(&types, &cc, "JPY");
+        assert!(order(body.clone()).validate(&[entry()], &jpy).is_ok());
+        body["shipping"]["amount"] = "50.50".into();
+        body["total"] = "240.50".into();
+        body["payments"][0]["amount"] = "240.50".into();
+        let fields: Vec<_> = codes(order(body).validate(&[entry()], &jpy).unwrap_err())
+            .into_iter()
+            .filter(|(_, c)| c == "too_many_decimals")
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(fields, ["total", "shipping.amount", "payments[0].amount"]);
+    }
+
+    #[test]
+    fn test_orders_and_charges() {
+        let types = [PaymentType::parse("prepaid").unwrap()];
+        let cc = CountryCode::default();
+        // A gift card sold on its own: no stock line, still a sale.
+        let gift = serde_json::json!({
+            "online_reference_no": "1003", "test": true, "lines": [],
+            "charges": [{"kind": "gift_card", "title": "GiftCard", "amount": "10.00"}],
+            "payments": [{"type": "prepaid", "amount": "10.00"}], "total": "10.00"
+        });
+        let err = order(gift.clone())
+            .validate(&[], &rules(&types, &cc))
+            .unwrap_err();
+        assert_eq!(
+            codes(err),
+            [("test".to_string(), "test_order_refused".to_string())]
+        );
+        let taking = OrderRules {
+            accept_test_orders: true,
+            ..rules(&types, &cc)
+        };
+        let v = order(gift.clone()).validate(&[], &taking).unwrap();
+        assert!(v.test && v.lines.is_empty());
+        assert_eq!(v.charges.len(), 1);
+        // Only a fee may be negative.
+        let mut tip = gift;
+        tip["test"] = false.into();
+        tip["charges"] = serde_json::json!([{"kind": "tip", "amount": "-1.00"}, {"kind": "gift_card", "amount": "11.00"}]);
+        let err = order(tip).validate(&[], &rules(&types, &cc)).unwrap_err();
+        assert_eq!(
+            codes(err),
+            [(
+                "charges[0].amount".to_string(),
+                "negative_charge".to_string()
+            )]
         );
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{ChannelSettings, PaymentPolicy, Sourcing, StockBuffer};
 use crate::codes::{Code, PaymentType};
+use crate::currency::Currency;
 use crate::error::{DomainError, Problems};
 
 /// The connector id of a store that uses the hub's own API unchanged.
@@ -53,6 +54,13 @@ pub struct NewStore {
     /// Whether order prices include tax. Defaults to true.
     #[serde(default = "yes")]
     pub prices_include_tax: bool,
+    /// The currency the store sells in (ISO 4217); the hub's when left out.
+    #[serde(default)]
+    pub currency: Option<Currency>,
+    /// Take the storefront's test orders (e.g. Shopify's bogus gateway);
+    /// refused with `test_order_refused` by default.
+    #[serde(default)]
+    pub accept_test_orders: bool,
     /// A location group whose members the store sells from: an order naming
     /// no location (or the group's code) is sourced from them.
     #[serde(default)]
@@ -126,6 +134,10 @@ pub struct Store {
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    /// The currency the store sells in: its own, else the hub's.
+    pub currency: Currency,
+    /// Whether the storefront's test orders are taken.
+    pub accept_test_orders: bool,
     /// Switched off, the store's keys and webhooks are refused and its pushes wait.
     pub enabled: bool,
     #[serde(flatten)]
@@ -167,6 +179,9 @@ pub struct Principal {
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
+    /// The store's currency (its own, else the hub's).
+    pub currency: Currency,
+    pub accept_test_orders: bool,
     /// Whether the merchant has the store switched on.
     pub store_enabled: bool,
 }
@@ -281,6 +296,8 @@ mod tests {
             payment_types: vec![],
             allow_backorder: false,
             prices_include_tax: true,
+            currency: Currency::DEFAULT,
+            accept_test_orders: false,
             store_enabled: true,
         }
     }

@@ -15,6 +15,7 @@ use axum::Router;
 use poshub_api::{extract::hash_key, AppState, Metrics};
 use poshub_connectors::{Host, Registry};
 use poshub_db::Storage;
+use poshub_model::currency::Currency;
 use poshub_model::phone::CountryCode;
 use rand::RngCore;
 
@@ -29,6 +30,8 @@ pub struct Config {
     /// first start is used, or a new one is generated.
     pub admin_token: Option<String>,
     pub default_country: CountryCode,
+    /// The hub's currency to set (None: keep the stored one).
+    pub currency: Option<Currency>,
     /// Extra connector plugins (`*.wasm`), besides the bundled ones.
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled plugins are cached (None: compile at every start).
@@ -99,6 +102,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Hub> {
             }
         },
     };
+    if let Some(currency) = config.currency {
+        storage
+            .set_hub_currency(currency)
+            .await
+            .context("--currency")?;
+    }
     let registry = load_registry(config).await?;
     let metrics = Arc::new(Metrics::default());
     if let Some(sync) = &config.sync {

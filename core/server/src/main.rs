@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use poshub_model::currency::Currency;
 use poshub_model::phone::CountryCode;
 use poshub_server::{AdminToken, Config, Tls};
 
@@ -81,6 +82,12 @@ struct Serve {
     /// Country calling code for customer phones written without one.
     #[arg(long, default_value = "91", env = "POSHUB_DEFAULT_COUNTRY_CODE")]
     default_country_code: String,
+    /// The hub's currency (ISO 4217, e.g. INR, AUD, JPY): what every store
+    /// sells in unless it has its own. Kept in the database; it can change
+    /// only until the first order is booked. Left out: the one stored (INR
+    /// on a new database).
+    #[arg(long, env = "POSHUB_CURRENCY")]
+    currency: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -156,6 +163,7 @@ async fn list_plugins(args: PluginArgs) -> anyhow::Result<()> {
         database_url: String::new(),
         admin_token: None,
         default_country: CountryCode::default(),
+        currency: None,
         plugins_dir: args.plugins_dir,
         plugin_cache: Some(args.plugin_cache),
         sync: None,
@@ -185,6 +193,12 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
         admin_token: std::env::var("POSHUB_ADMIN_TOKEN").ok(),
         default_country: CountryCode::parse(&args.default_country_code)
             .context("--default-country-code")?,
+        currency: args
+            .currency
+            .as_deref()
+            .map(Currency::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--currency: {e}"))?,
         plugins_dir: args.plugins.plugins_dir.clone(),
         plugin_cache: Some(args.plugins.plugin_cache.clone()),
         sync: args.sync.config(),

@@ -90,6 +90,7 @@ impl Connector for Acme {
                 unit_price: amount(&item.price, &format!("items[{i}].price"))?,
                 discount: None,
                 tax_rate: None,
+                tax_amount: None,
             });
         }
         let total = amount(&o.total, "total")?;
@@ -111,17 +112,24 @@ impl Connector for Acme {
             shipping: match &o.shipping_fee {
                 Some(fee) => Some(Shipping {
                     amount: amount(fee, "shipping_fee")?,
+                    tax: None,
                     method: None,
                     address: None,
                 }),
                 None => None,
             },
+            charges: vec![],
             payments: vec![Payment {
                 kind: kind.into(),
                 amount: total.clone(),
                 reference: None,
             }],
             total,
+            // Acme shops sell in one currency, the store's.
+            currency: None,
+            // Acme's prices are written as the store is set up in the hub.
+            prices_include_tax: None,
+            test: false,
             placed_at: None,
             notes: None,
         })])

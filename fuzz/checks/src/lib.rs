@@ -145,6 +145,12 @@ impl Store {
             payment_types: &payment_types,
             prices_include_tax: self.prices_include_tax,
             default_country: &country,
+            // The store sells in the order's currency and takes test orders:
+            // every other rule is what is fuzzed.
+            currency: request
+                .currency
+                .unwrap_or(poshub_model::currency::Currency::DEFAULT),
+            accept_test_orders: true,
         };
         validate_order(
             request,

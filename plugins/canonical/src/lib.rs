@@ -26,8 +26,16 @@ pub struct OrderBody {
     #[serde(default)]
     shipping: Option<ShippingBody>,
     #[serde(default)]
+    charges: Vec<ChargeBody>,
+    #[serde(default)]
     payments: Vec<PaymentBody>,
     total: String,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    prices_include_tax: Option<bool>,
+    #[serde(default)]
+    test: bool,
     #[serde(default)]
     placed_at: Option<String>,
     #[serde(default)]
@@ -57,6 +65,8 @@ struct LineBody {
     discount: Option<String>,
     #[serde(default)]
     tax_rate: Option<String>,
+    #[serde(default)]
+    tax_amount: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,9 +74,38 @@ struct LineBody {
 struct ShippingBody {
     amount: String,
     #[serde(default)]
+    tax: Option<String>,
+    #[serde(default)]
     method: Option<String>,
     #[serde(default)]
     address: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChargeBody {
+    kind: String,
+    #[serde(default)]
+    title: Option<String>,
+    amount: String,
+    #[serde(default)]
+    tax: Option<String>,
+}
+
+/// A charge kind as the store API writes it.
+fn charge_kind(kind: &str) -> Result<ChargeKind, Error> {
+    Ok(match kind {
+        "gift_card" => ChargeKind::GiftCard,
+        "tip" => ChargeKind::Tip,
+        "custom" => ChargeKind::Custom,
+        "fee" => ChargeKind::Fee,
+        "duty" => ChargeKind::Duty,
+        other => {
+            return Err(invalid_input(format!(
+                "charge kind `{other}` is not one of gift_card, tip, custom, fee, duty"
+            )))
+        }
+    })
 }
 
 #[derive(Deserialize)]
@@ -148,10 +187,12 @@ pub fn translate_order(body: &[u8]) -> Result<Order, Error> {
                 unit_price: l.unit_price,
                 discount: l.discount,
                 tax_rate: l.tax_rate,
+                tax_amount: l.tax_amount,
             })
             .collect(),
         shipping: o.shipping.map(|s| Shipping {
             amount: s.amount,
+            tax: s.tax,
             method: s.method,
             address: address(s.address),
         }),
@@ -164,7 +205,22 @@ pub fn translate_order(body: &[u8]) -> Result<Order, Error> {
                 reference: p.reference,
             })
             .collect(),
+        charges: o
+            .charges
+            .into_iter()
+            .map(|c| {
+                Ok(Charge {
+                    kind: charge_kind(&c.kind)?,
+                    title: c.title,
+                    amount: c.amount,
+                    tax: c.tax,
+                })
+            })
+            .collect::<Result<_, Error>>()?,
         total: o.total,
+        currency: o.currency,
+        prices_include_tax: o.prices_include_tax,
+        test: o.test,
         placed_at: o.placed_at,
         notes: o.notes,
     })

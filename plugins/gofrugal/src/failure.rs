@@ -2,8 +2,11 @@
 //! into the dialect's field names.
 //!
 //! Every failure answers
-//! `{"status": "failure", "code", "message", "errors": [{"field", "code", "message"}]}`
-//! (with `existingId` when a duplicate names the order that already exists).
+//! `{"status": "failure", "code", "message", "errors": [{"field", "code", "message"}],
+//! "error": {"code", "message"}}` (with `existingId` when a duplicate names
+//! the order that already exists). `error` is the vendor's own error
+//! object, which real clients read: its `code` is 4000 + the HTTP status
+//! (`4422` for a 422), its `message` the same as the top-level one.
 
 use poshub_connector_sdk::{ApiResponse, Header};
 use serde::Deserialize;
@@ -114,6 +117,13 @@ impl Failure {
         if let Some(id) = self.existing_id {
             body.push(("existingId", Json::int(id)));
         }
+        body.push((
+            "error",
+            Json::object([
+                ("code", Json::int(4000 + i64::from(self.status))),
+                ("message", Json::str(&self.message)),
+            ]),
+        ));
         response(self.status, &Json::object(body), self.headers.clone())
     }
 }
@@ -148,11 +158,49 @@ struct HubLineAvailability {
     available: String,
 }
 
+/// Which of the dialect's alternative field names a request used, so that
+/// an error the hub finds names the field the client actually sent.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Sent {
+    /// Rows of `orderItems` whose reference code is their `itemId` (they
+    /// carry no `itemReferenceCode`).
+    pub item_id_rows: Vec<usize>,
+    /// The location came as `outletId` (no `locationId`).
+    pub outlet_id: bool,
+    /// The note came as `orderRemarks` (no `remarks`).
+    pub order_remarks: bool,
+}
+
+impl Sent {
+    /// The dialect field of a hub field path, as this request named it:
+    /// [`dialect_field`], except `orderItems[i].itemId` for the reference
+    /// code of a row that sent only `itemId`, `outletId` and `orderRemarks`
+    /// when those were sent instead of `locationId` and `remarks`.
+    pub fn field(&self, canonical: &str) -> String {
+        if let Some(i) = line_index(canonical, ".reference_code") {
+            if self.item_id_rows.contains(&i) {
+                return format!("orderItems[{i}].itemId");
+            }
+        }
+        match canonical {
+            "location" if self.outlet_id => "outletId".to_string(),
+            "notes" if self.order_remarks => "orderRemarks".to_string(),
+            other => dialect_field(other),
+        }
+    }
+}
+
+/// `i` of `lines[i]TAIL`.
+fn line_index(canonical: &str, tail: &str) -> Option<usize> {
+    let rest = canonical.strip_prefix("lines[")?.strip_suffix(tail)?;
+    rest.strip_suffix(']')?.parse().ok()
+}
+
 /// An error the hub answered (a problem+json body with `status` >= 400),
 /// in the dialect with the same status. Field paths are translated by
-/// [`dialect_field`]; a stock shortage lists each short item as a problem
+/// [`Sent::field`]; a stock shortage lists each short item as a problem
 /// with its `quantity`; a duplicate names the existing order in `existingId`.
-pub fn from_hub_problem(status: u16, body: &str) -> Failure {
+pub fn from_hub_problem(status: u16, body: &str, sent: &Sent) -> Failure {
     let problem: HubProblem = serde_json::from_str(body).unwrap_or_default();
     let code = problem.code.unwrap_or_else(|| "error".to_string());
     let message = problem
@@ -164,7 +212,7 @@ pub fn from_hub_problem(status: u16, body: &str) -> Failure {
         .into_iter()
         .flatten()
         .map(|e| FieldProblem {
-            field: dialect_field(&e.field),
+            field: sent.field(&e.field),
             code: e.code,
             message: e.message,
         })
@@ -254,6 +302,52 @@ mod tests {
             ("something_else", "something_else"),
         ] {
             assert_eq!(dialect_field(hub), dialect, "{hub}");
+            assert_eq!(Sent::default().field(hub), dialect, "{hub}");
         }
+    }
+
+    #[test]
+    fn hub_fields_in_the_names_the_client_sent() {
+        let sent = Sent {
+            item_id_rows: vec![0, 2],
+            outlet_id: true,
+            order_remarks: true,
+        };
+        for (hub, dialect) in [
+            ("lines[0].reference_code", "orderItems[0].itemId"),
+            ("lines[1].reference_code", "orderItems[1].itemReferenceCode"),
+            ("lines[2].reference_code", "orderItems[2].itemId"),
+            ("lines[2].quantity", "orderItems[2].quantity"),
+            ("location", "outletId"),
+            ("notes", "orderRemarks"),
+            ("total", "totalAmount"),
+        ] {
+            assert_eq!(sent.field(hub), dialect, "{hub}");
+        }
+    }
+
+    #[test]
+    fn failures_carry_the_vendor_error_object() {
+        let r =
+            Failure::field("paymentMode", "required", "`paymentMode` is required").to_response();
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(r.status, 400);
+        assert_eq!(body["status"], "failure");
+        assert_eq!(body["code"], "required");
+        assert_eq!(
+            body["error"],
+            serde_json::json!({"code": 4400, "message": "paymentMode: `paymentMode` is required"})
+        );
+        let r = from_hub_problem(
+            422,
+            r#"{"code":"total_mismatch","detail":"no"}"#,
+            &Sent::default(),
+        )
+        .to_response();
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            body["error"],
+            serde_json::json!({"code": 4422, "message": "no"})
+        );
     }
 }

@@ -16,6 +16,10 @@
 //! | `GET /salesOrders/{id}`, `GET /salesOrders?id={id}` | get an order |
 //! | `POST /salesOrders` with `{"salesOrder": {...}}` | create an order |
 //!
+//! Paths may carry the vendor's own prefix (`/WebReporter/api/v1/items`,
+//! also `/RayMedi_HQ`, `/TruePOS` and `/servquick`, any case), as clients
+//! written for one of the vendor's products have it in their base URL.
+//!
 //! The dialect has no webhooks and pushes nothing. `README.md` next to this
 //! crate documents every field for storefront developers.
 //!
@@ -33,8 +37,9 @@ pub mod time;
 use poshub_connector_sdk::*;
 use serde_json::json;
 
-use crate::failure::Failure;
+use crate::failure::{Failure, Sent};
 use crate::json::{response, Json};
+use crate::order_in::PaymentModes;
 use crate::query::Params;
 use crate::time::{Offset, DEFAULT_OFFSET};
 
@@ -57,9 +62,31 @@ enum Route<'a> {
     SalesOrder(&'a str),
 }
 
+/// The path prefixes of the vendor's products, before their API's own paths.
+const VENDOR_PREFIXES: [&str; 4] = [
+    "/WebReporter/api/v1",
+    "/RayMedi_HQ/api/v1",
+    "/TruePOS/api/v1",
+    "/servquick/api/v1",
+];
+
+/// `path` without a leading vendor prefix (any case).
+fn strip_vendor_prefix(path: &str) -> &str {
+    for prefix in VENDOR_PREFIXES {
+        let Some(head) = path.get(..prefix.len()) else {
+            continue;
+        };
+        let rest = &path[prefix.len()..];
+        if head.eq_ignore_ascii_case(prefix) && (rest.is_empty() || rest.starts_with('/')) {
+            return rest;
+        }
+    }
+    path
+}
+
 impl Route<'_> {
     fn parse(path: &str) -> Option<Route<'_>> {
-        let path = path.trim_end_matches('/');
+        let path = strip_vendor_prefix(path).trim_end_matches('/');
         match path {
             "/items" => Some(Route::Items),
             "/salesOrders" => Some(Route::SalesOrders),
@@ -130,18 +157,48 @@ fn utc_offset(ctx: &CallContext) -> Result<Offset, Error> {
     }
 }
 
-/// The canonical command of a request, or the dialect's own answer.
-fn command(ctx: &CallContext, request: &ApiRequest, offset: Offset) -> Result<ApiCommand, Failure> {
+/// What the store's `payment_modes` and `default_payment_mode` make of
+/// `paymentMode`.
+fn payment_modes(ctx: &CallContext) -> Result<PaymentModes, Error> {
+    PaymentModes::from_config(
+        config(ctx, "payment_modes"),
+        config(ctx, "default_payment_mode"),
+    )
+    .map_err(config_error)
+}
+
+/// Why a request gets no command.
+enum Refusal {
+    /// The request is refused in the dialect.
+    Dialect(Failure),
+    /// The store's config is wrong (the merchant's error, not the client's).
+    Config(Error),
+}
+
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Refusal {
+        Refusal::Dialect(failure)
+    }
+}
+
+/// The canonical command of a request, or why there is none.
+fn command(ctx: &CallContext, request: &ApiRequest, offset: Offset) -> Result<ApiCommand, Refusal> {
     let params = Params::parse(&request.query)?;
     Ok(match call(request, &params)? {
         Call::ListItems => ApiCommand::ListItems(query::item_query(&params, offset)?),
         Call::ListOrders => ApiCommand::ListOrders(query::order_query(&params, offset)?),
         Call::GetOrder(id) => ApiCommand::GetOrder(id),
-        Call::CreateOrder => ApiCommand::CreateOrder(order_in::create_order(
-            &request.body,
-            offset,
-            config(ctx, "location"),
-        )?),
+        Call::CreateOrder => {
+            // Read only for orders: a config mistake here does not stop
+            // the item and order lists.
+            let modes = payment_modes(ctx).map_err(Refusal::Config)?;
+            ApiCommand::CreateOrder(order_in::create_order(
+                &request.body,
+                offset,
+                config(ctx, "location"),
+                &modes,
+            )?)
+        }
     })
 }
 
@@ -171,6 +228,18 @@ impl Connector for Gofrugal {
                     "location": {
                         "type": "string",
                         "description": "Hub location code for new sales orders that name no locationId"
+                    },
+                    "default_payment_mode": {
+                        "type": ["string", "integer"],
+                        "description": "The paymentMode of a new sales order that names none: 1, 2, a name such as cod or card, or a name of payment_modes; without it such an order is refused"
+                    },
+                    "payment_modes": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "string",
+                            "pattern": "^[a-z0-9_]{1,32}$"
+                        },
+                        "description": "paymentMode names (any case) and the hub payment type each becomes, e.g. {\"UPI\": \"upi\"}; they come before the built-in names"
                     }
                 }
             }))
@@ -179,8 +248,11 @@ impl Connector for Gofrugal {
 
     fn plan_api(ctx: &CallContext, request: &ApiRequest) -> Result<ApiCommand, Error> {
         let offset = utc_offset(ctx)?;
-        Ok(command(ctx, request, offset)
-            .unwrap_or_else(|failure| ApiCommand::Respond(failure.to_response())))
+        match command(ctx, request, offset) {
+            Ok(command) => Ok(command),
+            Err(Refusal::Dialect(failure)) => Ok(ApiCommand::Respond(failure.to_response())),
+            Err(Refusal::Config(error)) => Err(error),
+        }
     }
 
     fn render_api(
@@ -190,7 +262,15 @@ impl Connector for Gofrugal {
     ) -> Result<ApiResponse, Error> {
         let offset = utc_offset(ctx)?;
         if answer.status >= 400 {
-            return Ok(failure::from_hub_problem(answer.status, &answer.body).to_response());
+            // The hub's errors about an order name the fields it was sent with.
+            let created = Params::parse(&request.query)
+                .is_ok_and(|params| matches!(call(request, &params), Ok(Call::CreateOrder)));
+            let sent = if created {
+                order_in::sent(&request.body)
+            } else {
+                Sent::default()
+            };
+            return Ok(failure::from_hub_problem(answer.status, &answer.body, &sent).to_response());
         }
         let params = Params::parse(&request.query).map_err(|f| render::internal(f.message))?;
         let call = call(request, &params).map_err(|f| {
@@ -215,3 +295,32 @@ impl Connector for Gofrugal {
 }
 
 register!(Gofrugal);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_prefixes_are_stripped() {
+        for (path, route) in [
+            ("/items", Some(Route::Items)),
+            ("/WebReporter/api/v1/items", Some(Route::Items)),
+            ("/webreporter/API/V1/salesOrders/", Some(Route::SalesOrders)),
+            ("/RayMedi_HQ/api/v1/items", Some(Route::Items)),
+            (
+                "/TruePOS/api/v1/salesOrders/17",
+                Some(Route::SalesOrder("17")),
+            ),
+            ("/servquick/api/v1/salesOrders", Some(Route::SalesOrders)),
+            ("/WebReporter/api/v1", None),
+            ("/WebReporter/api/v1items", None),
+            ("/WebReporter/api/v2/items", None),
+            ("/WebReporter/items", None),
+            ("/x/WebReporter/api/v1/items", None),
+            ("/TruePOS/api/v1/TruePOS/api/v1/items", None),
+            ("/é", None),
+        ] {
+            assert_eq!(Route::parse(path), route, "{path}");
+        }
+    }
+}

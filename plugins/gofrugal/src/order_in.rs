@@ -6,6 +6,13 @@
 //! as JSON numbers or as strings and are read from their digits, never
 //! through float arithmetic. Sale prices include tax (as in the vendor's
 //! product), so a gofrugal store is configured with prices_include_tax.
+//!
+//! Real clients of the vendor's API name some things in more than one way,
+//! and all of them are read: `itemId` is the reference code of a row
+//! without `itemReferenceCode`, `outletId` is `locationId`, `orderRemarks`
+//! is `remarks`, the split address fields (`customerAddressLine1`,
+//! `shippingAddress1`, ...) make address objects, and `paymentMode` may be
+//! a name (`COD`, `card`, or one of the store's `payment_modes`).
 
 use poshub_connector_sdk::{
     decimal, money, phone_hint, Customer, Order, OrderLine, Payment, Shipping,
@@ -13,7 +20,7 @@ use poshub_connector_sdk::{
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value};
 
-use crate::failure::{Failure, Problems};
+use crate::failure::{Failure, Problems, Sent};
 use crate::time::{to_rfc3339, Offset};
 
 /// How far `itemAmount` may be from `salePrice × quantity − discount`.
@@ -22,12 +29,198 @@ const ITEM_AMOUNT_TOLERANCE: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 /// The `status` values a new sales order may carry (any case).
 const NEW_ORDER_STATUSES: [&str; 3] = ["pending", "placed", "new"];
 
+/// The `paymentMode` values every store takes (numbers, and names in any
+/// case) with their hub payment types.
+const BUILT_IN_MODES: [(&str, &str); 8] = [
+    ("1", "cod"),
+    ("2", "card"),
+    ("cod", "cod"),
+    ("cash", "cod"),
+    ("cash on delivery", "cod"),
+    ("card", "card"),
+    ("prepaid", "card"),
+    ("online", "card"),
+];
+
+/// The names of [`BUILT_IN_MODES`], as an error message lists them.
+const BUILT_IN_NAMES: &str = "COD, cash, cash on delivery, card, prepaid, online";
+
+/// The split address fields of the customer, each with its key in the
+/// address object.
+const CUSTOMER_ADDRESS_PARTS: [(&str, &str); 8] = [
+    ("line1", "customerAddressLine1"),
+    ("line2", "customerAddressLine2"),
+    ("line3", "customerAddressLine3"),
+    ("area", "customerArea"),
+    ("city", "customerCity"),
+    ("state", "customerState"),
+    ("country", "customerCountry"),
+    ("pincode", "customerPincode"),
+];
+
+/// The split fields of the delivery address, each with its key in the
+/// address object.
+const SHIPPING_ADDRESS_PARTS: [(&str, &str); 9] = [
+    ("name", "shippingName"),
+    ("line1", "shippingAddress1"),
+    ("line2", "shippingAddress2"),
+    ("city", "shippingPlace"),
+    ("state", "shippingState"),
+    ("country", "shippingCountry"),
+    ("pincode", "shippingPincode"),
+    ("phone", "shippingMobile"),
+    ("email", "shippingEmail"),
+];
+
+/// Order-level discounts, which the hub cannot book (discounts are per line).
+const ORDER_DISCOUNTS: [&str; 2] = ["orderDiscAmt", "orderDiscPerc"];
+
+/// What the store's config makes of `paymentMode`: the built-in modes, the
+/// store's own names (`payment_modes`) and the mode of an order that names
+/// none (`default_payment_mode`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PaymentModes {
+    /// The store's names: (as configured, normalised, hub payment type).
+    named: Vec<(String, String, String)>,
+    /// The hub payment type of an order without `paymentMode`.
+    default: Option<String>,
+}
+
+impl PaymentModes {
+    /// From the store's `payment_modes` (a JSON object of name -> hub
+    /// payment type) and `default_payment_mode` (a `paymentMode` value).
+    /// The error is for the merchant: what is wrong with the config.
+    pub fn from_config(
+        payment_modes: Option<&str>,
+        default_payment_mode: Option<&str>,
+    ) -> Result<PaymentModes, String> {
+        let mut modes = PaymentModes::default();
+        if let Some(raw) = payment_modes {
+            let object: Map<String, Value> = serde_json::from_str(raw).map_err(|_| {
+                format!(
+                    "the store's `payment_modes` must be a JSON object of paymentMode names and \
+                     hub payment types, e.g. {{\"UPI\": \"upi\"}}, not `{raw}`"
+                )
+            })?;
+            for (name, kind) in object {
+                let normalised = normalise(&name);
+                let kind = kind
+                    .as_str()
+                    .map(|k| k.trim().to_ascii_lowercase())
+                    .filter(|k| is_payment_type(k))
+                    .ok_or_else(|| {
+                        format!(
+                            "the store's `payment_modes` maps `{name}` to {kind}, not a hub payment \
+                             type (lower-case letters, digits and _, e.g. cod, card, upi)"
+                        )
+                    })?;
+                if normalised.is_empty() {
+                    return Err("the store's `payment_modes` has an empty name".to_string());
+                }
+                modes
+                    .named
+                    .push((name.trim().to_string(), normalised, kind));
+            }
+        }
+        if let Some(raw) = default_payment_mode {
+            let kind = modes.resolve(raw).ok_or_else(|| {
+                format!(
+                    "the store's `default_payment_mode` `{raw}` is not a payment mode; use 1, 2, \
+                     one of {BUILT_IN_NAMES}, or a name of its `payment_modes`"
+                )
+            })?;
+            modes.default = Some(kind);
+        }
+        Ok(modes)
+    }
+
+    /// The hub payment type of a `paymentMode` value: the store's own names
+    /// first, then 1, 2 and the built-in names; any case, spaces trimmed.
+    pub fn resolve(&self, raw: &str) -> Option<String> {
+        let key = normalise(raw);
+        self.named
+            .iter()
+            .find(|(_, name, _)| *name == key)
+            .map(|(_, _, kind)| kind.clone())
+            .or_else(|| {
+                BUILT_IN_MODES
+                    .iter()
+                    .find(|(name, _)| *name == key)
+                    .map(|(_, kind)| kind.to_string())
+            })
+    }
+}
+
+/// A name as it is matched: trimmed, lower case, one space between words.
+fn normalise(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The hub's rule for a payment type: 1 to 32 of `a-z`, `0-9` and `_`.
+fn is_payment_type(kind: &str) -> bool {
+    (1..=32).contains(&kind.len())
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Which alternative field names a (valid) sales order body used, for
+/// naming the fields of the hub's errors about it.
+pub fn sent(body: &[u8]) -> Sent {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Sent::default();
+    };
+    let Some(so) = value.get("salesOrder").and_then(Value::as_object) else {
+        return Sent::default();
+    };
+    let item_id_rows = so
+        .get("orderItems")
+        .and_then(Value::as_array)
+        .map(|rows| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, row)| row.as_object().is_some_and(keyed_by_item_id))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
+    Sent {
+        item_id_rows,
+        outlet_id: blank(so.get("locationId")) && !blank(so.get("outletId")),
+        order_remarks: blank(so.get("remarks")) && !blank(so.get("orderRemarks")),
+    }
+}
+
+/// Absent, null or blank text.
+fn blank(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// A row without `itemReferenceCode` that names its item by `itemId`
+/// (text or a number): its reference code is the `itemId`.
+fn keyed_by_item_id(row: &Map<String, Value>) -> bool {
+    let item_id = match row.get("itemId") {
+        Some(Value::Number(_)) => true,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        _ => false,
+    };
+    item_id && blank(row.get("itemReferenceCode"))
+}
+
 /// Translates a sales order body; `default_location` is the store's
-/// configured `location`.
+/// configured `location`, `modes` what its config makes of `paymentMode`.
 pub fn create_order(
     body: &[u8],
     offset: Offset,
     default_location: Option<&str>,
+    modes: &PaymentModes,
 ) -> Result<Order, Failure> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Failure::field("body", "invalid_json", format!("the body is not JSON: {e}"))
@@ -40,7 +233,7 @@ pub fn create_order(
         ));
     };
     let mut p = Problems::default();
-    let order = read_order(so, offset, default_location, &mut p);
+    let order = read_order(so, offset, default_location, modes, &mut p);
     p.into_result("the salesOrder")?;
     order.ok_or_else(|| Failure::new(400, "invalid_sales_order", "the salesOrder is not valid"))
 }
@@ -49,13 +242,15 @@ fn read_order(
     so: &Map<String, Value>,
     offset: Offset,
     default_location: Option<&str>,
+    modes: &PaymentModes,
     p: &mut Problems,
 ) -> Option<Order> {
     let reference = required_text(so, "onlineReferenceNo", "onlineReferenceNo", p);
     let placed_at = placed_at(so, offset, p);
     check_status(so, p);
     let total = amount(so, "totalAmount", "totalAmount", p, Need::Required);
-    let mode = payment_mode(so, p);
+    check_order_discounts(so, p);
+    let mode = payment_mode(so, modes, p);
     let payment_reference = text(so, "paymentReference", "paymentReference", p);
     let lines = lines(so, p);
     let total_quantity = number(so, "totalQuantity", "totalQuantity", p, Need::Optional);
@@ -64,16 +259,16 @@ fn read_order(
     }
     let customer = customer(so, p);
     let shipping = shipping(so, p);
-    let location =
-        text(so, "locationId", "locationId", p).or_else(|| default_location.map(str::to_string));
-    let notes = text(so, "remarks", "remarks", p);
+    let location = location(so, p).or_else(|| default_location.map(str::to_string));
+    let notes = notes(so, p);
 
     let total = total?;
     let payments = match mode? {
         // A free order has nothing to pay.
         _ if total.value.is_zero() => vec![],
-        PaymentMode::Cod => vec![payment("cod", &total, None)],
-        PaymentMode::Card => vec![payment("card", &total, payment_reference)],
+        // Cash on delivery has no gateway reference yet.
+        kind if kind == "cod" => vec![payment(&kind, &total, None)],
+        kind => vec![payment(&kind, &total, payment_reference)],
     };
     Some(Order {
         online_reference_no: reference?,
@@ -81,8 +276,14 @@ fn read_order(
         customer,
         lines: lines?.into_iter().map(|l| l.line).collect(),
         shipping,
+        charges: vec![],
         payments,
         total: total.money(),
+        // The vendor's API has one currency, the POS's.
+        currency: None,
+        // In this dialect a salePrice includes tax, as in the vendor's product.
+        prices_include_tax: Some(true),
+        test: false,
         placed_at,
         notes,
     })
@@ -256,29 +457,86 @@ fn check_status(so: &Map<String, Value>, p: &mut Problems) {
     }
 }
 
-/// The vendor's `paymentMode`.
-#[derive(Clone, Copy)]
-enum PaymentMode {
-    /// 1: cash on delivery.
-    Cod,
-    /// 2: paid by card (or any prepaid gateway).
-    Card,
-}
-
-fn payment_mode(so: &Map<String, Value>, p: &mut Problems) -> Option<PaymentMode> {
-    let raw = required_text(so, "paymentMode", "paymentMode", p)?;
-    match raw.as_str() {
-        "1" => Some(PaymentMode::Cod),
-        "2" => Some(PaymentMode::Card),
-        _ => {
+/// `locationId`, or its alias `outletId`; both may be given when they agree.
+fn location(so: &Map<String, Value>, p: &mut Problems) -> Option<String> {
+    let location_id = text(so, "locationId", "locationId", p);
+    let outlet_id = text(so, "outletId", "outletId", p);
+    match (location_id, outlet_id) {
+        (Some(location), Some(outlet)) if location != outlet => {
             p.push(
-                "paymentMode",
-                "invalid_payment_mode",
-                format!("`{raw}` is not a payment mode; use 1 (cash on delivery) or 2 (card)"),
+                "outletId",
+                "location_mismatch",
+                format!(
+                    "outletId `{outlet}` and locationId `{location}` name different locations; \
+                     send one of them"
+                ),
             );
             None
         }
+        (location, outlet) => location.or(outlet),
     }
+}
+
+/// `remarks`, or its alias `orderRemarks`; both, one per line, when they differ.
+fn notes(so: &Map<String, Value>, p: &mut Problems) -> Option<String> {
+    let remarks = text(so, "remarks", "remarks", p);
+    let order_remarks = text(so, "orderRemarks", "orderRemarks", p);
+    match (remarks, order_remarks) {
+        (Some(a), Some(b)) if a != b => Some(format!("{a}\n{b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// An order-level discount cannot be booked (the hub's discounts are per
+/// line): a non-zero one is refused rather than ignored, which would charge
+/// the customer more than the storefront did.
+fn check_order_discounts(so: &Map<String, Value>, p: &mut Problems) {
+    for key in ORDER_DISCOUNTS {
+        if let Some(n) = number(so, key, key, p, Need::Optional) {
+            if !n.value.is_zero() {
+                p.push(
+                    key,
+                    "order_discount_not_supported",
+                    format!(
+                        "an order-level discount ({}) cannot be booked; give the items their \
+                         discountPercentage instead",
+                        n.text
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The hub payment type of the vendor's `paymentMode` (see [`PaymentModes`]);
+/// without one, the store's `default_payment_mode`.
+fn payment_mode(so: &Map<String, Value>, modes: &PaymentModes, p: &mut Problems) -> Option<String> {
+    let Some(raw) = text(so, "paymentMode", "paymentMode", p) else {
+        // A value of the wrong type was reported by `text`.
+        if !blank(so.get("paymentMode")) {
+            return None;
+        }
+        if modes.default.is_none() {
+            p.push("paymentMode", "required", "`paymentMode` is required");
+        }
+        return modes.default.clone();
+    };
+    if let Some(kind) = modes.resolve(&raw) {
+        return Some(kind);
+    }
+    let mut message =
+        format!("`{raw}` is not a payment mode; use 1 (cash on delivery) or 2 (card)");
+    // A name gets the names.
+    if !raw.bytes().all(|b| b.is_ascii_digit()) {
+        message.push_str(", or a name: ");
+        message.push_str(BUILT_IN_NAMES);
+        for (name, _, _) in &modes.named {
+            message.push_str(", ");
+            message.push_str(name);
+        }
+    }
+    p.push("paymentMode", "invalid_payment_mode", message);
+    None
 }
 
 fn payment(kind: &str, total: &Num, reference: Option<String>) -> Payment {
@@ -340,8 +598,24 @@ fn lines(so: &Map<String, Value>, p: &mut Problems) -> Option<Vec<Line>> {
 /// Row `i` of `orderItems`.
 fn line(i: usize, row: &Map<String, Value>, p: &mut Problems) -> Option<Line> {
     let at = |key: &str| format!("orderItems[{i}].{key}");
-    let reference = required_text(row, "itemReferenceCode", &at("itemReferenceCode"), p);
+    let own_reference = text(row, "itemReferenceCode", &at("itemReferenceCode"), p);
     let external_id = text(row, "itemId", &at("itemId"), p);
+    // Without an itemReferenceCode, the itemId is the reference code: a
+    // plain item's reference code is its item code in the hub.
+    let reference = own_reference.or_else(|| {
+        if keyed_by_item_id(row) {
+            return external_id.clone();
+        }
+        // A value of the wrong type was reported by `text`.
+        if blank(row.get("itemReferenceCode")) && blank(row.get("itemId")) {
+            p.push(
+                at("itemReferenceCode"),
+                "required",
+                "`itemReferenceCode` (or `itemId`) is required",
+            );
+        }
+        None
+    });
     let title = text(row, "itemName", &at("itemName"), p);
     let quantity = number(row, "quantity", &at("quantity"), p, Need::Required).filter(|q| {
         let positive = q.value > Decimal::ZERO;
@@ -395,6 +669,7 @@ fn line(i: usize, row: &Map<String, Value>, p: &mut Problems) -> Option<Line> {
             unit_price: price.money(),
             discount: (!discount.is_zero()).then(|| money_text(discount)),
             tax_rate: tax.map(|t| t.value.normalize().to_string()),
+            tax_amount: None,
         },
         quantity: quantity.value,
     })
@@ -484,18 +759,29 @@ fn address(obj: &Map<String, Value>, key: &str, p: &mut Problems) -> Option<Addr
     }
 }
 
-/// `customerAddress` as is, or, with `customerCity`, `customerState` or
-/// `customerPincode`, an object `{"address", "city", "state", "pincode"}`.
+/// `customerAddress` as is, or, with any of the split fields
+/// ([`CUSTOMER_ADDRESS_PARTS`]), an object `{"address", "line1", ...,
+/// "city", "state", "country", "pincode"}`.
 fn customer_address(so: &Map<String, Value>, p: &mut Problems) -> Option<String> {
     let base = address(so, "customerAddress", p);
-    let parts: Vec<(&str, String)> = [
-        ("city", "customerCity"),
-        ("state", "customerState"),
-        ("pincode", "customerPincode"),
-    ]
-    .into_iter()
-    .filter_map(|(name, key)| text(so, key, key, p).map(|v| (name, v)))
-    .collect();
+    folded(base, parts(so, &CUSTOMER_ADDRESS_PARTS, p))
+}
+
+/// The split address fields that are there, with their object keys.
+fn parts(
+    obj: &Map<String, Value>,
+    fields: &[(&'static str, &str)],
+    p: &mut Problems,
+) -> Vec<(&'static str, String)> {
+    fields
+        .iter()
+        .filter_map(|(name, key)| text(obj, key, key, p).map(|v| (*name, v)))
+        .collect()
+}
+
+/// An address with its split fields: the address as it is when there are
+/// none, else an object with them (a text address under `address`).
+fn folded(base: Option<Address>, parts: Vec<(&str, String)>) -> Option<String> {
     if parts.is_empty() {
         return base.map(address_text);
     }
@@ -518,33 +804,283 @@ fn address_text(a: Address) -> String {
 }
 
 /// `shippingCharge` (0 when absent), `shippingMethod`, and the delivery
-/// address: `shippingAddress` as is, or with `shippingName` an object
-/// `{"name", "address"}`. None when the order says nothing about shipping.
+/// address: `shippingAddress` as is, or with `shippingName` or any of the
+/// split fields ([`SHIPPING_ADDRESS_PARTS`]) an object `{"name", "address",
+/// "line1", ...}`. None when the order says nothing about shipping.
 fn shipping(so: &Map<String, Value>, p: &mut Problems) -> Option<Shipping> {
     let charge = amount(so, "shippingCharge", "shippingCharge", p, Need::Optional);
     let method = text(so, "shippingMethod", "shippingMethod", p);
-    let name = text(so, "shippingName", "shippingName", p);
     let base = address(so, "shippingAddress", p);
-    let address = match (name, base) {
-        (None, base) => base.map(address_text),
-        (Some(name), base) => {
-            let mut object = match base {
-                Some(Address::Object(o)) => o,
-                Some(Address::Text(t)) => {
-                    Map::from_iter([("address".to_string(), Value::String(t))])
-                }
-                None => Map::new(),
-            };
-            object.insert("name".to_string(), Value::String(name));
-            Some(Value::Object(object).to_string())
-        }
-    };
+    let address = folded(base, parts(so, &SHIPPING_ADDRESS_PARTS, p));
     if charge.is_none() && method.is_none() && address.is_none() {
         return None;
     }
     Some(Shipping {
         amount: charge.map_or_else(|| "0.00".to_string(), |c| c.money()),
+        tax: None,
         method,
         address,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::DEFAULT_OFFSET;
+    use serde_json::json;
+
+    fn order(so: Value, modes: &PaymentModes) -> Result<Order, Failure> {
+        let body = json!({ "salesOrder": so }).to_string();
+        create_order(body.as_bytes(), DEFAULT_OFFSET, None, modes)
+    }
+
+    fn fields(failure: &Failure) -> Vec<(&str, &str)> {
+        failure
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect()
+    }
+
+    /// One row of 2 × 125, cash on delivery.
+    fn minimal() -> Value {
+        json!({
+            "onlineReferenceNo": "A-1",
+            "totalAmount": 250,
+            "paymentMode": 1,
+            "orderItems": [{"itemReferenceCode": "MUG-01", "quantity": 2, "salePrice": 125}]
+        })
+    }
+
+    #[test]
+    fn payment_modes_by_number_and_name() {
+        let modes = PaymentModes::default();
+        for (raw, kind) in [
+            ("1", Some("cod")),
+            ("2", Some("card")),
+            ("COD", Some("cod")),
+            ("cash", Some("cod")),
+            (" Cash  On\tDelivery ", Some("cod")),
+            ("Card", Some("card")),
+            ("PREPAID", Some("card")),
+            ("online", Some("card")),
+            ("UPI", None),
+            ("3", None),
+            ("", None),
+        ] {
+            assert_eq!(modes.resolve(raw).as_deref(), kind, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_stores_payment_names_come_first() {
+        let modes = PaymentModes::from_config(
+            Some(r#"{"The Pet Project - Website": "card", "UPI": "UPI", "online": "upi"}"#),
+            Some("the pet project - website"),
+        )
+        .unwrap();
+        assert_eq!(
+            modes.resolve("the PET project - website").as_deref(),
+            Some("card")
+        );
+        assert_eq!(modes.resolve("upi").as_deref(), Some("upi"));
+        assert_eq!(modes.resolve("Online").as_deref(), Some("upi"));
+        assert_eq!(modes.resolve("cash").as_deref(), Some("cod"));
+        assert_eq!(modes.default.as_deref(), Some("card"));
+        let numbered = PaymentModes::from_config(None, Some("1")).unwrap();
+        assert_eq!(numbered.default.as_deref(), Some("cod"));
+    }
+
+    #[test]
+    fn a_bad_payment_config_is_the_merchants_error() {
+        for (modes, default) in [
+            (Some("[1]"), None),
+            (Some("UPI=upi"), None),
+            (Some(r#"{"UPI": "U P I"}"#), None),
+            (Some(r#"{"UPI": 3}"#), None),
+            (Some(r#"{" ": "upi"}"#), None),
+            (None, Some("9")),
+            (None, Some("upi")),
+        ] {
+            let e = PaymentModes::from_config(modes, default).unwrap_err();
+            assert!(e.starts_with("the store's `"), "{modes:?} {default:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_payment_mode_is_the_stores_default() {
+        let mut so = minimal();
+        so.as_object_mut().unwrap().remove("paymentMode");
+        let e = order(so.clone(), &PaymentModes::default()).unwrap_err();
+        assert_eq!(fields(&e), [("paymentMode", "required")]);
+
+        let modes = PaymentModes::from_config(None, Some("cod")).unwrap();
+        let o = order(so.clone(), &modes).unwrap();
+        assert_eq!(o.payments.len(), 1);
+        assert_eq!(o.payments[0].kind, "cod");
+        assert_eq!(o.payments[0].amount, "250.00");
+
+        // Blank is absent; the wrong type is refused even with a default.
+        so["paymentMode"] = json!(" ");
+        assert_eq!(order(so.clone(), &modes).unwrap().payments[0].kind, "cod");
+        so["paymentMode"] = json!(true);
+        let e = order(so, &modes).unwrap_err();
+        assert_eq!(fields(&e), [("paymentMode", "invalid_type")]);
+    }
+
+    #[test]
+    fn a_named_payment_mode_lists_the_names() {
+        let mut so = minimal();
+        so["paymentMode"] = json!("UPI");
+        so["paymentReference"] = json!("T-1");
+        let e = order(so.clone(), &PaymentModes::default()).unwrap_err();
+        assert_eq!(fields(&e), [("paymentMode", "invalid_payment_mode")]);
+        assert_eq!(
+            e.errors[0].message,
+            "`UPI` is not a payment mode; use 1 (cash on delivery) or 2 (card), or a name: \
+             COD, cash, cash on delivery, card, prepaid, online"
+        );
+        let modes = PaymentModes::from_config(Some(r#"{"Manual": "cod"}"#), None).unwrap();
+        let e = order(so.clone(), &modes).unwrap_err();
+        assert!(e.errors[0].message.ends_with("prepaid, online, Manual"));
+
+        // A mapped type other than cod keeps the payment's reference.
+        let modes = PaymentModes::from_config(Some(r#"{"UPI": "upi"}"#), None).unwrap();
+        let o = order(so, &modes).unwrap();
+        assert_eq!(o.payments[0].kind, "upi");
+        assert_eq!(o.payments[0].reference.as_deref(), Some("T-1"));
+    }
+
+    #[test]
+    fn item_id_is_the_reference_code_of_a_row_without_one() {
+        let mut so = minimal();
+        so["orderItems"] = json!([
+            {"itemId": 5012, "quantity": 1, "salePrice": 125},
+            {"itemId": " 5020 ", "itemReferenceCode": "", "quantity": 1, "salePrice": 125},
+            {"itemId": "5030", "itemReferenceCode": "MUG-01", "quantity": 1, "salePrice": 0}
+        ]);
+        let o = order(so.clone(), &PaymentModes::default()).unwrap();
+        let codes: Vec<_> = o
+            .lines
+            .iter()
+            .map(|l| (l.reference_code.as_deref(), l.external_id.as_deref()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (Some("5012"), Some("5012")),
+                (Some("5020"), Some("5020")),
+                (Some("MUG-01"), Some("5030")),
+            ]
+        );
+        let body = json!({ "salesOrder": so }).to_string();
+        assert_eq!(sent(body.as_bytes()).item_id_rows, [0, 1]);
+
+        // Neither: required; an itemId of the wrong type is reported as such.
+        so["orderItems"] = json!([
+            {"quantity": 1, "salePrice": 125},
+            {"itemId": {"id": 1}, "quantity": 1, "salePrice": 125}
+        ]);
+        let e = order(so, &PaymentModes::default()).unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                ("orderItems[0].itemReferenceCode", "required"),
+                ("orderItems[1].itemId", "invalid_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn outlet_id_and_order_remarks_are_aliases() {
+        let mut so = minimal();
+        so["outletId"] = json!(314);
+        so["orderRemarks"] = json!("ring twice");
+        let o = order(so.clone(), &PaymentModes::default()).unwrap();
+        assert_eq!(o.location.as_deref(), Some("314"));
+        assert_eq!(o.notes.as_deref(), Some("ring twice"));
+        let body = json!({ "salesOrder": so.clone() }).to_string();
+        let s = sent(body.as_bytes());
+        assert!(s.outlet_id && s.order_remarks);
+
+        so["locationId"] = json!("314");
+        so["remarks"] = json!("gate code 12");
+        let o = order(so.clone(), &PaymentModes::default()).unwrap();
+        assert_eq!(o.location.as_deref(), Some("314"));
+        assert_eq!(o.notes.as_deref(), Some("gate code 12\nring twice"));
+        let body = json!({ "salesOrder": so.clone() }).to_string();
+        assert_eq!(sent(body.as_bytes()), Sent::default());
+
+        so["locationId"] = json!("BLR");
+        let e = order(so, &PaymentModes::default()).unwrap_err();
+        assert_eq!(fields(&e), [("outletId", "location_mismatch")]);
+    }
+
+    #[test]
+    fn an_order_level_discount_is_refused() {
+        let mut so = minimal();
+        so["orderDiscAmt"] = json!("0.00");
+        so["orderDiscPerc"] = json!(0);
+        assert!(order(so.clone(), &PaymentModes::default()).is_ok());
+        so["orderDiscAmt"] = json!("25");
+        so["orderDiscPerc"] = json!(10);
+        let e = order(so.clone(), &PaymentModes::default()).unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                ("orderDiscAmt", "order_discount_not_supported"),
+                ("orderDiscPerc", "order_discount_not_supported"),
+            ]
+        );
+        so["orderDiscAmt"] = json!("ten");
+        so.as_object_mut().unwrap().remove("orderDiscPerc");
+        let e = order(so, &PaymentModes::default()).unwrap_err();
+        assert_eq!(fields(&e), [("orderDiscAmt", "invalid_number")]);
+    }
+
+    #[test]
+    fn split_address_fields_make_address_objects() {
+        let mut so = minimal();
+        so["customerName"] = json!("Asha Rao");
+        so["customerAddressLine1"] = json!("12, 4th Cross");
+        so["customerAddressLine2"] = json!("Indiranagar");
+        so["customerAddressLine3"] = json!("Near the park");
+        so["customerArea"] = json!("HAL 2nd Stage");
+        so["customerCity"] = json!("Bengaluru");
+        so["customerCountry"] = json!("India");
+        so["customerPincode"] = json!(560038);
+        so["shippingAddress1"] = json!("7 MG Road");
+        so["shippingAddress2"] = json!("Floor 2");
+        so["shippingPlace"] = json!("Mysuru");
+        so["shippingState"] = json!("Karnataka");
+        so["shippingCountry"] = json!("India");
+        so["shippingPincode"] = json!("570001");
+        so["shippingMobile"] = json!("+91 98450 12345");
+        let o = order(so.clone(), &PaymentModes::default()).unwrap();
+        let customer: Value =
+            serde_json::from_str(o.customer.unwrap().address.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            customer,
+            json!({"line1": "12, 4th Cross", "line2": "Indiranagar", "line3": "Near the park",
+                   "area": "HAL 2nd Stage", "city": "Bengaluru", "country": "India",
+                   "pincode": "560038"})
+        );
+        let shipping = o.shipping.unwrap();
+        assert_eq!(shipping.amount, "0.00");
+        let address: Value = serde_json::from_str(shipping.address.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            address,
+            json!({"line1": "7 MG Road", "line2": "Floor 2", "city": "Mysuru",
+                   "state": "Karnataka", "country": "India", "pincode": "570001",
+                   "phone": "+91 98450 12345"})
+        );
+
+        // A text address is kept under `address`.
+        so["shippingAddress"] = json!("7 MG Road, Mysuru");
+        let o = order(so, &PaymentModes::default()).unwrap();
+        let address: Value =
+            serde_json::from_str(o.shipping.unwrap().address.as_deref().unwrap()).unwrap();
+        assert_eq!(address["address"], "7 MG Road, Mysuru");
+        assert_eq!(address["line1"], "7 MG Road");
+    }
 }

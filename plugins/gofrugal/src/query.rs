@@ -80,7 +80,7 @@ pub fn item_query(params: &Params, offset: Offset) -> Result<ItemQuery, Failure>
     let mut problems = Problems::default();
     let location = params.get("locationId", &mut problems).map(str::to_string);
     let since = since(params, "itemTimeStamp", offset, &mut problems);
-    let limit = limit(params, &mut problems);
+    let limit = limit(params, Above::Cap, &mut problems);
     let cursor = params.get("cursor", &mut problems).map(str::to_string);
     first_page_only(params, &mut problems);
     problems.into_result("the query")?;
@@ -99,7 +99,7 @@ pub fn order_query(params: &Params, offset: Offset) -> Result<OrderQuery, Failur
     let mut problems = Problems::default();
     let since = since(params, "createdAt", offset, &mut problems);
     let status = status(params, &mut problems);
-    let limit = limit(params, &mut problems);
+    let limit = limit(params, Above::Refuse, &mut problems);
     let cursor = params.get("cursor", &mut problems).map(str::to_string);
     first_page_only(params, &mut problems);
     problems.into_result("the query")?;
@@ -177,10 +177,24 @@ fn first_page_only(params: &Params, p: &mut Problems) {
     }
 }
 
-fn limit(params: &Params, p: &mut Problems) -> Option<u32> {
+/// What a `limit` above [`MAX_LIMIT`] gets.
+#[derive(Clone, Copy, PartialEq)]
+enum Above {
+    /// A page of [`MAX_LIMIT`]: vendor clients ask for `limit=10000` (or
+    /// `200000`) of items to get "all", and page on by cursor.
+    Cap,
+    /// Refused (`invalid_limit`).
+    Refuse,
+}
+
+fn limit(params: &Params, above: Above, p: &mut Problems) -> Option<u32> {
     let raw = params.get("limit", p)?;
+    let whole = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     match raw.parse::<u32>() {
         Ok(n @ 1..=MAX_LIMIT) => Some(n),
+        // What is left of the whole numbers is 0 or above the maximum
+        // (even beyond u32).
+        _ if above == Above::Cap && whole && raw.bytes().any(|b| b != b'0') => Some(MAX_LIMIT),
         _ => {
             p.push(
                 "limit",
@@ -222,6 +236,35 @@ fn status(params: &Params, p: &mut Problems) -> Option<OrderStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn items_limit(query: &str) -> Result<Option<u32>, Failure> {
+        item_query(&Params::parse(query)?, crate::time::DEFAULT_OFFSET).map(|q| q.limit)
+    }
+
+    #[test]
+    fn an_items_limit_above_the_maximum_is_the_maximum() {
+        for (query, limit) in [
+            ("limit=1", Some(1)),
+            ("limit=500", Some(500)),
+            ("limit=501", Some(500)),
+            ("limit=10000", Some(500)),
+            ("limit=200000", Some(500)),
+            ("limit=99999999999999999999", Some(500)),
+            ("", None),
+        ] {
+            assert_eq!(items_limit(query).unwrap(), limit, "{query}");
+        }
+        for bad in ["limit=0", "limit=000", "limit=-5", "limit=ten", "limit=1.5"] {
+            let failure = items_limit(bad).unwrap_err();
+            assert_eq!(failure.code, "invalid_limit", "{bad}");
+        }
+        // Orders keep refusing it.
+        let orders = order_query(
+            &Params::parse("limit=501").unwrap(),
+            crate::time::DEFAULT_OFFSET,
+        );
+        assert_eq!(orders.unwrap_err().code, "invalid_limit");
+    }
 
     #[test]
     fn decodes_plus_and_percent() {

@@ -295,11 +295,20 @@ impl HubLine {
     }
 }
 
-/// A created order: `{"status": "success", "salesOrder": {...}}`.
+/// A created order: `{"status": "success", "result": {"status": "success",
+/// "id"}, "salesOrder": {...}}`. `result` is what the vendor answers, and
+/// what real clients check (`result.status == "success"`).
 pub fn created_order(body: &str, offset: Offset) -> Result<Json, Error> {
     let order: HubOrder = parse(body, "a sales order")?;
     Ok(Json::object([
         ("status", Json::str("success")),
+        (
+            "result",
+            Json::object([
+                ("status", Json::str("success")),
+                ("id", Json::int(order.id)),
+            ]),
+        ),
         ("salesOrder", order.to_json(offset)?),
     ]))
 }

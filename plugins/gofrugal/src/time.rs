@@ -153,9 +153,22 @@ impl Instant {
         })
     }
 
-    /// Parses the vendor's `yyyy-MM-dd HH:mm:ss`, a wall-clock time at `offset`.
+    /// Parses a local time without a zone, a wall-clock time at `offset`:
+    /// the vendor's `yyyy-MM-dd HH:mm:ss`, also with `T` for the space and
+    /// with a fraction of a second (`2022-11-23 15:04:05.123456`, as
+    /// Python's `str(datetime)` writes it), which is dropped.
     pub fn parse_vendor(raw: &str, offset: Offset) -> Option<Instant> {
-        let (civil, rest) = Civil::parse(raw.trim(), b" ")?;
+        let (civil, rest) = Civil::parse(raw.trim(), b" T")?;
+        let rest = match rest.strip_prefix('.') {
+            Some(fraction) => {
+                let digits = !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit());
+                if !digits {
+                    return None;
+                }
+                ""
+            }
+            None => rest,
+        };
         rest.is_empty().then_some(Instant {
             seconds: civil.seconds() - offset.seconds(),
             nanos: 0,
@@ -174,8 +187,9 @@ impl Instant {
     }
 }
 
-/// A time a storefront sends: the vendor format at `offset`, or RFC 3339.
-/// Answers RFC 3339 for the hub (the vendor format gains the offset).
+/// A time a storefront sends: a local time at `offset` (see
+/// [`Instant::parse_vendor`]), or RFC 3339. Answers RFC 3339 for the hub (a
+/// local time gains the offset and loses its fraction of a second).
 pub fn to_rfc3339(raw: &str, offset: Offset) -> Option<String> {
     match Instant::parse_vendor(raw, offset) {
         Some(instant) => instant.rfc3339(offset),
@@ -278,9 +292,37 @@ mod tests {
             "2026-11-01",
             "2026-11-01 24:00:00",
             "01-11-2026 10:00:00",
+            "2026-11-01 10:00:00.",
+            "2026-11-01 10:00:00.12a",
+            "2026-11-01 10:00:00 +05:30",
+            "2026-11-01T10:00:00+0530",
         ] {
             assert_eq!(to_rfc3339(bad, IST), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn local_times_without_a_zone_drop_their_fraction() {
+        for (raw, at) in [
+            // Python's str(datetime.now()).
+            ("2022-11-23 15:04:05.123456", "2022-11-23T15:04:05+05:30"),
+            ("2022-11-23 15:04:05.9", "2022-11-23T15:04:05+05:30"),
+            // ISO without a zone (`T`), with and without a fraction.
+            ("2026-09-05T10:00:00", "2026-09-05T10:00:00+05:30"),
+            ("2026-09-05T10:00:00.000", "2026-09-05T10:00:00+05:30"),
+            (" 2026-09-05 10:00:00 ", "2026-09-05T10:00:00+05:30"),
+        ] {
+            assert_eq!(to_rfc3339(raw, IST).as_deref(), Some(at), "{raw}");
+        }
+        assert_eq!(
+            to_rfc3339("2022-11-23 15:04:05.123456", Offset(0)).as_deref(),
+            Some("2022-11-23T15:04:05+00:00")
+        );
+        // With a zone it is RFC 3339, kept as it is (fraction included).
+        assert_eq!(
+            to_rfc3339("2026-09-05T10:00:00.000Z", IST).as_deref(),
+            Some("2026-09-05T10:00:00.000Z")
+        );
     }
 
     #[test]

@@ -161,8 +161,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 }
 
 /// An exact decimal from a storefront JSON value: a string such as
-/// `"199.00"` or a number written in the JSON (read from its digits, never
-/// through a float). None for null, empty or anything else.
+/// `"199.00"` or a number written in the JSON, read from its digits
+/// (`445.535714`, `12345678901234567.89`): in the guest the SDK builds
+/// serde_json with `arbitrary_precision`, so a number is never a float.
+/// None for null, empty, an exponent (`1e5`) or anything else.
 pub fn decimal(value: &serde_json::Value) -> Option<String> {
     let raw = match value {
         serde_json::Value::String(s) => s.trim().to_string(),

@@ -38,10 +38,10 @@ pub mod bindings {
 pub use bindings::poshub::connector::log::Level;
 pub use bindings::poshub::connector::types::{
     ApiCommand, ApiRequest, ApiResponse, BasicCredentials, CallContext, Cancellation, Change,
-    ConfigEntry, ConnectorInfo, Credential, Customer, Document, Error, ErrorKind, Header,
-    HttpRequest, HttpResponse, HubAnswer, ItemQuery, Order, OrderLine, OrderQuery, OrderStatus,
-    Outcome, Payment, Price, Refund, ReturnLine, SecretHeader, Shipping, SignatureEncoding,
-    SignatureScheme, StatusChange, StockLevel, Topic, WebhookAuth,
+    Charge, ChargeKind, ConfigEntry, ConnectorInfo, Credential, Customer, Document, Error,
+    ErrorKind, Header, HttpRequest, HttpResponse, HubAnswer, ItemQuery, Order, OrderLine,
+    OrderQuery, OrderStatus, Outcome, Payment, Price, Refund, ReturnLine, SecretHeader, Shipping,
+    SignatureEncoding, SignatureScheme, StatusChange, StockLevel, Topic, WebhookAuth,
 };
 
 mod helpers;

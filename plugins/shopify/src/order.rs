@@ -1,20 +1,32 @@
 //! A Shopify order (the body of `orders/create`, `orders/paid`,
 //! `orders/updated`, `orders/cancelled`) as a canonical order.
 //!
-//! * lines: `line_items`; unit price before discounts, the line's discount
-//!   allocations as its discount, the sum of its tax line rates as its tax
-//!   percentage. Tip line items are not goods: they are folded into the
-//!   shipping charge.
-//! * shipping: the shipping lines' prices minus their discounts (plus their
-//!   tax when the order's prices exclude tax), plus order charges that are
-//!   not lines: tips, duties and additional fees.
-//! * payments: from the gateway names and `financial_status` (see
-//!   [`payments`]).
+//! Every amount is read in the shop's currency (`*_set.shop_money`), and the
+//! order carries the shop's `currency`: a multi-currency order's presentment
+//! money is what the customer saw, the shop money is what the merchant books.
+//! `taxes_included` says how the amounts are written (`prices-include-tax`).
 //!
-//! Every amount is read in the shop's currency (`*_set.shop_money`).
+//! * lines: `line_items` that are goods (a variant, a product or a SKU);
+//!   unit price before discounts, the line's discount allocations as its
+//!   discount, the sum of its tax line rates as its tax percentage and of
+//!   their amounts as its tax. Lines that move no stock are charges: a gift
+//!   card sold (`gift_card: true`), a tip (`tip_payment_gateway`), a custom
+//!   item with neither variant, product nor SKU. A line an order edit took
+//!   out (`current_quantity` below `quantity`, not explained by a refund) is
+//!   booked as the order now stands, with the order's `current_*` totals.
+//! * the storefront's own tax amounts are given only when they add up to the
+//!   order's `total_tax` (a converted draft order can repeat its tax lines);
+//!   otherwise the hub works the tax out from the rates.
+//! * shipping: the shipping lines' prices minus their discounts, their tax
+//!   lines as its tax.
+//! * charges besides the lines: duties and additional fees.
+//! * payments: from the gateway names and `financial_status` (see
+//!   [`payments`]). `test` orders are marked as such; the store's
+//!   `accept_test_orders` decides whether the hub takes them.
 
 use poshub_connector_sdk::{
-    invalid_input, log, phone_hint, Customer, Error, Level, Order, OrderLine, Payment, Shipping,
+    invalid_input, log, phone_hint, Charge, ChargeKind, Customer, Error, Level, Order, OrderLine,
+    Payment, Shipping,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -28,26 +40,122 @@ use crate::json::{
 /// Translates an order body.
 pub fn translate(order: &Value, settings: &OrderSettings) -> Result<Order, Error> {
     let online_reference_no = required_id(order, "id", "the order")?;
-    let (lines, tips) = lines(order)?;
-    let fees = add(tips, order_fees(order)?, "the order's tips and fees")?;
-    let total = required_shop_money(order, "total_price", "the order")?;
+    // An edited order that was also refunded: its `current_*` totals take
+    // the refunds off too, which reach the hub as their own documents, so
+    // it is booked as it was placed.
+    let edited = edited(order) && list(order, "refunds").is_empty();
+    let mut shipping = shipping(order)?;
+    let shipping_tax = shipping.as_ref().map(|s| s.1);
+    let tax_key = if edited {
+        "current_total_tax"
+    } else {
+        "total_tax"
+    };
+    // A converted draft order can repeat a line's tax lines: when the rows
+    // as written do not add up to the order's tax, the repeated rows are
+    // counted once.
+    let mut booked = lines(order, edited, Rows::AsWritten)?;
+    if !taxes_add_up(order, tax_key, &booked, shipping_tax)? {
+        booked = lines(order, edited, Rows::Distinct)?;
+        if taxes_add_up(order, tax_key, &booked, shipping_tax)? {
+            log(
+                Level::Info,
+                &format!("repeated tax lines counted once: they add up to the order's `{tax_key}`"),
+            );
+        } else {
+            log(
+                Level::Warn,
+                &format!(
+                    "the lines' and shipping's tax lines do not add up to the order's `{tax_key}`: line taxes are left to the hub to work out from the rates"
+                ),
+            );
+            for line in &mut booked.lines {
+                line.tax_amount = None;
+            }
+        }
+    }
+    booked.charges.extend(order_charges(order)?);
+    let total_key = if edited {
+        "current_total_price"
+    } else {
+        "total_price"
+    };
+    let total = required_shop_money(order, total_key, "the order")?;
     Ok(Order {
         online_reference_no,
         location: settings.location.clone(),
         customer: customer(order),
-        lines,
-        shipping: shipping(order, fees)?,
+        lines: booked.lines,
+        shipping: shipping.take().map(|(s, _)| s),
+        charges: booked.charges,
         payments: payments(order, total, settings)?,
         total: money_text(total),
+        currency: text(order, "currency").map(str::to_ascii_uppercase),
+        prices_include_tax: Some(taxes_included(order)),
+        test: get(order, "test").and_then(Value::as_bool) == Some(true),
         placed_at: text(order, "created_at").map(str::to_string),
         notes: notes(order),
     })
 }
 
-/// The order's goods lines, and the sum of its tip lines (not goods).
-fn lines(order: &Value) -> Result<(Vec<OrderLine>, Decimal), Error> {
-    let mut lines = Vec::new();
-    let mut tips = Decimal::ZERO;
+fn taxes_included(order: &Value) -> bool {
+    get(order, "taxes_included").and_then(Value::as_bool) == Some(true)
+}
+
+/// What of the line items the hub books.
+struct Booked {
+    /// Goods, with their tax amounts.
+    lines: Vec<OrderLine>,
+    /// The sum of the goods' tax amounts.
+    line_tax: Decimal,
+    /// Gift cards, tips and custom items.
+    charges: Vec<Charge>,
+    /// The sum of the charges' taxes.
+    charge_tax: Decimal,
+}
+
+/// Whether an order edit took something out: a line's `current_quantity`
+/// is below its `quantity` by more than its refunds give back. (Refunds
+/// come to the hub as their own documents, so a refunded order is booked as
+/// it was placed.)
+fn edited(order: &Value) -> bool {
+    let refunded = |line_id: &str| -> Decimal {
+        list(order, "refunds")
+            .iter()
+            .flat_map(|r| list(r, "refund_line_items"))
+            .filter(|rl| id(rl, "line_item_id").as_deref() == Some(line_id))
+            .filter_map(|rl| get(rl, "quantity").and_then(to_decimal))
+            .sum()
+    };
+    list(order, "line_items").iter().any(|item| {
+        let (Some(q), Some(current)) = (
+            get(item, "quantity").and_then(to_decimal),
+            get(item, "current_quantity").and_then(to_decimal),
+        ) else {
+            return false;
+        };
+        let refunds = id(item, "id").map_or(Decimal::ZERO, |i| refunded(&i));
+        current + refunds < q
+    })
+}
+
+/// Which of a line's tax lines count.
+#[derive(Clone, Copy, PartialEq)]
+enum Rows {
+    /// Every row as written.
+    AsWritten,
+    /// Rows repeating an earlier one (same title, rate and amount) once.
+    Distinct,
+}
+
+/// The order's goods lines and the line items that are not goods.
+fn lines(order: &Value, edited: bool, rows: Rows) -> Result<Booked, Error> {
+    let mut booked = Booked {
+        lines: Vec::new(),
+        line_tax: Decimal::ZERO,
+        charges: Vec::new(),
+        charge_tax: Decimal::ZERO,
+    };
     for (i, item) in list(order, "line_items").iter().enumerate() {
         let title = title(item);
         let at = format!(
@@ -55,32 +163,94 @@ fn lines(order: &Value) -> Result<(Vec<OrderLine>, Decimal), Error> {
             i + 1,
             title.as_deref().unwrap_or("untitled")
         );
-        if is_tip(item) {
-            let tip = line_amount(item, &at)?;
+        let ordered = quantity(item, &at)?;
+        let quantity = if edited {
+            match get(item, "current_quantity").and_then(to_decimal) {
+                Some(current) if current <= Decimal::ZERO => {
+                    log(
+                        Level::Info,
+                        &format!("{at} was taken out by an order edit: not booked"),
+                    );
+                    continue;
+                }
+                Some(current) if current < ordered => current,
+                _ => ordered,
+            }
+        } else {
+            ordered
+        };
+        // Discounts and taxes are written for the ordered quantity.
+        let share = |amount: Decimal| -> Result<Decimal, Error> {
+            if quantity == ordered {
+                return Ok(amount);
+            }
+            Ok(mul(amount, quantity, &at)?
+                .checked_div(ordered)
+                .unwrap_or_default()
+                .round_dp(2))
+        };
+        let discount = share(line_discount(item, &at)?)?;
+        let tax = share(line_tax(item, rows, &at)?)?;
+        let kind = if get(item, "gift_card").and_then(Value::as_bool) == Some(true) {
+            Some(ChargeKind::GiftCard)
+        } else if is_tip(item) {
+            Some(ChargeKind::Tip)
+        } else if id(item, "variant_id").is_none()
+            && id(item, "product_id").is_none()
+            && text(item, "sku").is_none()
+        {
+            Some(ChargeKind::Custom)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            let price = required_shop_money(item, "price", &at)?;
+            let amount = sub(mul(quantity, price, &at)?, discount, &at)?;
             log(
                 Level::Info,
-                &format!("{at} is a tip of {tip}: carried with shipping"),
+                &format!("{at} moves no stock ({kind:?}): booked as a charge of {amount}"),
             );
-            tips = add(tips, tip, &at)?;
+            booked.charge_tax = add(booked.charge_tax, tax, &at)?;
+            booked.charges.push(Charge {
+                kind,
+                title,
+                amount: money_text(amount),
+                tax: (!tax.is_zero()).then(|| money_text(tax)),
+            });
             continue;
         }
-        lines.push(line(item, title, &at)?);
+        booked.line_tax = add(booked.line_tax, tax, &at)?;
+        booked.lines.push(OrderLine {
+            reference_code: None,
+            external_id: id(item, "variant_id"),
+            sku: text(item, "sku").map(str::to_string),
+            title,
+            quantity: plain_text(quantity),
+            unit_price: money_text(required_shop_money(item, "price", &at)?),
+            discount: Some(money_text(discount)),
+            tax_rate: Some(plain_text(tax_rate(item, &at)?)),
+            tax_amount: Some(money_text(tax)),
+        });
     }
-    Ok((lines, tips))
+    Ok(booked)
 }
 
-/// One goods line.
-fn line(item: &Value, title: Option<String>, at: &str) -> Result<OrderLine, Error> {
-    Ok(OrderLine {
-        reference_code: None,
-        external_id: id(item, "variant_id"),
-        sku: text(item, "sku").map(str::to_string),
-        title,
-        quantity: plain_text(quantity(item, at)?),
-        unit_price: money_text(required_shop_money(item, "price", at)?),
-        discount: Some(money_text(line_discount(item, at)?)),
-        tax_rate: Some(plain_text(tax_rate(item, at)?)),
-    })
+/// Whether the line items' and shipping lines' tax amounts add up to the
+/// order's own tax (`key`: `total_tax`, or `current_total_tax` for an
+/// edited order). An order that says nothing of its tax is taken at its
+/// lines' word.
+fn taxes_add_up(
+    order: &Value,
+    key: &str,
+    booked: &Booked,
+    shipping_tax: Option<Decimal>,
+) -> Result<bool, Error> {
+    let Some(stated) = shop_money(order, key, "the order")? else {
+        return Ok(true);
+    };
+    let sum = add(booked.line_tax, booked.charge_tax, "the order's taxes")?;
+    let sum = add(sum, shipping_tax.unwrap_or_default(), "the order's taxes")?;
+    Ok(sum == stated)
 }
 
 /// `title`, with ` - variant_title` when the variant has one.
@@ -110,16 +280,6 @@ fn quantity(item: &Value, at: &str) -> Result<Decimal, Error> {
     }
 }
 
-/// What a line charges after its discounts (used for tips).
-fn line_amount(item: &Value, at: &str) -> Result<Decimal, Error> {
-    let gross = mul(
-        quantity(item, at)?,
-        required_shop_money(item, "price", at)?,
-        at,
-    )?;
-    sub(gross, line_discount(item, at)?, at)
-}
-
 /// The whole line's discount: its discount allocations (code, automatic
 /// and manual discounts spread over the line), else `total_discount`.
 fn line_discount(item: &Value, at: &str) -> Result<Decimal, Error> {
@@ -145,50 +305,92 @@ fn sum_allocations(allocations: &[Value], at: &str) -> Result<Decimal, Error> {
         })
 }
 
-/// The line's tax percentage: the sum of its tax lines' rates (fractions,
-/// e.g. 0.09 CGST + 0.09 SGST) times 100.
+/// The tax a line or shipping line was charged: the sum of its tax lines'
+/// amounts in shop money.
+fn line_tax(item: &Value, rows: Rows, at: &str) -> Result<Decimal, Error> {
+    let all = list(item, "tax_lines");
+    let mut sum = Decimal::ZERO;
+    for (i, tax) in all.iter().enumerate() {
+        let repeated = |key: &[&str]| {
+            all[..i]
+                .iter()
+                .any(|earlier| key.iter().all(|k| get(earlier, k) == get(tax, k)))
+        };
+        if rows == Rows::Distinct && repeated(&["title", "rate", "price"]) {
+            continue;
+        }
+        let what = format!("{at}: tax line {}", i + 1);
+        sum = add(
+            sum,
+            shop_money(tax, "price", &what)?.unwrap_or_default(),
+            &what,
+        )?;
+    }
+    Ok(sum)
+}
+
+/// The line's tax percentage: the sum of its distinct tax lines' rates
+/// (fractions, e.g. 0.09 CGST + 0.09 SGST) times 100; a rate repeated under
+/// the same title counts once.
 fn tax_rate(item: &Value, at: &str) -> Result<Decimal, Error> {
-    let fraction =
-        list(item, "tax_lines")
-            .iter()
-            .enumerate()
-            .try_fold(Decimal::ZERO, |sum, (i, tax)| {
-                let raw = get(tax, "rate").unwrap_or(&Value::Null);
-                match to_decimal(raw) {
-                    Some(rate) => add(sum, rate, at),
-                    None if raw.is_null() => Ok(sum),
-                    None => Err(invalid_input(format!(
-                        "{at}: tax line {} rate `{}` is not a number",
-                        i + 1,
-                        shown(raw)
-                    ))),
-                }
-            })?;
+    let all = list(item, "tax_lines");
+    let fraction = all
+        .iter()
+        .enumerate()
+        .filter(|(i, tax)| {
+            !all[..*i]
+                .iter()
+                .any(|e| get(e, "title") == get(tax, "title") && get(e, "rate") == get(tax, "rate"))
+        })
+        .try_fold(Decimal::ZERO, |sum, (i, tax)| {
+            let raw = get(tax, "rate").unwrap_or(&Value::Null);
+            match to_decimal(raw) {
+                Some(rate) => add(sum, rate, at),
+                None if raw.is_null() => Ok(sum),
+                None => Err(invalid_input(format!(
+                    "{at}: tax line {} rate `{}` is not a number",
+                    i + 1,
+                    shown(raw)
+                ))),
+            }
+        })?;
     mul(fraction, Decimal::ONE_HUNDRED, at)
 }
 
-/// Charges on the order that are neither goods nor shipping lines but are
-/// inside `total_price`: duties and additional fees.
-fn order_fees(order: &Value) -> Result<Decimal, Error> {
-    let mut fees = Decimal::ZERO;
-    for key in [
-        "original_total_duties_set",
-        "original_total_additional_fees_set",
+/// Charges on the order that are neither line items nor shipping lines but
+/// are inside `total_price`: duties and additional fees.
+fn order_charges(order: &Value) -> Result<Vec<Charge>, Error> {
+    let mut charges = Vec::new();
+    for (key, kind, title) in [
+        ("original_total_duties_set", ChargeKind::Duty, "Duties"),
+        (
+            "original_total_additional_fees_set",
+            ChargeKind::Fee,
+            "Additional fees",
+        ),
     ] {
         if let Some(set) = get(order, key) {
             let what = format!("the order's `{key}`");
-            fees = add(fees, set_amount(set, &what)?.unwrap_or_default(), &what)?;
+            let amount = set_amount(set, &what)?.unwrap_or_default();
+            if !amount.is_zero() {
+                charges.push(Charge {
+                    kind,
+                    title: Some(title.to_string()),
+                    amount: money_text(amount),
+                    tax: None,
+                });
+            }
         }
     }
-    Ok(fees)
+    Ok(charges)
 }
 
-/// Shipping: the shipping lines' net charge plus `fees`, with the shipping
-/// address. None when the order has neither shipping lines, fees nor a
-/// shipping address.
-fn shipping(order: &Value, fees: Decimal) -> Result<Option<Shipping>, Error> {
-    let taxes_included = get(order, "taxes_included").and_then(Value::as_bool) == Some(true);
-    let mut amount = fees;
+/// Shipping: the shipping lines' net charge with their tax lines as its
+/// tax, and the shipping address; and the tax as a number. None when the
+/// order has neither shipping lines nor a shipping address.
+fn shipping(order: &Value) -> Result<Option<(Shipping, Decimal)>, Error> {
+    let mut amount = Decimal::ZERO;
+    let mut tax = Decimal::ZERO;
     let mut titles = Vec::new();
     let shipping_lines: Vec<&Value> = list(order, "shipping_lines")
         .iter()
@@ -202,31 +404,22 @@ fn shipping(order: &Value, fees: Decimal) -> Result<Option<Shipping>, Error> {
             sum_allocations(list(line, "discount_allocations"), &at)?,
             &at,
         )?;
-        if !taxes_included {
-            // Tax on shipping is charged on top of the price and is in the
-            // total; the hub adds shipping as is, so it carries the tax.
-            for (j, tax) in list(line, "tax_lines").iter().enumerate() {
-                let what = format!("{at}: tax line {}", j + 1);
-                amount = add(
-                    amount,
-                    shop_money(tax, "price", &what)?.unwrap_or_default(),
-                    &what,
-                )?;
-            }
-        }
+        tax = add(tax, line_tax(line, Rows::AsWritten, &at)?, &at)?;
         if let Some(title) = text(line, "title") {
             titles.push(title);
         }
     }
     let address = json_text(order, "shipping_address");
-    if shipping_lines.is_empty() && fees.is_zero() && address.is_none() {
+    if shipping_lines.is_empty() && address.is_none() {
         return Ok(None);
     }
-    Ok(Some(Shipping {
+    let shipping = Shipping {
         amount: money_text(amount),
+        tax: (!tax.is_zero()).then(|| money_text(tax)),
         method: (!titles.is_empty()).then(|| titles.join(", ")),
         address,
-    }))
+    };
+    Ok(Some((shipping, tax)))
 }
 
 /// How the order is paid.

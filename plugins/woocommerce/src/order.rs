@@ -1,17 +1,29 @@
 //! A WooCommerce order as the hub's canonical order.
 //!
+//! WooCommerce's REST API (and its webhooks, which carry the same JSON)
+//! writes every line, shipping and fee amount *without* tax, whatever the
+//! shop's `prices_include_tax` (which only records how the merchant entered
+//! prices); the tax sits beside each amount. The order `total` is the lines'
+//! totals and taxes, plus shipping and its tax, plus the fees and theirs
+//! (coupons are already inside the line totals). So the order is sent with
+//! `prices-include-tax: false` and the storefront's own tax amounts, and
+//! the hub books them as they are, whatever the store's own setting.
+//!
 //! - `online-reference-no` is the order `id`; notes carry the display
-//!   `number`, coupon codes, the fees folded into shipping and the
-//!   customer's note.
+//!   `number`, coupon codes and the customer's note; `currency` is the
+//!   order's.
 //! - Lines come from `line_items`: `sku`, `external-id` (the variation id,
 //!   else the product id), `title` (`name`), `quantity`; `unit-price` is
-//!   `subtotal / quantity` (before discounts, without tax), `discount` is
-//!   `subtotal - total` (every coupon's share of the line), `tax-rate` the
-//!   line's percentage. WooCommerce line amounts exclude tax, so the store is
-//!   set up in the hub with `prices_include_tax = false`.
-//! - Shipping is what the customer pays besides the lines: `shipping_total`
-//!   and `shipping_tax`, plus every fee line with its tax (a fee is not a
-//!   product the hub could map).
+//!   `subtotal / quantity` (before discounts), `discount` is `subtotal -
+//!   total` (every coupon's share of the line), `tax-amount` the line's
+//!   `total_tax` and `tax-rate` the line's percentage. Where the shop rounds
+//!   tax once on the subtotal (WooCommerce's "round tax at subtotal level"),
+//!   the lines' rounded taxes can miss the order's `cart_tax` by a cent or
+//!   so: the difference is spread over the lines, a minor unit each, so that
+//!   the booked taxes add up to what the customer was charged.
+//! - Shipping: `shipping_total` with `shipping_tax` as its tax.
+//! - Fees (`fee_lines`) are charges of kind `fee`, with their tax; a
+//!   negative fee (a discount) stays negative.
 //! - Payments: one payment of the whole `total` whose kind follows
 //!   `payment_method` (see [`payments`]).
 
@@ -30,36 +42,112 @@ const CENT: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 /// to the cent.
 const HALF_CENT: Decimal = Decimal::from_parts(5, 0, 0, false, 3);
 
-/// A fee line, folded into shipping.
-struct Fee {
-    name: Option<String>,
-    /// The fee with its tax.
-    amount: Decimal,
+/// A line as translated, with its tax as a number (for the rounding pass).
+struct Line {
+    line: OrderLine,
+    tax: Decimal,
 }
 
 /// Translates an order body of `order.created` / `order.updated`.
 pub fn translate(ctx: &CallContext, o: &WcOrder) -> Result<Order, Error> {
     let id = order_id(o)?;
     let at = format!("order {id}");
-    let lines = o
+    let mut lines = o
         .line_items
         .iter()
         .enumerate()
         .map(|(i, item)| line(o, &at, i + 1, item))
         .collect::<Result<Vec<_>, _>>()?;
     let total = parse_amount(&o.total, &format!("{at}: total"))?;
-    let fees = fees(o, &at)?;
+    let charges = fees(o, &at)?;
+    settle_line_taxes(o, &at, &mut lines, &charges, minor_unit(&o.total))?;
     Ok(Order {
         location: config(ctx, "location").map(str::to_string),
         customer: customer(o),
-        lines,
-        shipping: shipping(o, &at, &fees)?,
+        lines: lines.into_iter().map(|l| l.line).collect(),
+        shipping: shipping(o, &at)?,
+        charges: charges.into_iter().map(|(charge, _)| charge).collect(),
         payments: payments(o, total),
         total: money_text(total),
+        currency: text(o.currency.as_deref()).map(|c| c.to_ascii_uppercase()),
+        prices_include_tax: Some(false),
+        test: false,
         placed_at: placed_at(o),
-        notes: Some(notes(o, &id, &fees)),
+        notes: Some(notes(o, &id)),
         online_reference_no: id,
     })
+}
+
+/// The currency's smallest step as the order writes its `total`: `0.01`
+/// for `"45.00"`, `1` for a yen shop's `"1050"`.
+fn minor_unit(total: &Value) -> Decimal {
+    let written = match total {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let places = written
+        .split_once('.')
+        .map_or(0, |(_, frac)| frac.len() as u32);
+    Decimal::new(1, places.min(HUB_PLACES))
+}
+
+/// Where the shop rounds tax once on the subtotal, each line's `total_tax`
+/// is rounded on its own and their sum can miss the order's tax on lines
+/// (`cart_tax` less the fees' taxes) by a rounding step per line. That
+/// difference is spread over the taxed lines, one `unit` at a time from the
+/// largest tax down, so that the booked taxes are what the customer paid. A
+/// larger difference is not rounding: the lines are left as they are (the
+/// hub then refuses the order if it does not add up).
+fn settle_line_taxes(
+    o: &WcOrder,
+    at: &str,
+    lines: &mut [Line],
+    charges: &[(Charge, Decimal)],
+    unit: Decimal,
+) -> Result<(), Error> {
+    if o.cart_tax.is_null() || lines.is_empty() {
+        return Ok(());
+    }
+    let too_large = || invalid_input(format!("{at}: taxes are too large"));
+    let cart_tax = parse_or_zero(&o.cart_tax, &format!("{at}: cart_tax"))?;
+    let fee_tax = charges
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, (_, tax)| sum.checked_add(*tax))
+        .ok_or_else(too_large)?;
+    let booked = lines
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.tax))
+        .ok_or_else(too_large)?;
+    let miss = cart_tax
+        .checked_sub(fee_tax)
+        .and_then(|target| target.checked_sub(booked))
+        .ok_or_else(too_large)?;
+    let mut order: Vec<usize> = (0..lines.len())
+        .filter(|i| !lines[*i].tax.is_zero())
+        .collect();
+    if miss.is_zero() || order.is_empty() || miss.abs() > unit * Decimal::from(lines.len()) {
+        return Ok(());
+    }
+    order.sort_by(|a, b| lines[*b].tax.cmp(&lines[*a].tax));
+    let step = if miss.is_sign_negative() { -unit } else { unit };
+    let mut left = miss;
+    for i in order.iter().cycle() {
+        if left.is_zero() {
+            break;
+        }
+        let line = &mut lines[*i];
+        line.tax += step;
+        line.line.tax_amount = Some(money_text(line.tax));
+        left -= step;
+    }
+    log(
+        Level::Info,
+        &format!(
+            "{at}: the lines' rounded taxes missed the order's tax by {miss}; spread over the lines (the shop rounds tax on the subtotal)"
+        ),
+    );
+    Ok(())
 }
 
 /// The order's `id` as text: the key the hub files the order under.
@@ -75,7 +163,7 @@ pub fn order_id(o: &WcOrder) -> Result<String, Error> {
 }
 
 /// One product line; `n` counts from 1 for messages.
-fn line(o: &WcOrder, at: &str, n: usize, item: &LineItem) -> Result<OrderLine, Error> {
+fn line(o: &WcOrder, at: &str, n: usize, item: &LineItem) -> Result<Line, Error> {
     let title = text(item.name.as_deref());
     let what = match &title {
         Some(t) => format!("{at}, line {n} ({t})"),
@@ -92,15 +180,25 @@ fn line(o: &WcOrder, at: &str, n: usize, item: &LineItem) -> Result<OrderLine, E
     let (unit_price, discount) = price_and_discount(quantity, subtotal, total)
         .ok_or_else(|| invalid_input(format!("{what}: amounts are too large")))?;
     let tax_rate = tax_rate(o, item, &what, subtotal, total)?;
-    Ok(OrderLine {
-        reference_code: None,
-        external_id: id_text(&item.variation_id).or_else(|| id_text(&item.product_id)),
-        sku: text(item.sku.as_deref()),
-        title,
-        quantity: plain_text(quantity),
-        unit_price: money_text(unit_price),
-        discount: Some(money_text(discount)),
-        tax_rate: Some(plain_text(tax_rate)),
+    let tax = parse_or_zero(&item.total_tax, &format!("{what}: total_tax"))?;
+    if tax.is_sign_negative() && !tax.is_zero() {
+        return Err(invalid_input(format!(
+            "{what}: total_tax {tax} is negative"
+        )));
+    }
+    Ok(Line {
+        line: OrderLine {
+            reference_code: None,
+            external_id: id_text(&item.variation_id).or_else(|| id_text(&item.product_id)),
+            sku: text(item.sku.as_deref()),
+            title,
+            quantity: plain_text(quantity),
+            unit_price: money_text(unit_price),
+            discount: Some(money_text(discount)),
+            tax_rate: Some(plain_text(tax_rate)),
+            tax_amount: Some(money_text(tax)),
+        },
+        tax,
     })
 }
 
@@ -226,8 +324,10 @@ fn is_zero(value: &Value) -> bool {
     parse_or_zero(value, "tax").is_ok_and(|d| d.is_zero())
 }
 
-/// The order's fee lines, each with its tax.
-fn fees(o: &WcOrder, at: &str) -> Result<Vec<Fee>, Error> {
+/// The order's fee lines as charges, each with its tax (as a number too,
+/// for the rounding pass). A negative fee's negative tax is folded into its
+/// amount: a charge's tax is never negative.
+fn fees(o: &WcOrder, at: &str) -> Result<Vec<(Charge, Decimal)>, Error> {
     o.fee_lines
         .iter()
         .enumerate()
@@ -239,35 +339,30 @@ fn fees(o: &WcOrder, at: &str) -> Result<Vec<Fee>, Error> {
             };
             let total = parse_or_zero(&fee.total, &format!("{what}: total"))?;
             let tax = parse_or_zero(&fee.total_tax, &format!("{what}: total_tax"))?;
-            let amount = total
-                .checked_add(tax)
-                .ok_or_else(|| invalid_input(format!("{what}: amounts are too large")))?;
-            Ok(Fee { name, amount })
+            let (amount, charged_tax) = if tax.is_sign_negative() {
+                let gross = total
+                    .checked_add(tax)
+                    .ok_or_else(|| invalid_input(format!("{what}: amounts are too large")))?;
+                (gross, None)
+            } else {
+                (total, (!tax.is_zero()).then(|| money_text(tax)))
+            };
+            let charge = Charge {
+                kind: ChargeKind::Fee,
+                title: name,
+                amount: money_text(amount),
+                tax: charged_tax,
+            };
+            Ok((charge, tax))
         })
         .collect()
 }
 
-/// Shipping: `shipping_total + shipping_tax` plus every fee, the methods'
+/// Shipping: `shipping_total` with `shipping_tax` as its tax, the methods'
 /// titles, the shipping address. None when there is nothing to say.
-fn shipping(o: &WcOrder, at: &str, fees: &[Fee]) -> Result<Option<Shipping>, Error> {
-    let too_large = || invalid_input(format!("{at}: shipping and fees are too large"));
-    let charged = parse_amount(&o.shipping_total, &format!("{at}: shipping_total"))?
-        .checked_add(parse_amount(
-            &o.shipping_tax,
-            &format!("{at}: shipping_tax"),
-        )?)
-        .ok_or_else(too_large)?;
-    let fee_sum = fees
-        .iter()
-        .try_fold(Decimal::ZERO, |sum, f| sum.checked_add(f.amount))
-        .ok_or_else(too_large)?;
-    let amount = charged.checked_add(fee_sum).ok_or_else(too_large)?;
-    if amount.is_sign_negative() && !amount.is_zero() {
-        return Err(invalid_input(format!(
-            "{at}: the fees ({fee_sum}) take more off than the shipping charge ({charged}); \
-             the hub carries fees in shipping, which cannot be negative"
-        )));
-    }
+fn shipping(o: &WcOrder, at: &str) -> Result<Option<Shipping>, Error> {
+    let amount = parse_amount(&o.shipping_total, &format!("{at}: shipping_total"))?;
+    let tax = parse_amount(&o.shipping_tax, &format!("{at}: shipping_tax"))?;
     let titles: Vec<String> = o
         .shipping_lines
         .iter()
@@ -275,11 +370,12 @@ fn shipping(o: &WcOrder, at: &str, fees: &[Fee]) -> Result<Option<Shipping>, Err
         .collect();
     let method = (!titles.is_empty()).then(|| titles.join(", "));
     let address = address_text(&o.shipping);
-    if amount.is_zero() && method.is_none() && address.is_none() {
+    if amount.is_zero() && tax.is_zero() && method.is_none() && address.is_none() {
         return Ok(None);
     }
     Ok(Some(Shipping {
         amount: money_text(amount),
+        tax: (!tax.is_zero()).then(|| money_text(tax)),
         method,
         address,
     }))
@@ -398,9 +494,9 @@ fn has_offset(t: &str) -> bool {
     time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
-/// Notes for the merchant: the display number, coupons, fees carried in
-/// shipping and the customer's note, one per line.
-fn notes(o: &WcOrder, id: &str, fees: &[Fee]) -> String {
+/// Notes for the merchant: the display number, coupons and the customer's
+/// note, one per line.
+fn notes(o: &WcOrder, id: &str) -> String {
     let number = match &o.number {
         Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
         Value::Number(n) => n.to_string(),
@@ -414,16 +510,6 @@ fn notes(o: &WcOrder, id: &str, fees: &[Fee]) -> String {
         .collect();
     if !coupons.is_empty() {
         notes.push(format!("Coupons: {}", coupons.join(", ")));
-    }
-    if !fees.is_empty() {
-        let listed: Vec<String> = fees
-            .iter()
-            .map(|f| match &f.name {
-                Some(name) => format!("{name} {}", money_text(f.amount)),
-                None => money_text(f.amount),
-            })
-            .collect();
-        notes.push(format!("Fees in shipping: {}", listed.join(", ")));
     }
     if let Some(note) = text(o.customer_note.as_deref()) {
         notes.push(format!("Customer note: {note}"));

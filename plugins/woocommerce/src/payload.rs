@@ -24,8 +24,15 @@ pub struct WcOrder {
     /// UTC creation time without an offset.
     #[serde(default)]
     pub date_created_gmt: Option<String>,
+    /// ISO 4217 code of every amount of the order.
+    #[serde(default)]
+    pub currency: Option<String>,
     #[serde(default)]
     pub total: Value,
+    /// The tax of the product and fee lines (as the order total counts it:
+    /// rounded per line, or once on the subtotal).
+    #[serde(default)]
+    pub cart_tax: Value,
     #[serde(default)]
     pub shipping_total: Value,
     #[serde(default)]

@@ -43,19 +43,30 @@ async fn put_mappings(hub: &TestHub, store: &str, mappings: Value) -> Answer {
     .await
 }
 
-/// A Shopify store selling from BLR, pushing to `fake`, its legacy API
-/// readable through the gofrugal dialect.
+/// A Shopify store selling from BLR in the hub's currency, pushing to
+/// `fake`, its legacy API readable through the gofrugal dialect.
 async fn shopify_store(hub: &TestHub, code: &str, secret: &str, fake: &FakeStorefront) {
-    hub.admin_post(
-        "/admin/v1/stores",
-        json!({"code": code, "name": "Shopify shop", "connector": "shopify",
-               "config": {"webhook_secret": secret, "base_url": fake.base, "access_token": SHOPIFY_TOKEN,
-                          "allow_hosts": ["127.0.0.1"], "location_ids": {"BLR": SHOPIFY_LOCATION},
-                          "api_dialect": "gofrugal"},
-               "locations": ["BLR"], "payment_types": ["prepaid", "cod"], "prices_include_tax": false}),
-    )
-    .await
-    .expect(201);
+    shopify_store_in(hub, code, secret, fake, json!({})).await
+}
+
+/// [`shopify_store`] with more store settings (`currency`,
+/// `accept_test_orders` ...).
+async fn shopify_store_in(
+    hub: &TestHub,
+    code: &str,
+    secret: &str,
+    fake: &FakeStorefront,
+    settings: Value,
+) {
+    let mut store = json!({"code": code, "name": "Shopify shop", "connector": "shopify",
+           "config": {"webhook_secret": secret, "base_url": fake.base, "access_token": SHOPIFY_TOKEN,
+                      "allow_hosts": ["127.0.0.1"], "location_ids": {"BLR": SHOPIFY_LOCATION},
+                      "api_dialect": "gofrugal"},
+           "locations": ["BLR"], "payment_types": ["prepaid", "cod"], "prices_include_tax": false});
+    for (k, v) in settings.as_object().unwrap() {
+        store[k] = v.clone();
+    }
+    hub.admin_post("/admin/v1/stores", store).await.expect(201);
 }
 
 async fn shopify_webhook(
@@ -313,7 +324,15 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
 async fn shopify_lines_map_by_variant_id(hub: TestHub) {
     hub.load_catalogue().await;
     let fake = FakeStorefront::start().await;
-    shopify_store(&hub, "SHOP", SHOPIFY_SECRET, &fake).await;
+    // A Hong Kong shop: the order is in HKD.
+    shopify_store_in(
+        &hub,
+        "SHOP",
+        SHOPIFY_SECRET,
+        &fake,
+        json!({"currency": "HKD"}),
+    )
+    .await;
     // Every line of this real order has an empty SKU: only variant ids.
     let body = fixture("shopify/orders_create__membi_hk_phone_discounts_empty_sku.json");
     let signature = sign(SHOPIFY_SECRET, &body);
@@ -391,7 +410,15 @@ async fn shopify_signatures_as_stored(hub: TestHub) {
     let fake = FakeStorefront::start().await;
     // Shopify's own signed sample: its real secret and signature, byte for byte.
     let secret = "00000000000000000000000000000000";
-    shopify_store(&hub, "SAMPLE", secret, &fake).await;
+    // The sample is a USD test order.
+    shopify_store_in(
+        &hub,
+        "SAMPLE",
+        secret,
+        &fake,
+        json!({"currency": "USD", "accept_test_orders": true}),
+    )
+    .await;
     let body = fixture("shopify/orders_create__osiset_shopify_sample_signed_pretty.json");
     let signature = "hvTE9wpDzMcDnPEuHWvYZ58ElKn5vHs0LomurfNIuUc=";
     let verified = hub

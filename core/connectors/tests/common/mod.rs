@@ -99,7 +99,8 @@ pub fn orders(docs: &[Document]) -> Vec<&CanonicalOrder> {
 
 /// Runs a translated order through the hub's own order rules, as if every
 /// line's reference code (or SKU, or external id) were in the catalogue
-/// with `tax_rate`, for a store allowing `payment_types`.
+/// with `tax_rate`, for a store allowing `payment_types`, selling in the
+/// order's currency and taking test orders.
 pub fn validate(
     order: &CanonicalOrder,
     prices_include_tax: bool,
@@ -143,6 +144,10 @@ pub fn validate(
             payment_types: &payment_types,
             prices_include_tax,
             default_country: &CountryCode::parse("91").unwrap(),
+            currency: request
+                .currency
+                .unwrap_or(poshub_model::currency::Currency::DEFAULT),
+            accept_test_orders: true,
         },
     )
 }

@@ -21,6 +21,7 @@ fn line(code: &str, quantity: &str, price: &str) -> OrderLine {
         unit_price: price.to_string(),
         discount: None,
         tax_rate: None,
+        tax_amount: None,
     }
 }
 
@@ -49,12 +50,16 @@ impl Connector for Garbage {
             customer: None,
             lines,
             shipping: None,
+            charges: vec![],
             payments: vec![Payment {
                 kind: "cod".into(),
                 amount: "100.00".into(),
                 reference: None,
             }],
             total: "100.00".to_string(),
+            currency: None,
+            prices_include_tax: None,
+            test: false,
             placed_at: None,
             notes: None,
         })])
