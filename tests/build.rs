@@ -23,6 +23,7 @@ fn main() {
         "poshub-test-plugin-versioned-v1",
         "poshub-test-plugin-versioned-v2",
         "poshub-test-plugin-wanderer",
+        "poshub-test-plugin-world-0-1",
     ];
     let dir = build_plugins(&plugins, &packages);
     println!("cargo:rustc-env=POSHUB_TEST_PLUGINS={}", dir.display());

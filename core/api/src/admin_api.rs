@@ -408,6 +408,9 @@ pub struct PluginRow {
     /// `writeOnly` properties are secrets (shown as `********`).
     #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
+    /// The connector world version it was built for (`0.2.0`; a `0.1.0`
+    /// plugin runs through the host's adapter).
+    pub world: String,
 }
 
 fn plugin_rows(s: &AppState) -> Vec<PluginRow> {
@@ -423,6 +426,7 @@ fn plugin_rows(s: &AppState) -> Vec<PluginRow> {
             source: p.source,
             sha256: p.sha256,
             config_schema: p.config_schema,
+            world: p.world,
         })
         .collect()
 }

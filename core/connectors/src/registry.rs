@@ -23,6 +23,9 @@ pub struct PluginSummary {
     /// JSON Schema of the store configuration it reads (`writeOnly`
     /// properties are secrets).
     pub config_schema: serde_json::Value,
+    /// The version of the connector world it was built for (`0.2.0`; an
+    /// older one runs through the host's adapter).
+    pub world: String,
 }
 
 /// What a reload did.
@@ -85,6 +88,7 @@ impl Registry {
             .unwrap()
             .values()
             .map(|p| PluginSummary {
+                world: p.world().to_string(),
                 id: p.info.id.clone(),
                 version: p.info.version.clone(),
                 platform: p.info.platform.clone(),

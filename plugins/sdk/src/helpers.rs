@@ -200,13 +200,17 @@ pub fn money(raw: &str) -> Result<String, Error> {
 
 /// The first usable phone among candidates (order, customer, billing,
 /// shipping ...), trimmed; the hub normalises it to E.164 with the store's
-/// default country code.
+/// default country code. A placeholder of zeros (`0000000000`, which
+/// checkouts that require a phone collect) is no phone.
 pub fn phone_hint<'a>(candidates: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {
     candidates
         .into_iter()
         .flatten()
         .map(str::trim)
-        .find(|p| p.chars().filter(char::is_ascii_digit).count() >= 6)
+        .find(|p| {
+            let digits = || p.chars().filter(char::is_ascii_digit);
+            digits().count() >= 6 && digits().any(|d| d != '0')
+        })
         .map(str::to_string)
 }
 

@@ -9,6 +9,7 @@ mod concurrency;
 mod connectors;
 mod lifecycle;
 mod plugins;
+mod real_orders;
 mod scope;
 mod security;
 mod sync;

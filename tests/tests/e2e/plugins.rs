@@ -209,6 +209,74 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
     hub.assert_ledger_balances().await;
 }
 
+/// A plugin built for `poshub:connector@0.1.0`, before the world carried
+/// tax amounts, charges and currencies: it still loads, says so, and its
+/// orders are booked (through the host's adapter), on both backends.
+async fn a_plugin_built_for_world_0_1_keeps_working(hub: TestHub) {
+    let dir = hub.plugins_dir.as_ref().unwrap().path().to_path_buf();
+    std::fs::copy(
+        poshub_tests::test_plugin("poshub_test_plugin_world_0_1.wasm"),
+        dir.join("old.wasm"),
+    )
+    .unwrap();
+    let r = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
+    assert_eq!(r.expect(200)["loaded"], json!(["test-world-0-1@0.1.0"]));
+    let listed = hub.admin_get("/admin/v1/plugins").await;
+    let plugins = listed.expect(200).as_array().unwrap().clone();
+    let world = |id: &str| {
+        plugins
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["world"].clone())
+    };
+    assert_eq!(world("test-world-0-1"), Some(json!("0.1.0")));
+    assert_eq!(world("canonical"), Some(json!("0.2.0")));
+
+    hub.load_catalogue().await;
+    hub.create_connector_store("OLD", "test-world-0-1", SECRET, json!({}))
+        .await;
+    // 2 x 100.00 mugs, 12% inside the price, due on delivery.
+    let body = order("OLD-1", Some("BLR"), None, &[("MUG", 2, "100.00")], "cod");
+    let bytes = body.to_string();
+    let hook = hub
+        .webhook("OLD", "orders/create", bytes.as_bytes(), Some(SECRET), &[])
+        .await;
+    let result = &hook.expect(200)["results"][0];
+    assert_eq!(result["result"], "accepted", "{result}");
+    let got = hub
+        .admin_get(&format!("/admin/v1/sales-orders/{}", result["order_id"]))
+        .await;
+    let got = got.expect(200);
+    assert_eq!(got["total"], "200.00");
+    assert_eq!(got["currency"], "INR");
+    assert_eq!(got["notes"], "built for poshub:connector@0.1.0");
+    assert_eq!(got["lines"][0]["tax_amount"], "21.43");
+    assert_eq!(hub.available("MUG", "BLR").await, "8");
+    let events = hub.events("OLD").await;
+    assert!(events[0]["logs"]
+        .as_str()
+        .unwrap()
+        .contains("translated by a 0.1.0 component"));
+}
+
+mod world_0_1 {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        let hub =
+            poshub_tests::TestHub::start_with_plugins(poshub_tests::Backend::Sqlite, &[]).await;
+        super::a_plugin_built_for_world_0_1_keeps_working(hub.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        if let Some(hub) =
+            poshub_tests::TestHub::start_with_plugins(poshub_tests::Backend::Postgres, &[]).await
+        {
+            super::a_plugin_built_for_world_0_1_keeps_working(hub).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hot_reload_swaps_versions_without_dropping_calls_in_flight() {
     let hub = TestHub::start_with_plugins(Backend::Sqlite, &[])
