@@ -838,3 +838,24 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
         other => panic!("expected a failure, got {other:?}"),
     }
 }
+
+/// Numbers a storefront writes as JSON numbers are read from their digits
+/// in the guest (the SDK's serde_json keeps them): a 17-digit total as
+/// written, not the f64 `12345678901234568`, and a 6-place tax.
+#[test]
+fn json_numbers_keep_their_written_digits() {
+    let mut payload = fixture_json(ERPNEXT_74);
+    payload["total"] = "__TOTAL__".into();
+    payload["line_items"][0]["total_tax"] = "__TAX__".into();
+    let body = payload
+        .to_string()
+        .replace("\"__TOTAL__\"", "12345678901234567.89")
+        .replace("\"__TAX__\"", "445.535714");
+    let order = created(body.as_bytes());
+    assert_eq!(order.body["total"], "12345678901234567.89");
+    assert_eq!(
+        order.body["payments"][0]["amount"],
+        "12345678901234567.89"
+    );
+    assert_eq!(order.body["lines"][0]["tax_amount"], "445.535714");
+}
