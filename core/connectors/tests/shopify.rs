@@ -1270,3 +1270,30 @@ fn amounts_too_large_for_a_decimal_are_refused_not_a_trap() {
         );
     }
 }
+
+/// An order edit took the second line out (`current_quantity` 0, and no
+/// refund explains it): the order is booked as it now stands, without that
+/// line, at Shopify's `current_*` totals (2 x 54.00 + 2 x 9.72 IGST).
+#[test]
+fn an_order_edit_books_the_order_as_it_stands() {
+    let mut body = fixture_json(SANJEEV);
+    for (i, current) in [1, 0, 1].into_iter().enumerate() {
+        body["line_items"][i]["current_quantity"] = current.into();
+    }
+    body["current_total_price"] = "127.44".into();
+    body["current_total_price_set"] = json!({"shop_money": {"amount": "127.44"}});
+    body["current_total_tax"] = "19.44".into();
+    body["current_total_tax_set"] = json!({"shop_money": {"amount": "19.44"}});
+    let order = order_of("orders/create", &serde_json::to_vec(&body).unwrap());
+    assert_eq!(order.lines.len(), 2, "the line taken out is not booked");
+    assert_eq!(order.body["lines"][1]["tax_amount"], "9.72");
+    assert_eq!(order.body["total"], "127.44");
+    validate(&order, false, PAYMENT_TYPES).expect("the edited order adds up");
+    // Left at its current quantity only because a refund gave it back, the
+    // line stays: the refund reaches the hub as its own document.
+    body["refunds"] = json!([{"id": 9, "refund_line_items": [
+        {"line_item_id": body["line_items"][1]["id"].clone(), "quantity": 1}]}]);
+    let order = order_of("orders/create", &serde_json::to_vec(&body).unwrap());
+    assert_eq!(order.lines.len(), 3);
+    assert_eq!(order.body["total"], "191.16");
+}

@@ -449,6 +449,33 @@ async fn shopify_custom_line_and_repeated_tax_rows(hub: TestHub) {
     hook(&hub, "SHOP_CA", "shopify", &by_name("#1008"))
         .await
         .expect_problem(422, "test_order_refused");
+    // Taken once the store takes test orders: authorized is prepaid (the
+    // card is held), its GST rows on a line of two counted as written.
+    hub.call(
+        Method::PATCH,
+        "/admin/v1/stores/SHOP_CA",
+        Some(ADMIN_TOKEN),
+        Some(&json!({"accept_test_orders": true})),
+        &[],
+    )
+    .await
+    .expect(200);
+    let order = booked(
+        &hub,
+        &hook(&hub, "SHOP_CA", "shopify", &by_name("#1008")).await,
+    )
+    .await;
+    assert_fields(
+        &order,
+        &[
+            ("lines.0.tax_amount", "3.50"),
+            ("shipping.tax", "1.09"),
+            ("total", "96.46"),
+            ("payments.0.type", "prepaid"),
+            ("payments.0.reference", "bogus"),
+        ],
+    );
+    assert_eq!(order["test"], true);
     // #1001 has free shipping with zero tax rows: booked as it stands.
     let order = booked(
         &hub,
@@ -483,6 +510,31 @@ async fn shopify_payments_and_custom_lines(hub: TestHub) {
         &order,
         &[("total", "199.00"), ("payments.0.type", "prepaid")],
     );
+    // Shopify's documented order 1001: a 10.00 discount code allocated
+    // 3.34 / 3.33 / 3.33, paid partly with a gift card, since refunded (the
+    // refund comes as its own document; a line refunded to current quantity
+    // 0 is still booked as placed).
+    for code in ["IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"] {
+        item(&hub, code, "6", "5").await;
+    }
+    let ipods = order_in(
+        "found/shopify/order__shopify_api_js_docs_1001_cancel_refunded_gift_card_gateway.json",
+        &["order"],
+    );
+    let order = booked(&hub, &hook(&hub, "SHOP_US", "shopify", &ipods).await).await;
+    assert_fields(
+        &order,
+        &[
+            ("lines.0.discount", "3.34"),
+            ("lines.1.discount", "3.33"),
+            ("lines.2.discount", "3.33"),
+            ("lines.0.tax_amount", "3.98"),
+            ("total", "598.94"),
+            ("payments.0.type", "prepaid"),
+            ("payments.0.reference", "bogus, gift_card"),
+        ],
+    );
+    assert_eq!(hub.available("IPOD2008GREEN", "BLR").await, "4");
     let partly = order_in(
         "found/shopify/order__shopify_api_js_docs_1002_partially_paid.json",
         &["order"],
