@@ -74,6 +74,24 @@ async fn hook(hub: &TestHub, store: &str, platform: &str, order: &Value) -> Answ
         .await
 }
 
+/// Posts `order` (see [`hook`]) and returns the order the hub booked.
+async fn accept(hub: &TestHub, store: &str, platform: &str, order: &Value) -> Value {
+    booked(hub, &hook(hub, store, platform, order).await).await
+}
+
+/// Switches a store's `accept_test_orders` on.
+async fn take_test_orders(hub: &TestHub, store: &str) {
+    hub.call(
+        Method::PATCH,
+        &format!("/admin/v1/stores/{store}"),
+        Some(ADMIN_TOKEN),
+        Some(&json!({"accept_test_orders": true})),
+        &[],
+    )
+    .await
+    .expect(200);
+}
+
 /// The order a webhook booked.
 async fn booked(hub: &TestHub, answer: &Answer) -> Value {
     let result = &answer.expect(200)["results"][0];
@@ -115,11 +133,7 @@ async fn woocommerce_gst_order_from_a_tax_inclusive_shop(hub: TestHub) {
         .await;
         hub.map(code, &[("CAP", "28")]).await.expect(200);
     }
-    let order = booked(
-        &hub,
-        &hook(&hub, "WOO_AU", "woocommerce", &order_in(file, &["0"])).await,
-    )
-    .await;
+    let order = accept(&hub, "WOO_AU", "woocommerce", &order_in(file, &["0"])).await;
     assert_fields(
         &order,
         &[
@@ -134,11 +148,7 @@ async fn woocommerce_gst_order_from_a_tax_inclusive_shop(hub: TestHub) {
             ("total", "72.50"),
         ],
     );
-    let other = booked(
-        &hub,
-        &hook(&hub, "WOO_AU_NET", "woocommerce", &order_in(file, &["1"])).await,
-    )
-    .await;
+    let other = accept(&hub, "WOO_AU_NET", "woocommerce", &order_in(file, &["1"])).await;
     assert_fields(
         &other,
         &[("lines.0.tax_amount", "4.55"), ("total", "72.50")],
@@ -175,15 +185,11 @@ async fn woocommerce_tax_rounded_on_the_subtotal(hub: TestHub) {
         .await
         .expect(200);
     let file = "found/woocommerce/orders_batch__wc_rest_api_docs_728_729_line_tax_rounding.json";
-    let order = booked(
+    let order = accept(
         &hub,
-        &hook(
-            &hub,
-            "WOO_US",
-            "woocommerce",
-            &order_in(file, &["create", "0"]),
-        )
-        .await,
+        "WOO_US",
+        "woocommerce",
+        &order_in(file, &["create", "0"]),
     )
     .await;
     assert_fields(
@@ -197,15 +203,11 @@ async fn woocommerce_tax_rounded_on_the_subtotal(hub: TestHub) {
             ("total", "62.25"),
         ],
     );
-    let order = booked(
+    let order = accept(
         &hub,
-        &hook(
-            &hub,
-            "WOO_US",
-            "woocommerce",
-            &order_in(file, &["create", "1"]),
-        )
-        .await,
+        "WOO_US",
+        "woocommerce",
+        &order_in(file, &["create", "1"]),
     )
     .await;
     assert_fields(
@@ -226,11 +228,7 @@ async fn woocommerce_compound_taxes_and_a_taxed_fee(hub: TestHub) {
     store(&hub, "WOO", "woocommerce", json!({"currency": "USD"})).await;
     hub.map("WOO", &[("P1027", "1027")]).await.expect(200);
     let file = "found/woocommerce/subscription__wc_subscriptions_docs_1300_prices_include_tax_two_compound_au_taxes_taxed_fee.json";
-    let order = booked(
-        &hub,
-        &hook(&hub, "WOO", "woocommerce", &order_in(file, &[])).await,
-    )
-    .await;
+    let order = accept(&hub, "WOO", "woocommerce", &order_in(file, &[])).await;
     assert_fields(
         &order,
         &[
@@ -267,7 +265,7 @@ async fn woocommerce_swiss_shop_orders(hub: TestHub) {
             .expect(200);
     }
     for o in &orders {
-        let order = booked(&hub, &hook(&hub, "WOO_CH", "woocommerce", o).await).await;
+        let order = accept(&hub, "WOO_CH", "woocommerce", o).await;
         assert_eq!(order["total"], o["total"], "{order}");
         assert_eq!(order["currency"], "CHF");
         let taxes: Vec<&Value> = order["lines"]
@@ -321,7 +319,7 @@ async fn woocommerce_order_that_does_not_add_up(hub: TestHub) {
             .contains("total is 44.00"),
         "{problem}"
     );
-    let order = booked(&hub, &hook(&hub, "WOO", "woocommerce", &by_id(786)).await).await;
+    let order = accept(&hub, "WOO", "woocommerce", &by_id(786)).await;
     assert_eq!(order["total"], by_id(786)["total"]);
 }
 
@@ -349,16 +347,8 @@ async fn shopify_test_order_in_shop_money(hub: TestHub) {
         .await
         .expect_problem(422, "test_order_refused");
     assert_eq!(hub.available("PEN", "BLR").await, "5");
-    hub.call(
-        Method::PATCH,
-        "/admin/v1/stores/SHOP_AU",
-        Some(ADMIN_TOKEN),
-        Some(&json!({"accept_test_orders": true})),
-        &[],
-    )
-    .await
-    .expect(200);
-    let order = booked(&hub, &hook(&hub, "SHOP_AU", "shopify", &body).await).await;
+    take_test_orders(&hub, "SHOP_AU").await;
+    let order = accept(&hub, "SHOP_AU", "shopify", &body).await;
     assert_fields(
         &order,
         &[
@@ -389,7 +379,7 @@ async fn shopify_gift_card_sold(hub: TestHub) {
         "found/shopify/orders_fulfilled__valmi_inr_gift_card_line_test_paid.json",
         &[],
     );
-    let order = booked(&hub, &hook(&hub, "SHOP", "shopify", &body).await).await;
+    let order = accept(&hub, "SHOP", "shopify", &body).await;
     assert_eq!(order["lines"], json!([]));
     assert_fields(
         &order,
@@ -427,11 +417,7 @@ async fn shopify_custom_line_and_repeated_tax_rows(hub: TestHub) {
             .unwrap()
             .clone()
     };
-    let order = booked(
-        &hub,
-        &hook(&hub, "SHOP_CA", "shopify", &by_name("#1004")).await,
-    )
-    .await;
+    let order = accept(&hub, "SHOP_CA", "shopify", &by_name("#1004")).await;
     assert_fields(
         &order,
         &[
@@ -451,20 +437,8 @@ async fn shopify_custom_line_and_repeated_tax_rows(hub: TestHub) {
         .expect_problem(422, "test_order_refused");
     // Taken once the store takes test orders: authorized is prepaid (the
     // card is held), its GST rows on a line of two counted as written.
-    hub.call(
-        Method::PATCH,
-        "/admin/v1/stores/SHOP_CA",
-        Some(ADMIN_TOKEN),
-        Some(&json!({"accept_test_orders": true})),
-        &[],
-    )
-    .await
-    .expect(200);
-    let order = booked(
-        &hub,
-        &hook(&hub, "SHOP_CA", "shopify", &by_name("#1008")).await,
-    )
-    .await;
+    take_test_orders(&hub, "SHOP_CA").await;
+    let order = accept(&hub, "SHOP_CA", "shopify", &by_name("#1008")).await;
     assert_fields(
         &order,
         &[
@@ -477,11 +451,7 @@ async fn shopify_custom_line_and_repeated_tax_rows(hub: TestHub) {
     );
     assert_eq!(order["test"], true);
     // #1001 has free shipping with zero tax rows: booked as it stands.
-    let order = booked(
-        &hub,
-        &hook(&hub, "SHOP_CA", "shopify", &by_name("#1001")).await,
-    )
-    .await;
+    let order = accept(&hub, "SHOP_CA", "shopify", &by_name("#1001")).await;
     assert_fields(
         &order,
         &[("lines.0.tax_amount", "10.48"), ("total", "80.48")],
@@ -505,7 +475,7 @@ async fn shopify_payments_and_custom_lines(hub: TestHub) {
         "found/shopify/order__shopify_api_js_docs_1002_pending.json",
         &["order"],
     );
-    let order = booked(&hub, &hook(&hub, "SHOP_US", "shopify", &pending).await).await;
+    let order = accept(&hub, "SHOP_US", "shopify", &pending).await;
     assert_fields(
         &order,
         &[("total", "199.00"), ("payments.0.type", "prepaid")],
@@ -521,7 +491,7 @@ async fn shopify_payments_and_custom_lines(hub: TestHub) {
         "found/shopify/order__shopify_api_js_docs_1001_cancel_refunded_gift_card_gateway.json",
         &["order"],
     );
-    let order = booked(&hub, &hook(&hub, "SHOP_US", "shopify", &ipods).await).await;
+    let order = accept(&hub, "SHOP_US", "shopify", &ipods).await;
     assert_fields(
         &order,
         &[
@@ -553,7 +523,7 @@ async fn shopify_payments_and_custom_lines(hub: TestHub) {
         "found/shopify/order__shopify_api_js_docs_1002_eur_custom_line_no_variant_tax_lines.json",
         &["order"],
     );
-    let order = booked(&hub, &hook(&hub, "SHOP_EU", "shopify", &boots).await).await;
+    let order = accept(&hub, "SHOP_EU", "shopify", &boots).await;
     assert_fields(
         &order,
         &[
@@ -674,11 +644,7 @@ async fn currencies_on_the_store_api_and_webhooks(hub: TestHub) {
     let hooked = hook(&hub, "EU", "canonical", &body("12.505", None)).await;
     assert_eq!(hooked.status, 422, "{}", hooked.text);
     assert!(hooked.text.contains("too_many_decimals"), "{}", hooked.text);
-    let order = booked(
-        &hub,
-        &hook(&hub, "EU", "canonical", &body("12.50", Some("EUR"))).await,
-    )
-    .await;
+    let order = accept(&hub, "EU", "canonical", &body("12.50", Some("EUR"))).await;
     assert_eq!(order["currency"], "EUR");
     assert_eq!(hub.available("MUG", "BLR").await, "8");
 }
