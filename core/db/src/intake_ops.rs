@@ -492,17 +492,17 @@ async fn write_orders(
              unit_price, discount, tax_rate, tax_amount, amount) ",
         );
         lines.push_values(all_lines, |mut row, (id, i, line)| {
-        row.push_bind(id)
-            .push_bind(i as i32 + 1)
-            .push_bind(line.variant_id)
-            .push_bind(line.reference_code.clone())
-            .push_bind(line.item_code.clone())
-            .push_bind(Dec(line.quantity))
-            .push_bind(Dec(line.unit_price))
-            .push_bind(Dec(line.discount))
-            .push_bind(Dec(line.tax_rate))
-            .push_bind(Dec(line.tax_amount))
-            .push_bind(Dec(line.amount));
+            row.push_bind(id)
+                .push_bind(i as i32 + 1)
+                .push_bind(line.variant_id)
+                .push_bind(line.reference_code.clone())
+                .push_bind(line.item_code.clone())
+                .push_bind(Dec(line.quantity))
+                .push_bind(Dec(line.unit_price))
+                .push_bind(Dec(line.discount))
+                .push_bind(Dec(line.tax_rate))
+                .push_bind(Dec(line.tax_amount))
+                .push_bind(Dec(line.amount));
         });
     }
 

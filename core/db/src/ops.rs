@@ -1301,7 +1301,8 @@ impl Storage for Backend {
 
     async fn hub_currency(&self) -> Result<Currency> {
         let code = self.get_setting(CURRENCY_SETTING).await?;
-        code.as_deref().map_or(Ok(Currency::DEFAULT), stored_currency)
+        code.as_deref()
+            .map_or(Ok(Currency::DEFAULT), stored_currency)
     }
 
     async fn set_hub_currency(&self, currency: Currency) -> Result<Currency> {
@@ -1884,9 +1885,9 @@ impl Storage for Backend {
              WHERE u.key_hash = $1 ORDER BY k.location_code"
         );
         let rows = sqlx::query::<Db>(&sql)
-        .bind(key_hash)
-        .fetch_all(&mut *conn)
-        .await?;
+            .bind(key_hash)
+            .fetch_all(&mut *conn)
+            .await?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
@@ -1917,9 +1918,9 @@ impl Storage for Backend {
              LEFT JOIN locations l ON l.id = sl.location_id WHERE s.code = $1 ORDER BY l.code"
         );
         let rows = sqlx::query::<Db>(&sql)
-        .bind(code)
-        .fetch_all(&mut *conn)
-        .await?;
+            .bind(code)
+            .fetch_all(&mut *conn)
+            .await?;
         let Some(first) = rows.first() else {
             return Err(DomainError::not_found("store", code).into());
         };
