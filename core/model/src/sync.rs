@@ -100,6 +100,53 @@ pub fn backoff(base: Duration, attempt: u32, cap: Duration, jitter: f64) -> Dura
     exp.min(cap).mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0))
 }
 
+/// When a failed push is tried again, and when it is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first wait; it doubles with each attempt (see [`backoff`]).
+    pub base: Duration,
+    /// The longest wait.
+    pub cap: Duration,
+    /// Attempts before a row is dead-lettered.
+    pub max_attempts: i32,
+}
+
+/// What becomes of an outbox row whose attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Try again after this long.
+    Retry(Duration),
+    /// Dead-letter it for an operator. `gave_up`: it could have succeeded
+    /// later but ran out of attempts (else it failed for good).
+    Dead { gave_up: bool },
+}
+
+impl RetryPolicy {
+    /// The decision after attempt `attempt` (counted from 1) failed: a
+    /// failure that cannot succeed later is dead at once; one that can is
+    /// retried after what the storefront asked for (`Retry-After`), else
+    /// after the backoff with `jitter` (a uniform sample from `[0, 1)`),
+    /// until `max_attempts`.
+    pub fn after_failure(
+        &self,
+        attempt: i32,
+        retryable: bool,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> AfterFailure {
+        if !retryable {
+            return AfterFailure::Dead { gave_up: false };
+        }
+        if attempt >= self.max_attempts {
+            return AfterFailure::Dead { gave_up: true };
+        }
+        let attempt = u32::try_from(attempt).unwrap_or(0);
+        AfterFailure::Retry(
+            retry_after.unwrap_or_else(|| backoff(self.base, attempt, self.cap, jitter)),
+        )
+    }
+}
+
 /// True when `host` matches a connector's declared host pattern: `*` (any),
 /// `*.example.com` (subdomains), or an exact name (case-insensitive).
 pub fn host_matches(pattern: &str, host: &str) -> bool {
@@ -127,6 +174,39 @@ mod tests {
         assert_eq!(backoff(base, 30, cap, 0.5), cap);
         assert!(backoff(base, 3, cap, 0.0) >= Duration::from_millis(3200));
         assert!(backoff(base, 3, cap, 0.999) < Duration::from_millis(4800));
+    }
+
+    #[test]
+    fn after_a_failure() {
+        let policy = RetryPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            max_attempts: 3,
+        };
+        let secs = |s| Some(Duration::from_secs(s));
+        // (attempt, retryable, Retry-After) -> decision, at jitter 0.5.
+        let table = [
+            (1, true, None, AfterFailure::Retry(Duration::from_secs(1))),
+            (2, true, None, AfterFailure::Retry(Duration::from_secs(2))),
+            (
+                2,
+                true,
+                secs(30),
+                AfterFailure::Retry(Duration::from_secs(30)),
+            ),
+            (3, true, None, AfterFailure::Dead { gave_up: true }),
+            (3, true, secs(30), AfterFailure::Dead { gave_up: true }),
+            (9, true, None, AfterFailure::Dead { gave_up: true }),
+            (1, false, None, AfterFailure::Dead { gave_up: false }),
+            (1, false, secs(30), AfterFailure::Dead { gave_up: false }),
+        ];
+        for (attempt, retryable, after, want) in table {
+            assert_eq!(
+                policy.after_failure(attempt, retryable, after, 0.5),
+                want,
+                "attempt {attempt}, retryable {retryable}, retry-after {after:?}"
+            );
+        }
     }
 
     #[test]

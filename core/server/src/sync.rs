@@ -16,7 +16,7 @@ use poshub_connectors::types::{
 };
 use poshub_connectors::{Limits, Registry};
 use poshub_db::{Delivery, OutboxItem, PushChange, Storage};
-use poshub_model::sync::{backoff, host_matches};
+use poshub_model::sync::{host_matches, AfterFailure, RetryPolicy};
 use rand::Rng;
 use tokio::sync::Semaphore;
 
@@ -60,6 +60,17 @@ impl Default for SyncConfig {
             max_attempts: 8,
             request_timeout: Duration::from_secs(10),
             reconcile_every: None,
+        }
+    }
+}
+
+impl SyncConfig {
+    /// The model's retry rule with this configuration's numbers.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            base: self.retry_base,
+            cap: self.retry_cap,
+            max_attempts: self.max_attempts,
         }
     }
 }
@@ -251,32 +262,28 @@ impl Worker {
                     summary: String,
                     retryable: bool,
                     after: Option<Duration>| {
-            if !retryable || attempt >= self.config.max_attempts {
-                let error = if retryable {
-                    format!("{error} (gave up after {attempt} attempts)")
-                } else {
-                    error
-                };
-                Delivery::Dead {
+            let decided = self.config.retry_policy().after_failure(
+                attempt,
+                retryable,
+                after,
+                rand::thread_rng().gen(),
+            );
+            match decided {
+                AfterFailure::Dead { gave_up } => Delivery::Dead {
                     response_status: status,
-                    error,
+                    error: if gave_up {
+                        format!("{error} (gave up after {attempt} attempts)")
+                    } else {
+                        error
+                    },
                     summary,
-                }
-            } else {
-                let wait = after.unwrap_or_else(|| {
-                    backoff(
-                        self.config.retry_base,
-                        attempt as u32,
-                        self.config.retry_cap,
-                        rand::thread_rng().gen(),
-                    )
-                });
-                Delivery::Retry {
+                },
+                AfterFailure::Retry(wait) => Delivery::Retry {
                     at: poshub_model::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
                     response_status: status,
                     error,
                     summary,
-                }
+                },
             }
         };
         let Some(plugin) = self.registry.get(&item.connector) else {
