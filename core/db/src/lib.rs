@@ -166,53 +166,31 @@ pub struct PlaceOrder {
     pub idempotency: Option<IdempotencyKey>,
 }
 
-/// A write the SQLite backend's intake task does together with others.
-pub(crate) enum Write {
-    Order(Box<PlaceOrder>),
-    Event(NewConnectorEvent),
-    /// Writes nothing; answered once every write queued before it is
-    /// committed.
-    Settle,
-}
-
 /// What placing an order did inside its transaction. A new order is read
 /// back after the commit, on a read connection, so that the writer does not
 /// wait for it; one with an idempotency key is read inside (its answer is
 /// stored with the key).
-pub(crate) enum Outcome {
+pub(crate) enum Placement {
     Created(i64),
     Done(Placed),
 }
 
-/// What became of a [`Write`].
-pub(crate) enum Written {
-    Order(Result<Outcome>),
-    Event(Result<()>),
-    Settled,
-}
-
-#[allow(dead_code)] // only the SQLite backend batches writes
-impl Write {
-    /// The outcome when the write could not even be tried.
-    fn failed(&self, why: String) -> Written {
-        match self {
-            Write::Order(_) => Written::Order(Err(Error::Batch(why))),
-            Write::Event(_) => Written::Event(Err(Error::Batch(why))),
-            Write::Settle => Written::Settled,
-        }
-    }
-}
-
-#[allow(dead_code)] // only the SQLite backend batches writes
-impl Written {
-    /// The outcome when the transaction holding the write did not commit.
-    fn lost(self, why: String) -> Written {
-        match self {
-            Written::Order(r) => Written::Order(r.and(Err(Error::Batch(why)))),
-            Written::Event(r) => Written::Event(r.and(Err(Error::Batch(why)))),
-            Written::Settled => Written::Settled,
-        }
-    }
+/// What the SQL of the two backends differs in; each backend module has
+/// one, and the shared statements in `sql/` read it.
+pub(crate) struct Dialect {
+    /// `sqlite` or `postgres`, as [`Hub::backend`] answers.
+    pub backend: &'static str,
+    /// Appended to a `SELECT` that locks the rows it reads for the
+    /// transaction's writes.
+    pub for_update: &'static str,
+    /// Appended to the outbox claim, so that several hubs claim side by side.
+    pub skip_locked: &'static str,
+    /// Appended to a read that must wait for a change still holding the row.
+    pub for_share: &'static str,
+    /// Predicate of the partial unique index on e-mail-only customers.
+    pub email_only: &'static str,
+    /// Whether several statements may go to the database as one query.
+    pub multi_statement: bool,
 }
 
 /// The `Idempotency-Key` header and a hash of the request body it came with.
@@ -338,40 +316,74 @@ pub enum Delivery {
     },
 }
 
-/// Everything the hub stores. Every method is one transaction: it either
-/// happens completely or not at all.
+/// The hub itself: its settings, its currency, its health.
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Hub: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
     async fn ping(&self) -> Result<()>;
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+
     /// Stores a setting unless it already exists; returns the value in force.
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<String>;
 
     /// The hub's currency (the POS's): what a store without its own sells in.
     async fn hub_currency(&self) -> Result<Currency>;
+
     /// Sets the hub's currency. Once an order is booked it no longer
     /// changes: setting another is a 409 `currency_locked`.
     async fn set_hub_currency(&self, currency: Currency) -> Result<Currency>;
 
+    /// Every (variant, location) whose balance is not the sum of its ledger.
+    async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>>;
+}
+
+/// Locations and their groups, items and their variants.
+#[async_trait]
+pub trait Catalogue: Send + Sync + 'static {
     async fn create_location(&self, location: &Location) -> Result<Location>;
+
     async fn list_locations(&self) -> Result<Vec<Location>>;
+
     async fn create_location_group(&self, group: &LocationGroup) -> Result<LocationGroup>;
+
     async fn list_location_groups(&self) -> Result<Vec<LocationGroup>>;
 
     async fn create_item(&self, item: &NewItem, variants: &[NewVariant]) -> Result<Item>;
+
     async fn get_item(&self, item_code: &str) -> Result<Item>;
 
-    async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>>;
-    async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>>;
-    async fn stock_levels(&self, reference_code: &str) -> Result<Vec<StockLevel>>;
+    async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>>;
 
+    /// Plans reference codes from a template for matrix items; when the
+    /// request applies and nothing collides, writes them all in one
+    /// transaction (else nothing: the plan comes back with `applied: false`).
+    async fn generate_reference_codes(&self, request: &CodeGeneration) -> Result<CodePlan>;
+}
+
+/// Stock on hand: inward, adjustments, levels.
+#[async_trait]
+pub trait Stock: Send + Sync + 'static {
+    async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>>;
+
+    async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>>;
+
+    async fn stock_levels(&self, reference_code: &str) -> Result<Vec<StockLevel>>;
+}
+
+/// Stores, their API keys and settings, and the connector events of each.
+#[async_trait]
+pub trait Stores: Send + Sync + 'static {
     async fn create_store(&self, store: &NewStore) -> Result<Store>;
+
     async fn list_stores(&self) -> Result<Vec<Store>>;
+
     async fn get_store(&self, code: &str) -> Result<Store>;
+
     async fn store_id(&self, code: &str) -> Result<Option<i64>>;
+
     async fn create_api_user(
         &self,
         store_code: &str,
@@ -379,41 +391,81 @@ pub trait Storage: Send + Sync + 'static {
         key_hash: &str,
         key_prefix: &str,
     ) -> Result<ApiUser>;
+
     async fn list_api_users(&self, store_code: &str) -> Result<Vec<ApiUser>>;
+
     /// The API user whose key hashes to `key_hash`, with its store's rules.
     async fn authenticate(&self, key_hash: &str) -> Result<Option<Principal>>;
 
     /// The store as its connector's webhooks act for it.
     async fn store_context(&self, code: &str) -> Result<StoreContext>;
+
     /// Records a connector event. The caller need not wait for it to be
     /// durable: a backend may write it with the writes that follow (the
     /// embedded one does, in its next group commit), and a process killed
     /// in between loses it. [`Storage::list_events`] sees every event
     /// recorded before it is called.
     async fn record_event(&self, event: &NewConnectorEvent) -> Result<()>;
+
     /// The newest events of a store first.
     async fn list_events(&self, store_code: &str, limit: u32) -> Result<Vec<ConnectorEvent>>;
 
-    async fn list_catalog(&self, query: &CatalogQuery) -> Result<Vec<CatalogRow>>;
+    /// Changes a store's settings; pushes are queued where what the store
+    /// is shown changes.
+    async fn update_store(&self, code: &str, patch: &StorePatch) -> Result<Store>;
+}
 
+/// Price lists and the catalogue as a store is shown it.
+#[async_trait]
+pub trait Pricing: Send + Sync + 'static {
+    /// Creates a price list and queues price pushes for the variants it names.
+    async fn create_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList>;
+
+    async fn list_price_lists(&self, store_code: &str) -> Result<Vec<PriceList>>;
+
+    /// Retires a price list (kept for tracing) and queues price pushes.
+    async fn delete_price_list(&self, store_code: &str, code: &str) -> Result<()>;
+
+    /// The catalogue as a store sees it: the price in force (for
+    /// `price_location`, else store-wide) with its source, and stock as the
+    /// store's buffer publishes it.
+    async fn store_catalog(
+        &self,
+        store_id: i64,
+        price_location: Option<i64>,
+        query: &CatalogQuery,
+    ) -> Result<Vec<CatalogRow>>;
+}
+
+/// Sales orders and their lifecycle: intake, billing, delivery, cancellation, returns.
+#[async_trait]
+pub trait Orders: Send + Sync + 'static {
     /// Validates, reserves stock and stores an order, or replays the response
     /// to an earlier request with the same idempotency key.
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed>;
+
     /// Places an order as [`Storage::place_order`] does, for a caller that
     /// needs only the new order's id (a webhook's answer): the order is not
     /// read back.
     async fn place_order_id(&self, order: &PlaceOrder) -> Result<PlacedId>;
+
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order>;
+
     /// The id of a store's order by the storefront's reference number.
     async fn find_order_id(&self, store_id: i64, online_reference_no: &str) -> Result<Option<i64>>;
+
     async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>>;
+
     /// The reference code of each storefront line: the variant whose
     /// reference code equals the line's SKU, else the variant the store maps
     /// the line's storefront id to; None when neither exists.
     async fn resolve_lines(&self, store_id: i64, lines: &[LineRef]) -> Result<Vec<Option<String>>>;
+
     /// Turns a pending order into a sales bill: stock leaves the reservation.
     async fn bill_order(&self, id: i64, request: &BillRequest) -> Result<Bill>;
+
     async fn deliver_order(&self, id: i64) -> Result<Order>;
+
     /// Cancels a pending or billed order (idempotent): a reservation is
     /// released, billed stock goes back on hand.
     async fn cancel_order(
@@ -423,9 +475,8 @@ pub trait Storage: Send + Sync + 'static {
         by: Actor,
         reason: Option<&str>,
     ) -> Result<Order>;
-    async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
 
-    // The order lifecycle: partial cancellation, returns, delivery tracking.
+    async fn get_bill(&self, bill_no: &str) -> Result<Bill>;
 
     /// Cancels some lines or quantities of a pending, billed or ready order:
     /// a reservation is released, sold stock goes back on hand (last
@@ -438,6 +489,7 @@ pub trait Storage: Send + Sync + 'static {
         by: Actor,
         request: &LineCancellation,
     ) -> Result<LinesApplied>;
+
     /// Takes back delivered goods: restocked at a location (or written off),
     /// credited by a credit note against the bill; the order becomes
     /// `partially_returned`, then `returned` once everything is back.
@@ -448,67 +500,23 @@ pub trait Storage: Send + Sync + 'static {
         by: Actor,
         request: &ReturnRequest,
     ) -> Result<LinesApplied>;
+
     /// Moves an order one step along its delivery (ready, shipped, out for
     /// delivery, delivered), recording when.
     async fn advance_delivery(&self, id: i64, step: &DeliveryStep) -> Result<Order>;
-    async fn get_credit_note(&self, credit_note_no: &str) -> Result<CreditNote>;
 
+    async fn get_credit_note(&self, credit_note_no: &str) -> Result<CreditNote>;
+}
+
+/// What each store calls the hub's variants: mappings, their import, auto-match and its hints.
+#[async_trait]
+pub trait Mappings: Send + Sync + 'static {
     /// Maps reference codes to the store's own ids; newly mapped variants are
     /// queued for a first push.
     async fn put_mappings(&self, store_code: &str, mappings: &[Mapping]) -> Result<Vec<Mapping>>;
+
     async fn list_mappings(&self, store_code: &str) -> Result<Vec<Mapping>>;
 
-    /// Claims due outbox rows (and rows whose lease ran out) for `owner`.
-    async fn claim_outbox(
-        &self,
-        owner: &str,
-        lease: std::time::Duration,
-        limit: u32,
-    ) -> Result<Vec<OutboxItem>>;
-    /// Records how an attempt ended; false when `owner` no longer holds the lease.
-    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool>;
-    /// A store's sync log, newest first.
-    async fn sync_log(
-        &self,
-        store_code: &str,
-        status: Option<SyncStatus>,
-        limit: u32,
-    ) -> Result<Vec<SyncEntry>>;
-    /// Puts dead rows (one, or all of the store's) back in the queue; returns how many.
-    async fn retry_dead(&self, store_code: &str, id: Option<i64>) -> Result<u64>;
-    /// Queues pushes wherever what the store should show differs from what it
-    /// last confirmed; returns how many were queued.
-    async fn reconcile(&self, store_code: &str) -> Result<u64>;
-    /// Outbox rows waiting (pending, failed, sending) and dead.
-    async fn outbox_depth(&self) -> Result<(i64, i64)>;
-
-    /// Every (variant, location) whose balance is not the sum of its ledger.
-    async fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>>;
-
-    // Commerce: store settings, price lists, what a store is shown.
-
-    /// Changes a store's settings; pushes are queued where what the store
-    /// is shown changes.
-    async fn update_store(&self, code: &str, patch: &StorePatch) -> Result<Store>;
-    /// Creates a price list and queues price pushes for the variants it names.
-    async fn create_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList>;
-    async fn list_price_lists(&self, store_code: &str) -> Result<Vec<PriceList>>;
-    /// Retires a price list (kept for tracing) and queues price pushes.
-    async fn delete_price_list(&self, store_code: &str, code: &str) -> Result<()>;
-    /// The catalogue as a store sees it: the price in force (for
-    /// `price_location`, else store-wide) with its source, and stock as the
-    /// store's buffer publishes it.
-    async fn store_catalog(
-        &self,
-        store_id: i64,
-        price_location: Option<i64>,
-        query: &CatalogQuery,
-    ) -> Result<Vec<CatalogRow>>;
-    // Bulk tools (bulk_ops.rs).
-    /// Plans reference codes from a template for matrix items; when the
-    /// request applies and nothing collides, writes them all in one
-    /// transaction (else nothing: the plan comes back with `applied: false`).
-    async fn generate_reference_codes(&self, request: &CodeGeneration) -> Result<CodePlan>;
     /// Maps each row in its own transaction by the same path as
     /// `put_mappings`; one outcome per row, refusals as domain errors.
     async fn import_mappings(
@@ -516,6 +524,7 @@ pub trait Storage: Send + Sync + 'static {
         store_code: &str,
         rows: &[Mapping],
     ) -> Result<Vec<Result<(), DomainError>>>;
+
     /// Matches storefront variants (given, or the store's catalogue hints) to
     /// reference codes by SKU; when applying, maps the matches in one
     /// transaction.
@@ -524,9 +533,54 @@ pub trait Storage: Send + Sync + 'static {
         store_code: &str,
         request: &AutoMatchRequest,
     ) -> Result<AutoMatchAnswer>;
+
     /// Remembers what a storefront said about one of its variants, as a
     /// mapping suggestion.
     async fn record_catalog_hint(&self, store_id: i64, hint: &Candidate) -> Result<()>;
+}
+
+/// The sync outbox the push workers drain.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Claims due outbox rows (and rows whose lease ran out) for `owner`.
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>>;
+
+    /// Records how an attempt ended; false when `owner` no longer holds the lease.
+    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool>;
+
+    /// A store's sync log, newest first.
+    async fn sync_log(
+        &self,
+        store_code: &str,
+        status: Option<SyncStatus>,
+        limit: u32,
+    ) -> Result<Vec<SyncEntry>>;
+
+    /// Puts dead rows (one, or all of the store's) back in the queue; returns how many.
+    async fn retry_dead(&self, store_code: &str, id: Option<i64>) -> Result<u64>;
+
+    /// Queues pushes wherever what the store should show differs from what it
+    /// last confirmed; returns how many were queued.
+    async fn reconcile(&self, store_code: &str) -> Result<u64>;
+
+    /// Outbox rows waiting (pending, failed, sending) and dead.
+    async fn outbox_depth(&self) -> Result<(i64, i64)>;
+}
+
+/// Everything the hub stores: the union of the parts above, which each
+/// backend implements. Every method is one transaction: it either happens
+/// completely or not at all. Code that needs one part takes that part
+/// (`&dyn Orders`, `Arc<dyn Outbox>`); an `Arc<dyn Storage>` coerces to any.
+pub trait Storage: Hub + Catalogue + Stock + Stores + Pricing + Orders + Mappings + Outbox {}
+
+impl<T> Storage for T where
+    T: Hub + Catalogue + Stock + Stores + Pricing + Orders + Mappings + Outbox
+{
 }
 
 /// Opens the storage a URL names (`sqlite://PATH`, `sqlite::memory:`,

@@ -8,18 +8,27 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
+use crate::Dialect;
+
+/// The shared statements, compiled here with this backend's types.
+#[path = "sql/mod.rs"]
+#[allow(clippy::duplicate_mod, reason = "mounted once per backend on purpose: see sql/mod.rs")]
+mod sql;
+
 type Db = Postgres;
 type Backend = PgStorage;
-const BACKEND: &str = "postgres";
-const FOR_UPDATE: &str = " FOR UPDATE";
-/// Several hubs claim outbox rows side by side without waiting on each other.
-const SKIP_LOCKED: &str = " FOR UPDATE OF o SKIP LOCKED";
-/// Reading a pushed value waits for a change still holding the row.
-const FOR_SHARE: &str = " FOR SHARE";
-/// Predicate of the partial unique index on e-mail-only customers.
-const EMAIL_ONLY: &str = "phone IS NULL AND NOT walk_in";
-/// The extended protocol takes one statement per query.
-const MULTI_STATEMENT: bool = false;
+
+const DIALECT: Dialect = Dialect {
+    backend: "postgres",
+    for_update: " FOR UPDATE",
+    // Several hubs claim outbox rows side by side without waiting on each
+    // other.
+    skip_locked: " FOR UPDATE OF o SKIP LOCKED",
+    for_share: " FOR SHARE",
+    email_only: "phone IS NULL AND NOT walk_in",
+    // The extended protocol takes one statement per query.
+    multi_statement: false,
+};
 
 /// Postgres storage (`postgres://...`).
 pub struct PgStorage {
@@ -54,32 +63,21 @@ impl PgStorage {
     /// is a transaction of its own, its balances locked row by row.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         let outcome = self.intake_unread(order).await?;
-        ops::read_back(&self.read, outcome).await
+        sql::writes::read_back(&self.read, outcome).await
     }
 
     /// Places an order; a new one is answered by id, not read back.
-    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Outcome> {
-        ops::place_alone(&self.write, order).await
+    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placement> {
+        sql::writes::place_alone(&self.write, order).await
     }
 
     async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
         let mut conn = self.write.acquire().await?;
-        ops::insert_events(&mut conn, &[event]).await
+        sql::writes::insert_events(&mut conn, &[event]).await
     }
 
     /// Every event is written when it is recorded: nothing to wait for.
     async fn settle(&self) -> crate::Result<()> {
         Ok(())
     }
-}
-
-mod ops {
-    use super::{
-        Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, MULTI_STATEMENT, SKIP_LOCKED,
-    };
-    include!("ops.rs");
-    include!("commerce.rs");
-    include!("bulk_ops.rs");
-    include!("lifecycle_ops.rs");
-    include!("intake_ops.rs");
 }

@@ -15,30 +15,40 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+use crate::Dialect;
+use batch::{Write, Written};
+
+mod batch;
+/// The shared statements, compiled here with this backend's types.
+#[path = "sql/mod.rs"]
+#[allow(clippy::duplicate_mod, reason = "mounted once per backend on purpose: see sql/mod.rs")]
+mod sql;
+
 type Db = Sqlite;
 type Backend = SqliteStorage;
-const BACKEND: &str = "sqlite";
-/// SQLite has no row locks: the single writer connection serialises writes.
-const FOR_UPDATE: &str = "";
-/// One process owns a SQLite outbox; claims need no row locks.
-const SKIP_LOCKED: &str = "";
-const FOR_SHARE: &str = "";
-/// Predicate of the partial unique index on e-mail-only customers.
-const EMAIL_ONLY: &str = "phone IS NULL AND walk_in = 0";
-/// Several statements go to the connection's worker thread as one query:
-/// every query is a round trip to that thread.
-const MULTI_STATEMENT: bool = true;
+
+const DIALECT: Dialect = Dialect {
+    backend: "sqlite",
+    // SQLite has no row locks: the single writer connection serialises
+    // writes, and one process owns a SQLite outbox.
+    for_update: "",
+    skip_locked: "",
+    for_share: "",
+    email_only: "phone IS NULL AND walk_in = 0",
+    // Every query is a round trip to the connection's worker thread.
+    multi_statement: true,
+};
 
 /// Most writes done in one transaction.
 const MAX_BATCH: usize = 64;
 
 /// A write waiting for the intake task, and where its outcome goes.
-type Job = (crate::Write, Reply);
+type Job = (Write, Reply);
 
 /// Where a write's outcome goes, and whether a new order is read back for
 /// it (a webhook's answer needs only the id).
 struct Reply {
-    to: tokio::sync::oneshot::Sender<crate::Written>,
+    to: tokio::sync::oneshot::Sender<Written>,
     read_back: bool,
 }
 
@@ -94,12 +104,12 @@ impl SqliteStorage {
     /// been read back.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         let outcome = self.submit_order(order, true).await?;
-        ops::read_back(&self.read, outcome).await
+        sql::writes::read_back(&self.read, outcome).await
     }
 
     /// Places an order through the intake task; a new one is answered by
     /// id, not read back.
-    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Outcome> {
+    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placement> {
         self.submit_order(order, false).await
     }
 
@@ -107,12 +117,12 @@ impl SqliteStorage {
         &self,
         order: &crate::PlaceOrder,
         read_back: bool,
-    ) -> crate::Result<crate::Outcome> {
+    ) -> crate::Result<crate::Placement> {
         match self
-            .submit(crate::Write::Order(Box::new(order.clone())), read_back)
+            .submit(Write::Order(Box::new(order.clone())), read_back)
             .await?
         {
-            crate::Written::Order(outcome) => outcome,
+            Written::Order(outcome) => outcome,
             _ => unreachable!("an order's outcome is an order's"),
         }
     }
@@ -127,17 +137,17 @@ impl SqliteStorage {
             read_back: false,
         };
         self.writes
-            .send((crate::Write::Event(event.clone()), reply))
+            .send((Write::Event(event.clone()), reply))
             .await
             .map_err(|_| crate::Error::Batch("the write intake has stopped".into()))
     }
 
     /// Waits until every write queued so far is committed (or has failed).
     async fn settle(&self) -> crate::Result<()> {
-        self.submit(crate::Write::Settle, false).await.map(|_| ())
+        self.submit(Write::Settle, false).await.map(|_| ())
     }
 
-    async fn submit(&self, write: crate::Write, read_back: bool) -> crate::Result<crate::Written> {
+    async fn submit(&self, write: Write, read_back: bool) -> crate::Result<Written> {
         let (to, outcome) = tokio::sync::oneshot::channel();
         let stopped = || crate::Error::Batch("the write intake has stopped".into());
         self.writes
@@ -161,10 +171,10 @@ async fn take_writes(
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = if batch.len() == 1 {
-            vec![ops::write_alone(&write, &batch[0].0).await]
+            vec![batch::write_alone(&write, &batch[0].0).await]
         } else {
-            let jobs: Vec<&crate::Write> = batch.iter().map(|(w, _)| w).collect();
-            ops::write_together(&write, &jobs).await
+            let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
+            batch::write_together(&write, &jobs).await
         };
         let replies: Vec<_> = batch.drain(..).map(|(_, reply)| reply).collect();
         tokio::spawn(answer(read.clone(), replies, outcomes));
@@ -175,44 +185,33 @@ async fn take_writes(
 /// back in one go. The callers may have gone (their requests dropped, or
 /// nobody waits, as for an event): the writes stand all the same, as
 /// committed writes do.
-async fn answer(read: Pool<Sqlite>, replies: Vec<Reply>, outcomes: Vec<crate::Written>) {
+async fn answer(read: Pool<Sqlite>, replies: Vec<Reply>, outcomes: Vec<Written>) {
     let created: Vec<i64> = replies
         .iter()
         .zip(&outcomes)
         .filter_map(|(reply, w)| match w {
-            crate::Written::Order(Ok(crate::Outcome::Created(id))) if reply.read_back => Some(*id),
+            Written::Order(Ok(crate::Placement::Created(id))) if reply.read_back => Some(*id),
             _ => None,
         })
         .collect();
     // Should that fail, the orders are committed all the same and each
     // caller reads its own back instead.
-    let mut orders = ops::read_back_all(&read, &created)
+    let mut orders = batch::read_back_all(&read, &created)
         .await
         .unwrap_or_default();
     for (reply, outcome) in replies.into_iter().zip(outcomes) {
         let outcome = match outcome {
-            crate::Written::Order(Ok(crate::Outcome::Created(id))) => match orders.remove(&id) {
-                Some(order) => crate::Written::Order(Ok(crate::Outcome::Done(
-                    crate::Placed::Created(Box::new(order)),
-                ))),
-                None => crate::Written::Order(Ok(crate::Outcome::Created(id))),
+            Written::Order(Ok(crate::Placement::Created(id))) => match orders.remove(&id) {
+                Some(order) => Written::Order(Ok(crate::Placement::Done(crate::Placed::Created(
+                    Box::new(order),
+                )))),
+                None => Written::Order(Ok(crate::Placement::Created(id))),
             },
             other => other,
         };
         // A queued event has no one waiting: its failure is logged here.
-        if let Err(crate::Written::Event(Err(e))) = reply.to.send(outcome) {
+        if let Err(Written::Event(Err(e))) = reply.to.send(outcome) {
             tracing::error!(error = %e, "could not record a connector event");
         }
     }
-}
-
-mod ops {
-    use super::{
-        Backend, Db, BACKEND, EMAIL_ONLY, FOR_SHARE, FOR_UPDATE, MULTI_STATEMENT, SKIP_LOCKED,
-    };
-    include!("ops.rs");
-    include!("commerce.rs");
-    include!("bulk_ops.rs");
-    include!("lifecycle_ops.rs");
-    include!("intake_ops.rs");
 }

@@ -1,58 +1,34 @@
-// Order intake, compiled once per backend next to `ops.rs` (same module,
-// same `Db`, `Conn` and dialect constants).
-//
-// Orders are placed set-wise. A batch's orders are checked against one read
-// of what they need (their stores' channels, the catalogue, the references
-// already taken, the balances they draw on); their stock is allocated in
-// memory, in arrival order, from balances that move as each order takes its
-// share; and what the accepted ones write goes in with one multi-row
-// statement per table. A lone order is a batch of one, so both backends and
-// both paths run the same code. The statements a batch costs hardly grow
-// with its size: on SQLite every statement is a round trip to the
-// connection's worker thread, and those round trips, not SQLite, were most of
-// an order's cost.
+//! Order intake, compiled once per backend next to `ops.rs` (same module,
+//! same `Db`, `Conn` and dialect constants).
+//!
+//! Orders are placed set-wise. A batch's orders are checked against one read
+//! of what they need (their stores' channels, the catalogue, the references
+//! already taken, the balances they draw on); their stock is allocated in
+//! memory, in arrival order, from balances that move as each order takes its
+//! share; and what the accepted ones write goes in with one multi-row
+//! statement per table. A lone order is a batch of one, so both backends and
+//! both paths run the same code. The statements a batch costs hardly grow
+//! with its size: on SQLite every statement is a round trip to the
+//! connection's worker thread, and those round trips, not SQLite, were most of
+//! an order's cost.
 
-/// Most request lines placed set-wise in one go; a larger order is placed on
-/// its own (so that no statement outgrows the backends' limits on bind
-/// parameters).
-const SET_LINES: usize = 256;
-
-/// Splits a batch into runs of orders to place set-wise, each within
-/// [`SET_LINES`] lines (an order larger than that is a run of its own).
-fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
-    let mut runs: Vec<Vec<&PlaceOrder>> = Vec::new();
-    let mut lines = 0;
-    for order in orders {
-        let n = order.request.lines.len();
-        match runs.last_mut() {
-            Some(run) if lines + n <= SET_LINES => {
-                run.push(order);
-                lines += n;
-            }
-            _ => {
-                runs.push(vec![order]);
-                lines = n;
-            }
-        }
-    }
-    runs
-}
+use super::*;
 
 /// Statements that take no answer, run in order: as one multi-statement
 /// query where the backend takes one (a single round trip), else one by one.
-struct Script<'args> {
-    parts: Vec<QueryBuilder<'args, Db>>,
+pub(super) struct Script<'args> {
+    pub(super) parts: Vec<QueryBuilder<'args, Db>>,
 }
 
 impl<'args> Script<'args> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Script { parts: Vec::new() }
     }
 
     /// Begins the next statement with `sql`, to be completed on the builder.
-    fn statement(&mut self, sql: &str) -> &mut QueryBuilder<'args, Db> {
+    pub(super) fn statement(&mut self, sql: &str) -> &mut QueryBuilder<'args, Db> {
         match self.parts.last_mut() {
-            Some(q) if MULTI_STATEMENT => {
+            Some(q) if DIALECT.multi_statement => {
                 q.push("; ").push(sql);
             }
             _ => self.parts.push(QueryBuilder::new(sql)),
@@ -62,7 +38,7 @@ impl<'args> Script<'args> {
 
     /// Runs the script, the rows of its last statement (the only one that
     /// may answer with rows) its answer.
-    async fn fetch_last<T>(mut self, conn: &mut Conn) -> Result<Vec<T>>
+    pub(super) async fn fetch_last<T>(mut self, conn: &mut Conn) -> Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
     {
@@ -75,7 +51,7 @@ impl<'args> Script<'args> {
             .await?)
     }
 
-    async fn run(self, conn: &mut Conn) -> Result<()> {
+    pub(super) async fn run(self, conn: &mut Conn) -> Result<()> {
         for mut q in self.parts {
             // Its text is this batch's alone: not worth a cached statement.
             q.build().persistent(false).execute(&mut *conn).await?;
@@ -85,27 +61,27 @@ impl<'args> Script<'args> {
 }
 
 /// An order of a batch that has passed the checks that need no stock.
-struct Checked<'a> {
-    index: usize,
-    order: &'a PlaceOrder,
-    valid: ValidOrder,
-    source: Source,
+pub(super) struct Checked<'a> {
+    pub(super) index: usize,
+    pub(super) order: &'a PlaceOrder,
+    pub(super) valid: ValidOrder,
+    pub(super) source: Source,
 }
 
 /// An order that passed every check, with where each of its lines is held.
-struct Accepted<'a> {
-    index: usize,
-    order: &'a PlaceOrder,
-    valid: ValidOrder,
-    group_id: Option<i64>,
+pub(super) struct Accepted<'a> {
+    pub(super) index: usize,
+    pub(super) order: &'a PlaceOrder,
+    pub(super) valid: ValidOrder,
+    pub(super) group_id: Option<i64>,
     /// Line i is held at `allocations[i]` (location, quantity) in order.
-    allocations: Vec<Allocation>,
+    pub(super) allocations: Vec<Allocation>,
     /// The location the order is booked at.
-    location: i64,
+    pub(super) location: i64,
 }
 
 /// How an order of a batch came out before its rows are written.
-enum Verdict {
+pub(super) enum Verdict {
     Refused(Error),
     /// The same reference as the accepted order at this index of the batch.
     SameAs(usize),
@@ -116,7 +92,10 @@ enum Verdict {
 /// (its new id) or refused with the reason, and a refused order writes
 /// nothing. An `Err` is a failure of the database, or a reference taken by
 /// a concurrent transaction: the caller must undo what was written.
-async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Result<i64>>> {
+pub(crate) async fn place_orders(
+    conn: &mut Conn,
+    orders: &[&PlaceOrder],
+) -> Result<Vec<Result<i64>>> {
     let mut verdicts: Vec<Option<Verdict>> = orders.iter().map(|_| None).collect();
 
     // What the checks need, read once for the batch.
@@ -241,7 +220,7 @@ async fn place_orders(conn: &mut Conn, orders: &[&PlaceOrder]) -> Result<Vec<Res
 /// The checks of one order that need no stock: where it may be sourced
 /// from, and the order rules (with the price in force where the store
 /// enforces prices). The inner `Err` refuses the order.
-async fn check(
+pub(super) async fn check(
     conn: &mut Conn,
     order: &PlaceOrder,
     ch: &Channel,
@@ -285,7 +264,7 @@ async fn check(
 /// Allocates an order's lines from what its store may take of `balances`
 /// (the available stock less the store's buffer), and the location the
 /// order is booked at; or the refusal naming the short lines.
-fn allocate_stock(
+pub(super) fn allocate_stock(
     c: &Checked,
     ch: &Channel,
     balances: &HashMap<(i64, i64), Balance>,
@@ -324,7 +303,7 @@ fn allocate_stock(
 
 /// The orders already holding any of the (store, reference) pairs, by
 /// (store, reference).
-async fn orders_with_references(
+pub(super) async fn orders_with_references(
     conn: &mut Conn,
     references: &[(i64, &str)],
 ) -> Result<HashMap<(i64, String), i64>> {
@@ -359,7 +338,7 @@ async fn orders_with_references(
 /// Locks the balances at `pairs` of (variant, location), creating empty
 /// ones, in variant then location order as every stock change does (so that
 /// concurrent orders cannot deadlock): two statements whatever the count.
-async fn lock_balances(
+pub(super) async fn lock_balances(
     conn: &mut Conn,
     pairs: &[(i64, i64)],
 ) -> Result<HashMap<(i64, i64), Balance>> {
@@ -398,7 +377,10 @@ async fn lock_balances(
     for l in &locations {
         list.push_bind(*l);
     }
-    select.push(format!(") ORDER BY variant_id, location_id{FOR_UPDATE}"));
+    select.push(format!(
+        ") ORDER BY variant_id, location_id{}",
+        DIALECT.for_update
+    ));
     let rows: Vec<(i64, i64, Dec, Dec)> = script.fetch_last(conn).await?;
     Ok(rows
         .into_iter()
@@ -418,7 +400,7 @@ async fn lock_balances(
 /// each line is held (allocations), the reservation movements, the balances
 /// as the reservations left them (`balances`), and the stock pushes the
 /// moves call for. Returns each order's id by batch index.
-async fn write_orders(
+pub(super) async fn write_orders(
     conn: &mut Conn,
     accepted: &[Accepted<'_>],
     balances: &HashMap<(i64, i64), Balance>,
@@ -541,7 +523,10 @@ async fn write_orders(
 /// The customer of each accepted order, as [`resolve_customer`] finds or
 /// creates it: those known by phone with one statement, the others one by
 /// one.
-async fn resolve_customers(conn: &mut Conn, accepted: &[Accepted<'_>]) -> Result<Vec<i64>> {
+pub(super) async fn resolve_customers(
+    conn: &mut Conn,
+    accepted: &[Accepted<'_>],
+) -> Result<Vec<i64>> {
     // One row per phone. What an earlier order left blank a later one
     // fills, as one upsert after another would.
     let mut by_phone: Vec<(&str, Contact)> = Vec::new();
@@ -598,7 +583,7 @@ async fn resolve_customers(conn: &mut Conn, accepted: &[Accepted<'_>]) -> Result
 /// movement per allocation; each balance it touched written once, as the
 /// allocation left it (`after`); every variant touched marked updated, and
 /// the stores that sell what moved told.
-fn reserve(
+pub(super) fn reserve(
     script: &mut Script<'_>,
     held: &[(i64, i32, i32, i64, i64, Decimal)],
     after: &HashMap<(i64, i64), Balance>,

@@ -1,37 +1,29 @@
-// Commerce rules in storage, compiled once per backend next to `ops.rs` (same
-// module, same `Db`, `Conn` and dialect constants): a store's channel
-// settings, group sourcing of orders, price lists and the price in force,
-// payment policy at billing, stock buffers in what a store is shown and
-// pushed, and reconciliation of both.
+//! Commerce rules in storage, compiled once per backend next to `ops.rs` (same
+//! module, same `Db`, `Conn` and dialect constants): a store's channel
+//! settings, group sourcing of orders, price lists and the price in force,
+//! payment policy at billing, stock buffers in what a store is shown and
+//! pushed, and reconciliation of both.
 
-use chrono::{DateTime, Utc};
-use poshub_model::channel::{
-    publish, validate_order, ChannelSettings, PaymentPolicy, Sourcing, StockBuffer, StorePatch,
-};
-use poshub_model::order::{LineAllocation, OrderRequest, ValidOrder};
-use poshub_model::pricing::{
-    price_in_force, ListPrice, NewPriceList, PriceInForce, PriceList, PriceRule, LAST_INWARD,
-};
-use poshub_model::sourcing::{allocate as allocate_lines, primary_location, Allocation, Need};
-
+use super::*;
+use crate::Catalogue;
 /// A store's channel settings as storage needs them.
-struct Channel {
-    group: Option<GroupRef>,
-    sourcing: Sourcing,
-    policy: PaymentPolicy,
-    buffer: Option<StockBuffer>,
-    enforce_prices: bool,
+pub(super) struct Channel {
+    pub(super) group: Option<GroupRef>,
+    pub(super) sourcing: Sourcing,
+    pub(super) policy: PaymentPolicy,
+    pub(super) buffer: Option<StockBuffer>,
+    pub(super) enforce_prices: bool,
 }
 
 /// A location group with its members in priority order.
-struct GroupRef {
-    id: i64,
-    code: String,
-    members: Vec<(i64, String)>,
+pub(super) struct GroupRef {
+    pub(super) id: i64,
+    pub(super) code: String,
+    pub(super) members: Vec<(i64, String)>,
 }
 
 impl Channel {
-    fn settings(&self) -> ChannelSettings {
+    pub(super) fn settings(&self) -> ChannelSettings {
         ChannelSettings {
             sell_from_group: self.group.as_ref().map(|g| g.code.clone()),
             sourcing: self.sourcing,
@@ -42,7 +34,7 @@ impl Channel {
     }
 }
 
-async fn group_by_code(conn: &mut Conn, code: &str) -> Result<Option<GroupRef>> {
+pub(super) async fn group_by_code(conn: &mut Conn, code: &str) -> Result<Option<GroupRef>> {
     let Some(id) = sqlx::query_scalar::<Db, i64>("SELECT id FROM location_groups WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut *conn)
@@ -53,7 +45,7 @@ async fn group_by_code(conn: &mut Conn, code: &str) -> Result<Option<GroupRef>> 
     Ok(Some(group_ref(conn, id, code.to_string()).await?))
 }
 
-async fn group_ref(conn: &mut Conn, id: i64, code: String) -> Result<GroupRef> {
+pub(super) async fn group_ref(conn: &mut Conn, id: i64, code: String) -> Result<GroupRef> {
     let members = sqlx::query_as::<Db, (i64, String)>(
         "SELECT l.id, l.code FROM location_group_members m JOIN locations l ON l.id = m.location_id \
          WHERE m.group_id = $1 ORDER BY m.position",
@@ -64,7 +56,7 @@ async fn group_ref(conn: &mut Conn, id: i64, code: String) -> Result<GroupRef> {
     Ok(GroupRef { id, code, members })
 }
 
-async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
+pub(super) async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
     let (group_id, group_code, sourcing, policy, buffer, enforce_prices) = sqlx::query_as::<
         Db,
         (
@@ -97,7 +89,11 @@ async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
 
 /// The group a store is to sell from, which must exist and whose members
 /// must all be among `locations`.
-async fn sell_from(conn: &mut Conn, code: &str, locations: &[(i64, String)]) -> Result<GroupRef> {
+pub(super) async fn sell_from(
+    conn: &mut Conn,
+    code: &str,
+    locations: &[(i64, String)],
+) -> Result<GroupRef> {
     let group = group_by_code(conn, code).await?.ok_or_else(|| {
         DomainError::invalid(
             "sell_from_group",
@@ -127,7 +123,7 @@ async fn sell_from(conn: &mut Conn, code: &str, locations: &[(i64, String)]) -> 
 
 /// The locations of a new store and the group it sells from: the group's
 /// members when it names no locations.
-async fn new_store_locations(
+pub(super) async fn new_store_locations(
     conn: &mut Conn,
     store: &NewStore,
 ) -> Result<(Vec<(i64, String)>, Option<i64>)> {
@@ -152,7 +148,7 @@ async fn new_store_locations(
     Ok((locations, Some(group.id)))
 }
 
-async fn save_channel(
+pub(super) async fn save_channel(
     conn: &mut Conn,
     store_id: i64,
     group_id: Option<i64>,
@@ -177,18 +173,18 @@ async fn save_channel(
 }
 
 /// Where an order's stock may come from.
-struct Source {
+pub(super) struct Source {
     /// (location id, code) in the order the sourcing rule looks at them.
-    candidates: Vec<(i64, String)>,
-    group_id: Option<i64>,
+    pub(super) candidates: Vec<(i64, String)>,
+    pub(super) group_id: Option<i64>,
     /// The location whose price lists apply (none for a group: store-wide).
-    price_location: Option<i64>,
+    pub(super) price_location: Option<i64>,
 }
 
 /// An order naming no location, or its store's group, is sourced from the
 /// group's members the key acts for; otherwise from the one location named
 /// (or the key's only one).
-fn order_source(p: &Principal, requested: Option<&str>, ch: &Channel) -> Result<Source> {
+pub(super) fn order_source(p: &Principal, requested: Option<&str>, ch: &Channel) -> Result<Source> {
     if let Some(g) = &ch.group {
         if requested.is_none_or(|r| r == g.code) {
             let candidates: Vec<(i64, String)> = g
@@ -229,7 +225,7 @@ fn order_source(p: &Principal, requested: Option<&str>, ch: &Channel) -> Result<
 
 /// Applies the order rules with the store's payment policy and, when it
 /// enforces prices, the price in force of each line.
-async fn check_order(
+pub(super) async fn check_order(
     conn: &mut Conn,
     store_id: i64,
     request: &OrderRequest,
@@ -271,10 +267,10 @@ async fn check_order(
 
 /// Where an order's stock is held: the group it was sourced from and, per
 /// line number, its allocations (biggest share first).
-type Sourced = (Option<String>, HashMap<i32, Vec<LineAllocation>>);
+pub(super) type Sourced = (Option<String>, HashMap<i32, Vec<LineAllocation>>);
 
 /// How each of the orders with `ids` was sourced.
-async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Sourced>> {
+pub(super) async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Sourced>> {
     let mut out: HashMap<i64, Sourced> = HashMap::new();
     for (order, group) in fetch_for_ids::<(i64, String)>(
         conn,
@@ -319,7 +315,7 @@ async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, So
 
 /// Refuses a bill whose payment type the store's payment policy does not
 /// take for this total.
-async fn check_bill_policy(
+pub(super) async fn check_bill_policy(
     conn: &mut Conn,
     store_id: i64,
     payment_type: &PaymentType,
@@ -330,7 +326,7 @@ async fn check_bill_policy(
 }
 
 /// The last-inward price of each variant.
-async fn last_inward_prices(
+pub(super) async fn last_inward_prices(
     conn: &mut Conn,
     variants: &[i64],
 ) -> Result<Vec<(i64, Option<Decimal>)>> {
@@ -357,7 +353,7 @@ async fn last_inward_prices(
 /// The price in force at `at` for each variant a store sells (given with
 /// its last-inward price): a location's lists apply when `location` is
 /// given, else only store-wide ones. Variants without any price are left out.
-async fn store_prices(
+pub(super) async fn store_prices(
     conn: &mut Conn,
     store_id: i64,
     location: Option<i64>,
@@ -427,7 +423,7 @@ async fn store_prices(
         .collect())
 }
 
-async fn store_buffer(conn: &mut Conn, store_id: i64) -> Result<Option<StockBuffer>> {
+pub(super) async fn store_buffer(conn: &mut Conn, store_id: i64) -> Result<Option<StockBuffer>> {
     Ok(sqlx::query_scalar::<Db, Option<Json<StockBuffer>>>(
         "SELECT stock_buffer FROM stores WHERE id = $1",
     )
@@ -440,7 +436,7 @@ async fn store_buffer(conn: &mut Conn, store_id: i64) -> Result<Option<StockBuff
 
 /// Queues a stock push of one variant at one location for one store, if it
 /// maps the variant and pushes.
-async fn enqueue_store_stock(
+pub(super) async fn enqueue_store_stock(
     conn: &mut Conn,
     store_id: i64,
     variant_id: i64,
@@ -465,7 +461,11 @@ async fn enqueue_store_stock(
 
 /// Queues a price push of one variant for one store, if it maps the variant
 /// and pushes.
-async fn enqueue_store_price(conn: &mut Conn, store_id: i64, variant_id: i64) -> Result<()> {
+pub(super) async fn enqueue_store_price(
+    conn: &mut Conn,
+    store_id: i64,
+    variant_id: i64,
+) -> Result<()> {
     let at = now();
     sqlx::query::<Db>(
         "INSERT INTO outbox (store_id, kind, key, variant_id, status, next_attempt_at, created_at, updated_at) \
@@ -485,7 +485,7 @@ async fn enqueue_store_price(conn: &mut Conn, store_id: i64, variant_id: i64) ->
 /// Queues a push wherever what a store should show (stock through its
 /// buffer, the price in force) differs from what it last confirmed; returns
 /// how many differ.
-async fn reconcile_store(conn: &mut Conn, store_id: i64) -> Result<u64> {
+pub(super) async fn reconcile_store(conn: &mut Conn, store_id: i64) -> Result<u64> {
     let confirmed: HashMap<String, String> = sqlx::query_as::<Db, (String, String)>(
         "SELECT key, value FROM sync_state WHERE store_id = $1",
     )
@@ -530,7 +530,7 @@ async fn reconcile_store(conn: &mut Conn, store_id: i64) -> Result<u64> {
 }
 
 /// Notes the rule behind each claimed row's value in the sync log.
-async fn record_sources(pool: &sqlx::Pool<Db>, sources: &[(i64, String)]) -> Result<()> {
+pub(super) async fn record_sources(pool: &sqlx::Pool<Db>, sources: &[(i64, String)]) -> Result<()> {
     for (id, source) in sources {
         sqlx::query::<Db>("UPDATE outbox SET source = $1 WHERE id = $2")
             .bind(source)
@@ -541,7 +541,7 @@ async fn record_sources(pool: &sqlx::Pool<Db>, sources: &[(i64, String)]) -> Res
     Ok(())
 }
 
-async fn load_price_list(conn: &mut Conn, id: i64) -> Result<PriceList> {
+pub(super) async fn load_price_list(conn: &mut Conn, id: i64) -> Result<PriceList> {
     let (code, name, store, location, valid_from, valid_to, created_at) = sqlx::query_as::<
         Db,
         (
@@ -592,7 +592,7 @@ async fn load_price_list(conn: &mut Conn, id: i64) -> Result<PriceList> {
 /// Marks the variants a price list names as changed (which also makes a
 /// push being claimed read the new price after this commits) and queues
 /// their price pushes to the store.
-async fn prices_changed(conn: &mut Conn, store_id: i64, list_id: i64) -> Result<()> {
+pub(super) async fn prices_changed(conn: &mut Conn, store_id: i64, list_id: i64) -> Result<()> {
     let variants = sqlx::query_scalar::<Db, i64>(
         "SELECT variant_id FROM price_list_prices WHERE price_list_id = $1 ORDER BY variant_id",
     )
@@ -613,7 +613,7 @@ async fn prices_changed(conn: &mut Conn, store_id: i64, list_id: i64) -> Result<
 
 /// Commerce methods of the storage trait (`ops.rs` forwards to these).
 impl Backend {
-    async fn patch_store(&self, code: &str, patch: &StorePatch) -> Result<Store> {
+    pub(super) async fn patch_store(&self, code: &str, patch: &StorePatch) -> Result<Store> {
         patch.check()?;
         let mut tx = self.write.begin().await?;
         let row = store_row(&mut tx, code).await?;
@@ -660,7 +660,11 @@ impl Backend {
         Ok(out)
     }
 
-    async fn new_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList> {
+    pub(super) async fn new_price_list(
+        &self,
+        store_code: &str,
+        list: &NewPriceList,
+    ) -> Result<PriceList> {
         let at = now();
         list.check(at)?;
         let mut tx = self.write.begin().await?;
@@ -736,7 +740,7 @@ impl Backend {
         Ok(out)
     }
 
-    async fn price_lists(&self, store_code: &str) -> Result<Vec<PriceList>> {
+    pub(super) async fn price_lists(&self, store_code: &str) -> Result<Vec<PriceList>> {
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
         let ids = sqlx::query_scalar::<Db, i64>(
@@ -752,11 +756,11 @@ impl Backend {
         Ok(out)
     }
 
-    async fn retire_price_list(&self, store_code: &str, code: &str) -> Result<()> {
+    pub(super) async fn retire_price_list(&self, store_code: &str, code: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let store = store_row(&mut tx, store_code).await?;
         let id = sqlx::query_scalar::<Db, i64>(&format!(
-            "SELECT id FROM price_lists WHERE store_id = $1 AND code = $2 AND deleted_at IS NULL{FOR_UPDATE}"
+            "SELECT id FROM price_lists WHERE store_id = $1 AND code = $2 AND deleted_at IS NULL{lock}", lock = DIALECT.for_update
         ))
         .bind(store.id)
         .bind(code)
@@ -773,7 +777,7 @@ impl Backend {
         Ok(())
     }
 
-    async fn catalog_for_store(
+    pub(super) async fn catalog_for_store(
         &self,
         store_id: i64,
         price_location: Option<i64>,
@@ -794,5 +798,30 @@ impl Backend {
             }
         }
         Ok(rows)
+    }
+}
+
+#[async_trait]
+impl crate::Pricing for Backend {
+    async fn create_price_list(&self, store_code: &str, list: &NewPriceList) -> Result<PriceList> {
+        self.new_price_list(store_code, list).await
+    }
+
+    async fn list_price_lists(&self, store_code: &str) -> Result<Vec<PriceList>> {
+        self.price_lists(store_code).await
+    }
+
+    async fn delete_price_list(&self, store_code: &str, code: &str) -> Result<()> {
+        self.retire_price_list(store_code, code).await
+    }
+
+    async fn store_catalog(
+        &self,
+        store_id: i64,
+        price_location: Option<i64>,
+        query: &CatalogQuery,
+    ) -> Result<Vec<CatalogRow>> {
+        self.catalog_for_store(store_id, price_location, query)
+            .await
     }
 }

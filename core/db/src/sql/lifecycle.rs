@@ -1,18 +1,12 @@
-// The order lifecycle's storage, compiled into each backend right after
-// `ops.rs` (the same module: it uses that file's helpers and types):
-// delivery tracking, partial cancellation, returns and credit notes. The
-// rules are `poshub_model::lifecycle`'s; this file looks things up, calls
-// them under the order's row lock, and writes the outcome.
+//! The order lifecycle's storage, compiled into each backend right after
+//! `ops.rs` (the same module: it uses that file's helpers and types):
+//! delivery tracking, partial cancellation, returns and credit notes. The
+//! rules are `poshub_model::lifecycle`'s; this file looks things up, calls
+//! them under the order's row lock, and writes the outcome.
 
-use poshub_model::lifecycle::{
-    self as lc, CreditNote, CreditNoteKind, CreditNoteLine, DeliveryStep, LineQuantity, LineState,
-    LinesPlan, Restock,
-};
-
-use crate::LinesApplied;
-
+use super::*;
 /// An order's lines as the lifecycle rules see them.
-async fn line_states(conn: &mut Conn, order_id: i64) -> Result<Vec<LineState>> {
+pub(super) async fn line_states(conn: &mut Conn, order_id: i64) -> Result<Vec<LineState>> {
     let rows = order_lines(conn, order_id).await?;
     // A variant may have been renamed since: its code today names it too.
     let current: HashMap<i64, String> = sqlx::query_as::<Db, (i64, String)>(
@@ -44,20 +38,20 @@ async fn line_states(conn: &mut Conn, order_id: i64) -> Result<Vec<LineState>> {
 }
 
 /// Units of an order line leaving one of its allocations.
-struct GiveBack {
-    line_no: i32,
-    variant_id: i64,
+pub(super) struct GiveBack {
+    pub(super) line_no: i32,
+    pub(super) variant_id: i64,
     /// The allocation they leave and what it holds afterwards (None when
     /// the allocations did not cover the line).
-    from: Option<(i64, Decimal)>,
+    pub(super) from: Option<(i64, Decimal)>,
     /// Where the goods go back on hand (or their reservation is released).
-    to: (i64, String),
-    quantity: Decimal,
+    pub(super) to: (i64, String),
+    pub(super) quantity: Decimal,
 }
 
 /// Which allocations give back each part of the plan, last location first;
 /// the goods go to `to` when given, else back where they were held.
-async fn plan_give_back(
+pub(super) async fn plan_give_back(
     conn: &mut Conn,
     order: &OrderRow,
     plan: &LinesPlan,
@@ -105,7 +99,7 @@ async fn plan_give_back(
 
 /// Shrinks the allocations and, with a movement kind, moves the stock
 /// (balances locked in variant then location order, as everywhere).
-async fn apply_give_back(
+pub(super) async fn apply_give_back(
     conn: &mut Conn,
     order_id: i64,
     moves: &[GiveBack],
@@ -151,7 +145,7 @@ async fn apply_give_back(
 }
 
 /// Where each line's goods went back on hand.
-fn restocks(moves: &[GiveBack]) -> HashMap<i32, Vec<Restock>> {
+pub(super) fn restocks(moves: &[GiveBack]) -> HashMap<i32, Vec<Restock>> {
     let mut out: HashMap<i32, Vec<Restock>> = HashMap::new();
     for m in moves {
         let line = out.entry(m.line_no).or_default();
@@ -167,7 +161,7 @@ fn restocks(moves: &[GiveBack]) -> HashMap<i32, Vec<Restock>> {
 }
 
 /// Writes the new cancelled or returned quantity of each line in the plan.
-async fn count_lines(
+pub(super) async fn count_lines(
     conn: &mut Conn,
     order_id: i64,
     lines: &[LineState],
@@ -196,7 +190,7 @@ async fn count_lines(
 }
 
 /// A history entry that leaves the status (and the storefront) alone.
-async fn note_history(
+pub(super) async fn note_history(
     conn: &mut Conn,
     id: i64,
     status: OrderStatus,
@@ -226,7 +220,7 @@ async fn note_history(
 /// billed, its stock goes back on hand and the bill is void; every line
 /// counts as cancelled. (Only orders not yet delivered are cancelled, so
 /// nothing of them has been returned.)
-async fn cancel_rest(
+pub(super) async fn cancel_rest(
     conn: &mut Conn,
     order: &OrderRow,
     by: Actor,
@@ -257,7 +251,7 @@ async fn cancel_rest(
 
 /// Moves an order one step along its delivery and records when (the same
 /// instant as its history entry); the status change queues its push.
-async fn advance(conn: &mut Conn, id: i64, step: &DeliveryStep) -> Result<()> {
+pub(super) async fn advance(conn: &mut Conn, id: i64, step: &DeliveryStep) -> Result<()> {
     let order = order_row(conn, &OrderScope::admin(), id, true).await?;
     let Transition::To(to) = status(&order.status).apply(step.action())? else {
         return Ok(());
@@ -293,7 +287,10 @@ async fn advance(conn: &mut Conn, id: i64, step: &DeliveryStep) -> Result<()> {
 }
 
 /// The order's bill: (id, bill number, location id, location code).
-async fn bill_of(conn: &mut Conn, order_id: i64) -> Result<Option<(i64, String, i64, String)>> {
+pub(super) async fn bill_of(
+    conn: &mut Conn,
+    order_id: i64,
+) -> Result<Option<(i64, String, i64, String)>> {
     Ok(sqlx::query_as::<Db, (i64, String, i64, String)>(
         "SELECT b.id, b.bill_no, b.location_id, l.code FROM bills b JOIN locations l ON l.id = b.location_id \
          WHERE b.order_id = $1",
@@ -304,7 +301,11 @@ async fn bill_of(conn: &mut Conn, order_id: i64) -> Result<Option<(i64, String, 
 }
 
 /// The next credit note number of a location (counted like bills).
-async fn next_credit_note_no(conn: &mut Conn, location_id: i64, code: &str) -> Result<String> {
+pub(super) async fn next_credit_note_no(
+    conn: &mut Conn,
+    location_id: i64,
+    code: &str,
+) -> Result<String> {
     let next = sqlx::query_scalar::<Db, i64>(
         "UPDATE locations SET next_credit_note_seq = next_credit_note_seq + 1 WHERE id = $1 \
          RETURNING next_credit_note_seq",
@@ -316,20 +317,20 @@ async fn next_credit_note_no(conn: &mut Conn, location_id: i64, code: &str) -> R
 }
 
 /// A credit note to write.
-struct NewCreditNote<'a> {
-    no: &'a str,
-    kind: CreditNoteKind,
-    order_id: i64,
+pub(super) struct NewCreditNote<'a> {
+    pub(super) no: &'a str,
+    pub(super) kind: CreditNoteKind,
+    pub(super) order_id: i64,
     /// (bill id, bill location id)
-    bill: (i64, i64),
-    plan: &'a LinesPlan,
-    restocked: &'a HashMap<i32, Vec<Restock>>,
-    reason: Option<&'a str>,
-    refund_id: Option<&'a str>,
-    by: Actor,
+    pub(super) bill: (i64, i64),
+    pub(super) plan: &'a LinesPlan,
+    pub(super) restocked: &'a HashMap<i32, Vec<Restock>>,
+    pub(super) reason: Option<&'a str>,
+    pub(super) refund_id: Option<&'a str>,
+    pub(super) by: Actor,
 }
 
-async fn insert_credit_note(conn: &mut Conn, n: &NewCreditNote<'_>) -> Result<i64> {
+pub(super) async fn insert_credit_note(conn: &mut Conn, n: &NewCreditNote<'_>) -> Result<i64> {
     let id = sqlx::query_scalar::<Db, i64>(
         "INSERT INTO credit_notes (credit_note_no, location_id, order_id, bill_id, kind, amount, tax_amount, \
          reason, refund_id, by_actor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -369,30 +370,33 @@ async fn insert_credit_note(conn: &mut Conn, n: &NewCreditNote<'_>) -> Result<i6
 }
 
 #[derive(sqlx::FromRow)]
-struct CreditNoteRow {
-    id: i64,
-    credit_note_no: String,
-    kind: String,
-    bill_no: String,
-    order_id: i64,
-    online_reference_no: String,
-    store_code: String,
-    location_code: String,
-    amount: Dec,
-    tax_amount: Dec,
-    reason: Option<String>,
-    refund_id: Option<String>,
-    by_actor: String,
-    created_at: chrono::DateTime<chrono::Utc>,
+pub(super) struct CreditNoteRow {
+    pub(super) id: i64,
+    pub(super) credit_note_no: String,
+    pub(super) kind: String,
+    pub(super) bill_no: String,
+    pub(super) order_id: i64,
+    pub(super) online_reference_no: String,
+    pub(super) store_code: String,
+    pub(super) location_code: String,
+    pub(super) amount: Dec,
+    pub(super) tax_amount: Dec,
+    pub(super) reason: Option<String>,
+    pub(super) refund_id: Option<String>,
+    pub(super) by_actor: String,
+    pub(super) created_at: chrono::DateTime<chrono::Utc>,
 }
 
-const CREDIT_NOTE_SELECT: &str = "SELECT c.id, c.credit_note_no, c.kind, b.bill_no, c.order_id, \
+pub(super) const CREDIT_NOTE_SELECT: &str = "SELECT c.id, c.credit_note_no, c.kind, b.bill_no, c.order_id, \
      o.online_reference_no, s.code AS store_code, l.code AS location_code, c.amount, c.tax_amount, c.reason, \
      c.refund_id, c.by_actor, c.created_at FROM credit_notes c JOIN bills b ON b.id = c.bill_id \
      JOIN sales_orders o ON o.id = c.order_id JOIN stores s ON s.id = o.store_id \
      JOIN locations l ON l.id = c.location_id";
 
-async fn complete_credit_note(conn: &mut Conn, row: CreditNoteRow) -> Result<CreditNote> {
+pub(super) async fn complete_credit_note(
+    conn: &mut Conn,
+    row: CreditNoteRow,
+) -> Result<CreditNote> {
     let lines = sqlx::query_as::<Db, (i32, String, Dec, Dec, Dec, Json<Vec<Restock>>, Dec)>(
         "SELECT line_no, reference_code, quantity, amount, tax_amount, restocked, written_off \
          FROM credit_note_lines WHERE credit_note_id = $1 ORDER BY line_no",
@@ -433,7 +437,7 @@ async fn complete_credit_note(conn: &mut Conn, row: CreditNoteRow) -> Result<Cre
     })
 }
 
-async fn load_credit_note(conn: &mut Conn, credit_note_no: &str) -> Result<CreditNote> {
+pub(super) async fn load_credit_note(conn: &mut Conn, credit_note_no: &str) -> Result<CreditNote> {
     let row = sqlx::query_as::<Db, CreditNoteRow>(&format!(
         "{CREDIT_NOTE_SELECT} WHERE c.credit_note_no = $1"
     ))
@@ -444,7 +448,7 @@ async fn load_credit_note(conn: &mut Conn, credit_note_no: &str) -> Result<Credi
     complete_credit_note(conn, row).await
 }
 
-async fn credit_note_by_id(conn: &mut Conn, id: i64) -> Result<CreditNote> {
+pub(super) async fn credit_note_by_id(conn: &mut Conn, id: i64) -> Result<CreditNote> {
     let row = sqlx::query_as::<Db, CreditNoteRow>(&format!("{CREDIT_NOTE_SELECT} WHERE c.id = $1"))
         .bind(id)
         .fetch_one(&mut *conn)
@@ -453,7 +457,7 @@ async fn credit_note_by_id(conn: &mut Conn, id: i64) -> Result<CreditNote> {
 }
 
 /// The numbers of a bill's credit notes, oldest first.
-async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<String>> {
+pub(super) async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar::<Db, String>(
         "SELECT c.credit_note_no FROM credit_notes c JOIN bills b ON b.id = c.bill_id \
          WHERE b.bill_no = $1 ORDER BY c.id",
@@ -465,7 +469,10 @@ async fn credit_note_numbers(conn: &mut Conn, bill_no: &str) -> Result<Vec<Strin
 
 /// An order's credit notes, oldest first.
 /// The credit notes of each of the orders with `ids`, oldest first.
-async fn credit_notes_of(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Vec<CreditNote>>> {
+pub(super) async fn credit_notes_of(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<CreditNote>>> {
     let sql = format!("{CREDIT_NOTE_SELECT} WHERE c.order_id IN ({{ids}}) ORDER BY c.id");
     let mut out: HashMap<i64, Vec<CreditNote>> = HashMap::new();
     for row in fetch_for_ids::<CreditNoteRow>(conn, &sql, ids).await? {
@@ -479,7 +486,7 @@ async fn credit_notes_of(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Ve
 
 /// The asked lines as kept with a refund id, to tell a redelivery (same
 /// lines) from a reused id (other lines).
-fn asked_lines(lines: &[LineQuantity]) -> serde_json::Value {
+pub(super) fn asked_lines(lines: &[LineQuantity]) -> serde_json::Value {
     serde_json::Value::Array(
         lines
             .iter()
@@ -496,7 +503,7 @@ fn asked_lines(lines: &[LineQuantity]) -> serde_json::Value {
 
 /// A refund id already applied to the order: the credit note it issued, if
 /// any (`Some(None)` for a pending order's cancellation).
-async fn refund_seen(
+pub(super) async fn refund_seen(
     conn: &mut Conn,
     order_id: i64,
     refund_id: &str,
@@ -520,7 +527,7 @@ async fn refund_seen(
     }
 }
 
-async fn record_refund(
+pub(super) async fn record_refund(
     conn: &mut Conn,
     order_id: i64,
     refund_id: &str,
@@ -543,7 +550,7 @@ async fn record_refund(
     Ok(())
 }
 
-async fn applied(
+pub(super) async fn applied(
     conn: &mut Conn,
     scope: &OrderScope,
     id: i64,
@@ -562,14 +569,14 @@ async fn applied(
     })
 }
 
-fn with_reason(note: String, reason: Option<&str>) -> String {
+pub(super) fn with_reason(note: String, reason: Option<&str>) -> String {
     match reason {
         Some(r) => format!("{note}; {r}"),
         None => note,
     }
 }
 
-async fn cancel_lines(
+pub(super) async fn cancel_lines(
     conn: &mut Conn,
     scope: &OrderScope,
     id: i64,
@@ -647,7 +654,7 @@ async fn cancel_lines(
     applied(conn, scope, id, credit_note, false).await
 }
 
-async fn return_lines(
+pub(super) async fn return_lines(
     conn: &mut Conn,
     scope: &OrderScope,
     id: i64,

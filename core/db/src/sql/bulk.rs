@@ -1,31 +1,26 @@
-// Bulk tools, compiled into each backend's `ops` module after `ops.rs` (whose
-// helpers they use): reference codes regenerated in bulk, mappings imported
-// row by row, auto-match by SKU and the storefront catalogue hints it draws
-// on. The rules live in `poshub_model::{codegen, automatch}`; this file
-// looks things up and writes the outcome.
+//! Bulk tools, compiled into each backend's `ops` module after `ops.rs` (whose
+//! helpers they use): reference codes regenerated in bulk, mappings imported
+//! row by row, auto-match by SKU and the storefront catalogue hints it draws
+//! on. The rules live in `poshub_model::{codegen, automatch}`; this file
+//! looks things up and writes the outcome.
 
-use poshub_model::automatch::{
-    AutoMatchAnswer, AutoMatchRequest, Candidate, MatchResult, SkuFacts,
-};
-use poshub_model::codegen::{CodeGeneration, CodeHolder, CodePlan, StoredItem, StoredVariant};
-use poshub_model::item::{AttributeDim, Attributes};
-
+use super::*;
 /// Rows per `IN (...)` list.
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 /// A code no variant can hold (codes never contain `#`): where a variant's
 /// code waits while codes swap.
-fn parked_code(variant_id: i64) -> String {
+pub(super) fn parked_code(variant_id: i64) -> String {
     format!("#bulk#{variant_id}")
 }
 
 /// The items a generation covers (locked when applying), with their variants.
-async fn items_for_generation(
+pub(super) async fn items_for_generation(
     conn: &mut Conn,
     request: &CodeGeneration,
     lock: bool,
 ) -> Result<Vec<(i64, StoredItem)>> {
-    let lock = if lock { FOR_UPDATE } else { "" };
+    let lock = if lock { DIALECT.for_update } else { "" };
     let rows: Vec<(i64, String, Json<Vec<AttributeDim>>)> = match &request.items {
         None => {
             let all = sqlx::query_as::<Db, (i64, String, Json<Vec<AttributeDim>>)>(&format!(
@@ -103,7 +98,7 @@ async fn items_for_generation(
 }
 
 /// The variants holding any of `codes` today.
-async fn code_holders(conn: &mut Conn, codes: &[&str]) -> Result<Vec<CodeHolder>> {
+pub(super) async fn code_holders(conn: &mut Conn, codes: &[&str]) -> Result<Vec<CodeHolder>> {
     let mut out = Vec::new();
     for chunk in codes.chunks(CHUNK) {
         let sql = format!(
@@ -127,7 +122,7 @@ async fn code_holders(conn: &mut Conn, codes: &[&str]) -> Result<Vec<CodeHolder>
     Ok(out)
 }
 
-async fn plan_codes(
+pub(super) async fn plan_codes(
     conn: &mut Conn,
     request: &CodeGeneration,
     lock: bool,
@@ -142,7 +137,7 @@ async fn plan_codes(
 
 /// Writes a collision-free plan: every changed variant is parked first, so
 /// that codes may move between variants of the plan.
-async fn write_codes(conn: &mut Conn, item_ids: &[i64], plan: &CodePlan) -> Result<()> {
+pub(super) async fn write_codes(conn: &mut Conn, item_ids: &[i64], plan: &CodePlan) -> Result<()> {
     let writes = plan.writes();
     for (id, _) in &writes {
         sqlx::query::<Db>("UPDATE variants SET reference_code = $1 WHERE id = $2")
@@ -184,7 +179,7 @@ async fn write_codes(conn: &mut Conn, item_ids: &[i64], plan: &CodePlan) -> Resu
     Ok(())
 }
 
-async fn generate_codes(db: &Backend, request: &CodeGeneration) -> Result<CodePlan> {
+pub(super) async fn generate_codes(db: &Backend, request: &CodeGeneration) -> Result<CodePlan> {
     if !request.apply {
         let mut conn = db.read.acquire().await?;
         return Ok(plan_codes(&mut conn, request, false).await?.1);
@@ -201,7 +196,7 @@ async fn generate_codes(db: &Backend, request: &CodeGeneration) -> Result<CodePl
 
 /// Each mapping in its own transaction, through the same path as
 /// `put_mappings`.
-async fn import_mapping_rows(
+pub(super) async fn import_mapping_rows(
     db: &Backend,
     store_code: &str,
     rows: &[Mapping],
@@ -226,7 +221,7 @@ async fn import_mapping_rows(
     Ok(out)
 }
 
-async fn catalog_hints(conn: &mut Conn, store_id: i64) -> Result<Vec<Candidate>> {
+pub(super) async fn catalog_hints(conn: &mut Conn, store_id: i64) -> Result<Vec<Candidate>> {
     let rows = sqlx::query_as::<Db, (String, String, Option<String>, Option<String>)>(
         "SELECT sku, external_id, parent_id, inventory_id FROM store_catalog_hints \
          WHERE store_id = $1 ORDER BY sku, external_id",
@@ -246,7 +241,7 @@ async fn catalog_hints(conn: &mut Conn, store_id: i64) -> Result<Vec<Candidate>>
 }
 
 /// What the catalogue and the store's mappings say about the candidates.
-async fn match_facts(
+pub(super) async fn match_facts(
     conn: &mut Conn,
     store_id: i64,
     candidates: &[Candidate],
@@ -289,7 +284,7 @@ async fn match_facts(
     Ok((facts, external))
 }
 
-async fn plan_match(
+pub(super) async fn plan_match(
     conn: &mut Conn,
     store_code: &str,
     request: &AutoMatchRequest,
@@ -313,7 +308,7 @@ async fn plan_match(
     Ok((store_id, answer))
 }
 
-async fn auto_match_mappings(
+pub(super) async fn auto_match_mappings(
     db: &Backend,
     store_code: &str,
     request: &AutoMatchRequest,
@@ -331,7 +326,7 @@ async fn auto_match_mappings(
     Ok(answer)
 }
 
-async fn remember_hint(db: &Backend, store_id: i64, hint: &Candidate) -> Result<()> {
+pub(super) async fn remember_hint(db: &Backend, store_id: i64, hint: &Candidate) -> Result<()> {
     sqlx::query::<Db>(
         "INSERT INTO store_catalog_hints (store_id, external_id, sku, parent_id, inventory_id, seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id, external_id) DO UPDATE SET \
