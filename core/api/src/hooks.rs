@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
-use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, PlacedId};
+use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, PlacedId, RefundApplied};
 use poshub_model::codes::Code;
 use poshub_model::decimal::Quantity;
-use poshub_model::lifecycle::{LineCancellation, LineQuantity, ReturnRequest};
+use poshub_model::lifecycle::{LineQuantity, StorefrontRefund};
 use poshub_model::order::{OrderRequest, OrderStatus};
 use poshub_model::store::{NewConnectorEvent, StoreContext};
 use poshub_model::DomainError;
@@ -526,60 +526,28 @@ async fn refund(
         store_id: Some(store_id),
         location_ids: None,
     };
-    let order = state
+    let refund = StorefrontRefund {
+        refund_id: doc.refund_id.clone(),
+        lines: asked,
+        reason: doc.reason,
+        restock: doc.restock,
+    };
+    let applied = match state
         .storage
-        .get_order(&scope, id)
+        .apply_refund(&scope, id, Actor::Store, &refund)
         .await
-        .map_err(Problem::from)?;
-    let applied = match order.status {
-        OrderStatus::Cancelled => {
+        .map_err(Problem::from)?
+    {
+        RefundApplied::Nothing(why) => {
             return Ok(result(
                 kind,
                 "ignored",
                 Some(id),
-                Some(format!("{what}: the order is already cancelled")),
+                Some(format!("{what}: {why}")),
             ))
         }
-        OrderStatus::Delivered | OrderStatus::PartiallyReturned | OrderStatus::Returned => {
-            let request = ReturnRequest {
-                lines: asked,
-                reason: doc.reason,
-                restock: doc.restock,
-                location: None,
-                refund_id: Some(doc.refund_id.clone()),
-            };
-            let returned = state
-                .storage
-                .return_lines(&scope, id, Actor::Store, &request)
-                .await;
-            if let Err(poshub_db::Error::Domain(DomainError::InvalidTransition {
-                current: OrderStatus::Returned,
-                ..
-            })) = returned
-            {
-                // E.g. the storefront's own record of the hub's `returned`.
-                return Ok(result(
-                    kind,
-                    "ignored",
-                    Some(id),
-                    Some(format!("{what}: everything delivered already came back")),
-                ));
-            }
-            returned
-        }
-        _ => {
-            let request = LineCancellation {
-                lines: asked,
-                reason: doc.reason,
-                refund_id: Some(doc.refund_id.clone()),
-            };
-            state
-                .storage
-                .cancel_lines(&scope, id, Actor::Store, &request)
-                .await
-        }
-    }
-    .map_err(Problem::from)?;
+        RefundApplied::Booked(applied) => *applied,
+    };
     let booked = match &applied.credit_note {
         Some(cn) => format!(
             "credit note {} for {} (the storefront refunded {})",

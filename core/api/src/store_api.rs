@@ -126,7 +126,7 @@ pub(crate) async fn item_page(
             let in_scope: Vec<_> = p
                 .locations
                 .iter()
-                .filter(|(_, c)| g.locations.iter().any(|m| m.as_str() == c))
+                .filter(|l| g.locations.iter().any(|m| m.as_str() == l.code))
                 .cloned()
                 .collect();
             if in_scope.is_empty() {
@@ -143,7 +143,7 @@ pub(crate) async fn item_page(
     };
     // A location's price lists apply when one location is asked for.
     let price_location = match (q.location.as_deref(), locations.as_slice()) {
-        (Some(code), [(id, _)]) if code != "all" => Some(*id),
+        (Some(code), [only]) if code != "all" => Some(only.id),
         _ => None,
     };
     let after_id = q.cursor.as_deref().map(cursor::decode).transpose()?;

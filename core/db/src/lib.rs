@@ -24,10 +24,13 @@ use poshub_model::channel::StorePatch;
 use poshub_model::codegen::{CodeGeneration, CodePlan};
 use poshub_model::currency::Currency;
 use poshub_model::item::{Item, NewItem, NewVariant};
-use poshub_model::lifecycle::{CreditNote, DeliveryStep, LineCancellation, ReturnRequest};
+use poshub_model::lifecycle::{
+    CreditNote, DeliveryStep, LineCancellation, ReturnRequest, StorefrontRefund,
+};
 use poshub_model::order::{Order, OrderRequest, OrderStatus};
 use poshub_model::phone::CountryCode;
 use poshub_model::pricing::{NewPriceList, PriceList};
+use poshub_model::scope::LocationRef;
 use poshub_model::stock::{StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
@@ -104,7 +107,7 @@ impl OrderScope {
     pub fn of(p: &Principal) -> Self {
         OrderScope {
             store_id: Some(p.store_id),
-            location_ids: Some(p.locations.iter().map(|(id, _)| *id).collect()),
+            location_ids: Some(p.locations.iter().map(|l| l.id).collect()),
         }
     }
 }
@@ -123,8 +126,8 @@ pub struct OrderQuery {
 /// A page of the catalogue as a store sees it.
 #[derive(Debug, Clone)]
 pub struct CatalogQuery {
-    /// (location id, code) whose stock is reported, in report order.
-    pub locations: Vec<(i64, String)>,
+    /// The locations whose stock is reported, in report order.
+    pub locations: Vec<LocationRef>,
     pub updated_since: Option<DateTime<Utc>>,
     pub after_id: Option<i64>,
     pub limit: u32,
@@ -226,6 +229,16 @@ pub struct LinesApplied {
     /// The storefront's refund id was applied before: nothing changed, and
     /// `credit_note` is the one issued then.
     pub duplicate: bool,
+}
+
+/// What a storefront's refund did to its order.
+#[derive(Debug, Clone)]
+pub enum RefundApplied {
+    /// Booked as a return or a cancellation of lines (or applied before:
+    /// see [`LinesApplied::duplicate`]).
+    Booked(Box<LinesApplied>),
+    /// Nothing to book, and why.
+    Nothing(&'static str),
 }
 
 /// A disagreement between the stock ledger and the balances.
@@ -506,6 +519,18 @@ pub trait Orders: Send + Sync + 'static {
     async fn advance_delivery(&self, id: i64, step: &DeliveryStep) -> Result<Order>;
 
     async fn get_credit_note(&self, credit_note_no: &str) -> Result<CreditNote>;
+    /// Books a storefront's refund of goods as the order's status calls for
+    /// ([`poshub_model::lifecycle::refund_booking`]): a return of delivered
+    /// goods, a cancellation of lines not yet delivered, or nothing; the
+    /// status is read and the booking written in one transaction, so a
+    /// change of status in between cannot send it down the wrong path.
+    async fn apply_refund(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        refund: &StorefrontRefund,
+    ) -> Result<RefundApplied>;
 }
 
 /// What each store calls the hub's variants: mappings, their import, auto-match and its hints.

@@ -12,7 +12,10 @@ use crate::Dialect;
 
 /// The shared statements, compiled here with this backend's types.
 #[path = "sql/mod.rs"]
-#[allow(clippy::duplicate_mod, reason = "mounted once per backend on purpose: see sql/mod.rs")]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "mounted once per backend on purpose: see sql/mod.rs"
+)]
 mod sql;
 
 type Db = Postgres;

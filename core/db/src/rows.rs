@@ -186,13 +186,13 @@ pub(crate) struct HistoryRow {
 }
 
 impl HistoryRow {
-    pub fn to_model(&self) -> HistoryEntry {
-        HistoryEntry {
-            status: status(&self.status),
+    pub fn to_model(&self) -> crate::Result<HistoryEntry> {
+        Ok(HistoryEntry {
+            status: status(&self.status, self.order_id)?,
             at: self.at,
             by: self.by_actor.clone(),
             note: self.note.clone(),
-        }
+        })
     }
 }
 
@@ -208,9 +208,26 @@ pub(crate) struct BillRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Statuses are written by this crate only, from `OrderStatus::as_str`.
-pub(crate) fn status(s: &str) -> OrderStatus {
-    OrderStatus::parse(s).unwrap_or(OrderStatus::Pending)
+/// An order's stored status (written by this crate only, from
+/// `OrderStatus::as_str`); anything else is corrupt data, named by the
+/// table and the order's id.
+pub(crate) fn status(s: &str, order_id: i64) -> crate::Result<OrderStatus> {
+    OrderStatus::parse(s).ok_or_else(|| corrupt("sales_orders", order_id, "status", s))
+}
+
+/// A code storage wrote after checking it (`table` row `id`, `column`).
+pub(crate) fn stored_code(
+    table: &str,
+    id: i64,
+    column: &str,
+    value: &str,
+) -> crate::Result<poshub_model::codes::Code> {
+    poshub_model::codes::Code::parse(value).map_err(|_| corrupt(table, id, column, value))
+}
+
+/// A stored value that does not parse.
+pub(crate) fn corrupt(table: &str, id: i64, column: &str, value: &str) -> crate::Error {
+    crate::Error::Corrupt(format!("{table} {id}: {column} `{value}` does not parse"))
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod order;
 pub mod phone;
 pub mod pricing;
+pub mod scope;
 pub mod sourcing;
 pub mod stock;
 pub mod store;

@@ -527,9 +527,66 @@ pub fn take_last_first(
     (out, rest)
 }
 
+/// A storefront's refund that returns goods, as its connector reported it.
+#[derive(Debug, Clone)]
+pub struct StorefrontRefund {
+    /// The storefront's own id: a redelivered refund changes nothing.
+    pub refund_id: String,
+    pub lines: Vec<LineQuantity>,
+    pub reason: Option<String>,
+    /// Whether the goods go back on hand (else they are written off).
+    pub restock: bool,
+}
+
+/// What a storefront's refund of goods does to an order, by its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundBooking {
+    /// The goods reached the customer and come back: a return, restocked
+    /// where they were sold from (or written off) and credited.
+    Return,
+    /// The goods have not reached the customer: the lines are cancelled
+    /// (released, or back on hand) and, once billed, credited.
+    CancelLines,
+    /// Nothing to book, and why.
+    Nothing(&'static str),
+}
+
+/// How the hub books a storefront's refund of goods for an order in
+/// `status`. (A refund of money only books nothing, whatever the status.)
+pub fn refund_booking(status: OrderStatus) -> RefundBooking {
+    use OrderStatus::*;
+    match status {
+        Cancelled => RefundBooking::Nothing("the order is already cancelled"),
+        Delivered | PartiallyReturned | Returned => RefundBooking::Return,
+        Pending | Billed | Ready | Shipped | OutForDelivery => RefundBooking::CancelLines,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refund_returns_delivered_goods_and_cancels_the_rest() {
+        use OrderStatus::*;
+        let table = [
+            (Pending, RefundBooking::CancelLines),
+            (Billed, RefundBooking::CancelLines),
+            (Ready, RefundBooking::CancelLines),
+            (Shipped, RefundBooking::CancelLines),
+            (OutForDelivery, RefundBooking::CancelLines),
+            (Delivered, RefundBooking::Return),
+            (PartiallyReturned, RefundBooking::Return),
+            (Returned, RefundBooking::Return),
+            (
+                Cancelled,
+                RefundBooking::Nothing("the order is already cancelled"),
+            ),
+        ];
+        for (status, booked) in table {
+            assert_eq!(refund_booking(status), booked, "{status:?}");
+        }
+    }
 
     fn d(v: &str) -> Decimal {
         v.parse().unwrap()

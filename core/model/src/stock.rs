@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Code;
 use crate::decimal::{quantity_string, Amount, Quantity, SignedQuantity};
+use crate::error::DomainError;
 
 /// What moved the stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +121,34 @@ fn yes() -> bool {
     true
 }
 
+impl StockInward {
+    /// An inward has at least one line.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.lines.is_empty() {
+            return Err(DomainError::invalid(
+                "lines",
+                "no_lines",
+                "an inward needs at least one line",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl StockAdjustment {
+    /// An adjustment has at least one line.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.lines.is_empty() {
+            return Err(DomainError::invalid(
+                "lines",
+                "no_lines",
+                "an adjustment needs at least one line",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InwardLine {
@@ -196,6 +225,25 @@ pub fn check_reservation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stock_documents_need_lines() {
+        let inward: StockInward =
+            serde_json::from_str(r#"{"location": "BLR", "lines": []}"#).unwrap();
+        let e = inward.check().unwrap_err();
+        assert!(
+            matches!(&e, DomainError::Invalid(f) if f[0].field == "lines" && f[0].code == "no_lines"),
+            "{e:?}"
+        );
+        let adjustment: StockAdjustment =
+            serde_json::from_str(r#"{"location": "BLR", "lines": []}"#).unwrap();
+        assert!(adjustment.check().is_err());
+        let one: StockAdjustment = serde_json::from_str(
+            r#"{"location": "BLR", "lines": [{"reference_code": "A", "quantity": "-1", "reason": "broken"}]}"#,
+        )
+        .unwrap();
+        assert!(one.check().is_ok());
+    }
 
     fn d(v: i64) -> Decimal {
         Decimal::from(v)

@@ -8,6 +8,7 @@ use crate::channel::{ChannelSettings, PaymentPolicy, Sourcing, StockBuffer};
 use crate::codes::{Code, PaymentType};
 use crate::currency::Currency;
 use crate::error::{DomainError, Problems};
+use crate::scope::LocationRef;
 
 /// The connector id of a store that uses the hub's own API unchanged.
 pub const CANONICAL_CONNECTOR: &str = "canonical";
@@ -19,6 +20,20 @@ pub struct Location {
     pub name: String,
 }
 
+impl Location {
+    /// A location needs a name.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.name.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "name",
+                "required",
+                "a location needs a name",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A named set of locations; its stock is the sum over its members.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +41,20 @@ pub struct LocationGroup {
     pub code: Code,
     pub name: String,
     pub locations: Vec<Code>,
+}
+
+impl LocationGroup {
+    /// A group has at least one member.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.locations.is_empty() {
+            return Err(DomainError::invalid(
+                "locations",
+                "required",
+                "a group needs at least one location",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A request to create a store (admin API).
@@ -155,6 +184,21 @@ pub struct NewApiUser {
     pub locations: Option<Vec<Code>>,
 }
 
+impl NewApiUser {
+    /// An API user needs a name (which locations it gets is
+    /// [`crate::scope::key_locations`]'s).
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.name.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "name",
+                "required",
+                "an API user needs a name",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// An API user as read back; the key itself is only ever shown at creation.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiUser {
@@ -174,8 +218,8 @@ pub struct Principal {
     pub api_user_id: i64,
     pub store_id: i64,
     pub store_code: String,
-    /// (location id, location code) the key may act for.
-    pub locations: Vec<(i64, String)>,
+    /// The locations the key may act for.
+    pub locations: Vec<LocationRef>,
     pub payment_types: Vec<PaymentType>,
     pub allow_backorder: bool,
     pub prices_include_tax: bool,
@@ -189,12 +233,12 @@ pub struct Principal {
 impl Principal {
     /// Resolves the location an order or query names, within the key's scope.
     /// Without a location the key must act for exactly one.
-    pub fn location(&self, requested: Option<&str>) -> Result<(i64, String), DomainError> {
+    pub fn location(&self, requested: Option<&str>) -> Result<LocationRef, DomainError> {
         match requested {
             Some(code) => self
                 .locations
                 .iter()
-                .find(|(_, c)| c == code)
+                .find(|l| l.code == code)
                 .cloned()
                 .ok_or_else(|| DomainError::Forbidden {
                     code: "location_out_of_scope",
@@ -216,7 +260,7 @@ impl Principal {
     }
 
     pub fn location_codes(&self) -> Vec<&str> {
-        self.locations.iter().map(|(_, c)| c.as_str()).collect()
+        self.locations.iter().map(|l| l.code.as_str()).collect()
     }
 }
 
@@ -292,7 +336,7 @@ mod tests {
             api_user_id: 1,
             store_id: 1,
             store_code: "WEB".into(),
-            locations: vec![(1, "BLR".into()), (2, "MUM".into())],
+            locations: vec![LocationRef::new(1, "BLR"), LocationRef::new(2, "MUM")],
             payment_types: vec![],
             allow_backorder: false,
             prices_include_tax: true,
@@ -303,9 +347,48 @@ mod tests {
     }
 
     #[test]
+    fn names_and_members_are_required() {
+        let code = Code::parse("BLR").unwrap();
+        let field = |e: DomainError| match e {
+            DomainError::Invalid(f) => (f[0].field.clone(), f[0].code.clone()),
+            other => panic!("{other:?}"),
+        };
+        let blank = Location {
+            code: code.clone(),
+            name: "  ".into(),
+        };
+        assert_eq!(
+            field(blank.check().unwrap_err()),
+            ("name".to_string(), "required".to_string())
+        );
+        let named = Location {
+            code: code.clone(),
+            name: "Bengaluru".into(),
+        };
+        assert!(named.check().is_ok());
+        let empty = LocationGroup {
+            code: code.clone(),
+            name: "South".into(),
+            locations: vec![],
+        };
+        assert_eq!(
+            field(empty.check().unwrap_err()),
+            ("locations".to_string(), "required".to_string())
+        );
+        let user = NewApiUser {
+            name: "\t".into(),
+            locations: None,
+        };
+        assert_eq!(
+            field(user.check().unwrap_err()),
+            ("name".to_string(), "required".to_string())
+        );
+    }
+
+    #[test]
     fn a_key_acts_only_for_its_locations() {
         let p = principal();
-        assert_eq!(p.location(Some("MUM")).unwrap().0, 2);
+        assert_eq!(p.location(Some("MUM")).unwrap().id, 2);
         assert!(matches!(
             p.location(Some("DEL")),
             Err(DomainError::Forbidden { .. })
@@ -313,6 +396,6 @@ mod tests {
         assert!(matches!(p.location(None), Err(DomainError::Invalid(_))));
         let mut single = principal();
         single.locations.truncate(1);
-        assert_eq!(single.location(None).unwrap().1, "BLR");
+        assert_eq!(single.location(None).unwrap().code, "BLR");
     }
 }

@@ -29,13 +29,13 @@ pub(super) async fn locations_for(
     conn: &mut Conn,
     field: &str,
     codes: &[impl AsRef<str>],
-) -> Result<Vec<(i64, String)>> {
+) -> Result<Vec<LocationRef>> {
     let mut found = Vec::new();
     let mut problems = Vec::new();
     for (i, code) in codes.iter().enumerate() {
         let code = code.as_ref();
         match location_by_code(conn, code).await? {
-            Some(id) => found.push((id, code.to_string())),
+            Some(id) => found.push(LocationRef::new(id, code)),
             None => problems.push(FieldError::new(
                 format!("{field}[{i}]"),
                 "unknown_location",
@@ -147,9 +147,7 @@ pub(super) async fn load_item(conn: &mut Conn, item_code: &str) -> Result<Item> 
 #[async_trait]
 impl crate::Catalogue for Backend {
     async fn create_location(&self, location: &Location) -> Result<Location> {
-        if location.name.trim().is_empty() {
-            return Err(DomainError::invalid("name", "required", "a location needs a name").into());
-        }
+        location.check()?;
         let r =
             sqlx::query::<Db>("INSERT INTO locations (code, name, created_at) VALUES ($1, $2, $3)")
                 .bind(location.code.as_str())
@@ -169,31 +167,23 @@ impl crate::Catalogue for Backend {
     }
 
     async fn list_locations(&self) -> Result<Vec<Location>> {
-        let rows = sqlx::query_as::<Db, (String, String)>(
-            "SELECT code, name FROM locations ORDER BY code",
+        let rows = sqlx::query_as::<Db, (i64, String, String)>(
+            "SELECT id, code, name FROM locations ORDER BY code",
         )
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(code, name)| {
-                Some(Location {
-                    code: poshub_model::codes::Code::parse(&code).ok()?,
+        rows.into_iter()
+            .map(|(id, code, name)| {
+                Ok(Location {
+                    code: stored_code("locations", id, "code", &code)?,
                     name,
                 })
             })
-            .collect())
+            .collect()
     }
 
     async fn create_location_group(&self, group: &LocationGroup) -> Result<LocationGroup> {
-        if group.locations.is_empty() {
-            return Err(DomainError::invalid(
-                "locations",
-                "required",
-                "a group needs at least one location",
-            )
-            .into());
-        }
+        group.check()?;
         let mut tx = self.write.begin().await?;
         let members = locations_for(&mut tx, "locations", &group.locations).await?;
         let id = sqlx::query_scalar::<Db, i64>(
@@ -209,7 +199,7 @@ impl crate::Catalogue for Backend {
                 format!("location group `{}` already exists", group.code)
             })
         })?;
-        for (pos, (loc, code)) in members.iter().enumerate() {
+        for (pos, LocationRef { id: loc, code }) in members.iter().enumerate() {
             sqlx::query::<Db>("INSERT INTO location_group_members (group_id, location_id, position) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(loc)
@@ -229,21 +219,17 @@ impl crate::Catalogue for Backend {
     }
 
     async fn list_location_groups(&self) -> Result<Vec<LocationGroup>> {
-        let rows = sqlx::query_as::<Db, (String, String, String)>(
-            "SELECT g.code, g.name, l.code FROM location_groups g \
+        let rows = sqlx::query_as::<Db, (i64, String, String, i64, String)>(
+            "SELECT g.id, g.code, g.name, l.id, l.code FROM location_groups g \
              JOIN location_group_members m ON m.group_id = g.id JOIN locations l ON l.id = m.location_id \
              ORDER BY g.code, m.position",
         )
         .fetch_all(&self.read)
         .await?;
         let mut groups: Vec<LocationGroup> = Vec::new();
-        for (code, name, loc) in rows {
-            let (Ok(code), Ok(loc)) = (
-                poshub_model::codes::Code::parse(&code),
-                poshub_model::codes::Code::parse(&loc),
-            ) else {
-                continue;
-            };
+        for (group_id, code, name, loc_id, loc) in rows {
+            let code = stored_code("location_groups", group_id, "code", &code)?;
+            let loc = stored_code("locations", loc_id, "code", &loc)?;
             match groups.last_mut() {
                 Some(g) if g.code == code => g.locations.push(loc),
                 _ => groups.push(LocationGroup {
@@ -360,9 +346,12 @@ impl crate::Catalogue for Backend {
                     locations: query
                         .locations
                         .iter()
-                        .map(|(id, code)| {
-                            let here = available.iter().find(|(l, _)| l == id);
-                            (code.clone(), here.map(|(_, a)| *a).unwrap_or_default())
+                        .map(|location| {
+                            let here = available.iter().find(|(l, _)| *l == location.id);
+                            (
+                                location.code.clone(),
+                                here.map(|(_, a)| *a).unwrap_or_default(),
+                            )
                         })
                         .collect(),
                     variant_id: v.id,

@@ -1,11 +1,12 @@
-//! Commerce rules in storage, compiled once per backend next to `ops.rs` (same
-//! module, same `Db`, `Conn` and dialect constants): a store's channel
-//! settings, group sourcing of orders, price lists and the price in force,
-//! payment policy at billing, stock buffers in what a store is shown and
-//! pushed, and reconciliation of both.
+//! A store's commerce settings in storage: its channel (the group it sells
+//! from, sourcing, payment policy, stock buffer, price enforcement), price
+//! lists and the price in force, the stock it is shown and pushed, and
+//! reconciliation of both. The rules are `poshub_model`'s (`channel`,
+//! `pricing`, `scope`, `sourcing`); this file looks up what they need.
 
 use super::*;
 use crate::Catalogue;
+
 /// A store's channel settings as storage needs them.
 pub(super) struct Channel {
     pub(super) group: Option<GroupRef>,
@@ -13,13 +14,6 @@ pub(super) struct Channel {
     pub(super) policy: PaymentPolicy,
     pub(super) buffer: Option<StockBuffer>,
     pub(super) enforce_prices: bool,
-}
-
-/// A location group with its members in priority order.
-pub(super) struct GroupRef {
-    pub(super) id: i64,
-    pub(super) code: String,
-    pub(super) members: Vec<(i64, String)>,
 }
 
 impl Channel {
@@ -52,7 +46,10 @@ pub(super) async fn group_ref(conn: &mut Conn, id: i64, code: String) -> Result<
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|(id, code)| LocationRef::new(id, code))
+    .collect();
     Ok(GroupRef { id, code, members })
 }
 
@@ -80,7 +77,8 @@ pub(super) async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
     };
     Ok(Channel {
         group,
-        sourcing: Sourcing::parse(&sourcing).unwrap_or_default(),
+        sourcing: Sourcing::parse(&sourcing)
+            .ok_or_else(|| corrupt("stores", store_id, "sourcing", &sourcing))?,
         policy: policy.0,
         buffer: buffer.map(|b| b.0),
         enforce_prices,
@@ -92,7 +90,7 @@ pub(super) async fn channel(conn: &mut Conn, store_id: i64) -> Result<Channel> {
 pub(super) async fn sell_from(
     conn: &mut Conn,
     code: &str,
-    locations: &[(i64, String)],
+    locations: &[LocationRef],
 ) -> Result<GroupRef> {
     let group = group_by_code(conn, code).await?.ok_or_else(|| {
         DomainError::invalid(
@@ -101,23 +99,7 @@ pub(super) async fn sell_from(
             format!("no location group has code `{code}`"),
         )
     })?;
-    let missing: Vec<&str> = group
-        .members
-        .iter()
-        .filter(|(id, _)| !locations.iter().any(|(l, _)| l == id))
-        .map(|(_, c)| c.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(DomainError::invalid(
-            "sell_from_group",
-            "group_not_in_store",
-            format!(
-                "the store does not sell from {} of group `{code}`; add them to its locations",
-                missing.join(", ")
-            ),
-        )
-        .into());
-    }
+    scope::group_within_store(&group, locations)?;
     Ok(group)
 }
 
@@ -126,7 +108,7 @@ pub(super) async fn sell_from(
 pub(super) async fn new_store_locations(
     conn: &mut Conn,
     store: &NewStore,
-) -> Result<(Vec<(i64, String)>, Option<i64>)> {
+) -> Result<(Vec<LocationRef>, Option<i64>)> {
     let Some(code) = &store.sell_from_group else {
         return Ok((
             locations_for(conn, "locations", &store.locations).await?,
@@ -172,55 +154,10 @@ pub(super) async fn save_channel(
     Ok(())
 }
 
-/// Where an order's stock may come from.
-pub(super) struct Source {
-    /// (location id, code) in the order the sourcing rule looks at them.
-    pub(super) candidates: Vec<(i64, String)>,
-    pub(super) group_id: Option<i64>,
-    /// The location whose price lists apply (none for a group: store-wide).
-    pub(super) price_location: Option<i64>,
-}
-
-/// An order naming no location, or its store's group, is sourced from the
-/// group's members the key acts for; otherwise from the one location named
-/// (or the key's only one).
+/// Where an order is sourced from, by the store's group and the key's
+/// scope ([`scope::order_source`]).
 pub(super) fn order_source(p: &Principal, requested: Option<&str>, ch: &Channel) -> Result<Source> {
-    if let Some(g) = &ch.group {
-        if requested.is_none_or(|r| r == g.code) {
-            let candidates: Vec<(i64, String)> = g
-                .members
-                .iter()
-                .filter(|(id, _)| p.locations.iter().any(|(l, _)| l == id))
-                .cloned()
-                .collect();
-            if candidates.is_empty() {
-                return Err(DomainError::Forbidden {
-                    code: "location_out_of_scope",
-                    detail: format!(
-                        "this API key acts for none of the locations of group `{}` ({})",
-                        g.code,
-                        g.members
-                            .iter()
-                            .map(|(_, c)| c.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }
-                .into());
-            }
-            return Ok(Source {
-                candidates,
-                group_id: Some(g.id),
-                price_location: None,
-            });
-        }
-    }
-    let (id, code) = p.location(requested)?;
-    Ok(Source {
-        candidates: vec![(id, code)],
-        group_id: None,
-        price_location: Some(id),
-    })
+    Ok(scope::order_source(p, requested, ch.group.as_ref())?)
 }
 
 /// Applies the order rules with the store's payment policy and, when it
@@ -578,13 +515,13 @@ pub(super) async fn load_price_list(conn: &mut Conn, id: i64) -> Result<PriceLis
         valid_to,
         prices: prices
             .into_iter()
-            .filter_map(|(code, price)| {
-                Some(ListPrice {
-                    reference_code: poshub_model::codes::Code::parse(&code).ok()?,
+            .map(|(code, price)| {
+                Ok(ListPrice {
+                    reference_code: stored_code("price_lists", id, "reference_code", &code)?,
                     price: Amount::from_stored(price.0),
                 })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         created_at,
     })
 }
@@ -611,7 +548,7 @@ pub(super) async fn prices_changed(conn: &mut Conn, store_id: i64, list_id: i64)
     Ok(())
 }
 
-/// Commerce methods of the storage trait (`ops.rs` forwards to these).
+/// Commerce methods of the storage traits (their impls forward to these).
 impl Backend {
     pub(super) async fn patch_store(&self, code: &str, patch: &StorePatch) -> Result<Store> {
         patch.check()?;
@@ -673,18 +610,9 @@ impl Backend {
             None => None,
             Some(code) => {
                 let id = location_field(&mut tx, code.as_str()).await?;
-                if !store_locations(&mut tx, store.id)
-                    .await?
-                    .iter()
-                    .any(|(l, _)| *l == id)
-                {
-                    return Err(DomainError::invalid(
-                        "location",
-                        "location_not_in_store",
-                        format!("store {store_code} does not sell from `{code}`"),
-                    )
-                    .into());
-                }
+                let named = LocationRef::new(id, code.as_str());
+                let sells_from = store_locations(&mut tx, store.id).await?;
+                scope::store_sells_from(store_code, &sells_from, &named)?;
                 Some(id)
             }
         };

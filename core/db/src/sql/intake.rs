@@ -157,7 +157,7 @@ pub(crate) async fn place_orders(
                 c.source
                     .candidates
                     .iter()
-                    .map(move |(location, _)| (l.variant_id, *location))
+                    .map(move |location| (l.variant_id, location.id))
             })
         })
         .collect();
@@ -269,7 +269,7 @@ pub(super) fn allocate_stock(
     ch: &Channel,
     balances: &HashMap<(i64, i64), Balance>,
 ) -> Result<(Vec<Allocation>, i64)> {
-    let candidates: Vec<i64> = c.source.candidates.iter().map(|(id, _)| *id).collect();
+    let candidates: Vec<i64> = c.source.candidates.iter().map(|l| l.id).collect();
     let stock: HashMap<(i64, i64), Decimal> = c
         .valid
         .lines

@@ -45,7 +45,7 @@ pub(super) struct GiveBack {
     /// the allocations did not cover the line).
     pub(super) from: Option<(i64, Decimal)>,
     /// Where the goods go back on hand (or their reservation is released).
-    pub(super) to: (i64, String),
+    pub(super) to: LocationRef,
     pub(super) quantity: Decimal,
 }
 
@@ -55,7 +55,7 @@ pub(super) async fn plan_give_back(
     conn: &mut Conn,
     order: &OrderRow,
     plan: &LinesPlan,
-    to: Option<&(i64, String)>,
+    to: Option<&LocationRef>,
 ) -> Result<Vec<GiveBack>> {
     let mut out = Vec::new();
     for part in &plan.parts {
@@ -76,7 +76,9 @@ pub(super) async fn plan_give_back(
                 line_no: part.line_no,
                 variant_id: part.variant_id,
                 from: Some((*location, had.0 - q)),
-                to: to.cloned().unwrap_or_else(|| (*location, code.clone())),
+                to: to
+                    .cloned()
+                    .unwrap_or_else(|| LocationRef::new(*location, code.clone())),
                 quantity: q,
             });
         }
@@ -87,9 +89,9 @@ pub(super) async fn plan_give_back(
                 line_no: part.line_no,
                 variant_id: part.variant_id,
                 from: None,
-                to: to
-                    .cloned()
-                    .unwrap_or_else(|| (order.location_id, order.location_code.clone())),
+                to: to.cloned().unwrap_or_else(|| {
+                    LocationRef::new(order.location_id, order.location_code.clone())
+                }),
                 quantity: short,
             });
         }
@@ -123,13 +125,13 @@ pub(super) async fn apply_give_back(
         return Ok(());
     };
     let mut sorted: Vec<&GiveBack> = moves.iter().collect();
-    sorted.sort_by_key(|m| (m.variant_id, m.to.0));
+    sorted.sort_by_key(|m| (m.variant_id, m.to.id));
     for m in sorted {
-        let before = lock_balance(conn, m.variant_id, m.to.0).await?;
+        let before = lock_balance(conn, m.variant_id, m.to.id).await?;
         record_movement(
             conn,
             m.variant_id,
-            m.to.0,
+            m.to.id,
             kind,
             m.quantity,
             before,
@@ -149,10 +151,10 @@ pub(super) fn restocks(moves: &[GiveBack]) -> HashMap<i32, Vec<Restock>> {
     let mut out: HashMap<i32, Vec<Restock>> = HashMap::new();
     for m in moves {
         let line = out.entry(m.line_no).or_default();
-        match line.iter_mut().find(|r| r.location == m.to.1) {
+        match line.iter_mut().find(|r| r.location == m.to.code) {
             Some(r) => r.quantity += m.quantity,
             None => line.push(Restock {
-                location: m.to.1.clone(),
+                location: m.to.code.clone(),
                 quantity: m.quantity,
             }),
         }
@@ -253,7 +255,7 @@ pub(super) async fn cancel_rest(
 /// instant as its history entry); the status change queues its push.
 pub(super) async fn advance(conn: &mut Conn, id: i64, step: &DeliveryStep) -> Result<()> {
     let order = order_row(conn, &OrderScope::admin(), id, true).await?;
-    let Transition::To(to) = status(&order.status).apply(step.action())? else {
+    let Transition::To(to) = status(&order.status, order.id)?.apply(step.action())? else {
         return Ok(());
     };
     set_status(conn, id, to, Actor::Admin, step.note().as_deref()).await?;
@@ -591,7 +593,7 @@ pub(super) async fn cancel_lines(
             return applied(conn, scope, id, credit_note, true).await;
         }
     }
-    let current = status(&order.status);
+    let current = status(&order.status, order.id)?;
     current.apply(OrderAction::CancelLines)?;
     let lines = line_states(conn, id).await?;
     let plan = lc::plan_lines(&lines, &request.lines, lc::Purpose::Cancel)?;
@@ -669,24 +671,15 @@ pub(super) async fn return_lines(
             return applied(conn, scope, id, credit_note, true).await;
         }
     }
-    let current = status(&order.status);
+    let current = status(&order.status, order.id)?;
     current.apply(OrderAction::Return)?;
     let to = match &request.location {
         None => None,
         Some(code) => {
-            let location = location_field(conn, code.as_str()).await?;
-            if scope
-                .location_ids
-                .as_ref()
-                .is_some_and(|ids| !ids.contains(&location))
-            {
-                return Err(DomainError::Forbidden {
-                    code: "location_out_of_scope",
-                    detail: format!("this API key does not act for location `{code}`"),
-                }
-                .into());
-            }
-            Some((location, code.to_string()))
+            let location =
+                LocationRef::new(location_field(conn, code.as_str()).await?, code.as_str());
+            poshub_model::scope::acts_for(scope.location_ids.as_deref(), &location)?;
+            Some(location)
         }
     };
     let lines = line_states(conn, id).await?;
@@ -738,4 +731,49 @@ pub(super) async fn return_lines(
         record_refund(conn, id, rid, "return", &asked, Some(credit_note)).await?;
     }
     applied(conn, scope, id, Some(credit_note), false).await
+}
+
+/// A storefront's refund of goods, booked as [`lc::refund_booking`] says
+/// for the order's status, under the order's row lock.
+pub(super) async fn apply_refund(
+    conn: &mut Conn,
+    scope: &OrderScope,
+    id: i64,
+    by: Actor,
+    refund: &lc::StorefrontRefund,
+) -> Result<crate::RefundApplied> {
+    let order = order_row(conn, scope, id, true).await?;
+    let booked = match lc::refund_booking(status(&order.status, order.id)?) {
+        lc::RefundBooking::Nothing(why) => return Ok(crate::RefundApplied::Nothing(why)),
+        lc::RefundBooking::Return => {
+            let request = lc::ReturnRequest {
+                lines: refund.lines.clone(),
+                reason: refund.reason.clone(),
+                restock: refund.restock,
+                location: None,
+                refund_id: Some(refund.refund_id.clone()),
+            };
+            match return_lines(conn, scope, id, by, &request).await {
+                // E.g. the storefront's own record of the hub's `returned`.
+                Err(Error::Domain(DomainError::InvalidTransition {
+                    current: OrderStatus::Returned,
+                    ..
+                })) => {
+                    return Ok(crate::RefundApplied::Nothing(
+                        "everything delivered already came back",
+                    ))
+                }
+                other => other?,
+            }
+        }
+        lc::RefundBooking::CancelLines => {
+            let request = lc::LineCancellation {
+                lines: refund.lines.clone(),
+                reason: refund.reason.clone(),
+                refund_id: Some(refund.refund_id.clone()),
+            };
+            cancel_lines(conn, scope, id, by, &request).await?
+        }
+    };
+    Ok(crate::RefundApplied::Booked(Box::new(booked)))
 }

@@ -87,7 +87,7 @@ pub(super) async fn write_mappings(
         }
         if new {
             // A newly mapped variant gets its first levels and price.
-            for (location, _) in store_locations(&mut *conn, store_id).await? {
+            for LocationRef { id: location, .. } in store_locations(&mut *conn, store_id).await? {
                 enqueue_stock(&mut *conn, *variant, location).await?;
             }
             enqueue_price(&mut *conn, *variant).await?;
@@ -112,24 +112,23 @@ impl crate::Mappings for Backend {
     async fn list_mappings(&self, store_code: &str) -> Result<Vec<Mapping>> {
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
-        let rows = sqlx::query_as::<Db, (String, String, Option<String>, Option<String>)>(
-            "SELECT v.reference_code, m.external_id, m.parent_id, m.inventory_id FROM store_mappings m \
+        let rows = sqlx::query_as::<Db, (i64, String, String, Option<String>, Option<String>)>(
+            "SELECT v.id, v.reference_code, m.external_id, m.parent_id, m.inventory_id FROM store_mappings m \
              JOIN variants v ON v.id = m.variant_id WHERE m.store_id = $1 ORDER BY v.id",
         )
         .bind(store.id)
         .fetch_all(&mut *conn)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(code, external_id, parent_id, inventory_id)| {
-                Some(Mapping {
-                    reference_code: poshub_model::codes::Code::parse(&code).ok()?,
+        rows.into_iter()
+            .map(|(variant_id, code, external_id, parent_id, inventory_id)| {
+                Ok(Mapping {
+                    reference_code: stored_code("variants", variant_id, "reference_code", &code)?,
                     external_id,
                     parent_id,
                     inventory_id,
                 })
             })
-            .collect())
+            .collect()
     }
 
     async fn import_mappings(

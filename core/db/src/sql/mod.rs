@@ -29,6 +29,7 @@ use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
     CatalogEntry, Contact, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
 };
+use poshub_model::scope::{self, GroupRef, LocationRef, Source};
 use poshub_model::stock::{Balance, MovementKind, StockAdjustment, StockInward, StockLevel};
 use poshub_model::store::{
     ApiUser, ConnectorEvent, Location, LocationGroup, NewApiUser, NewConnectorEvent, NewStore,
@@ -97,11 +98,14 @@ pub(crate) type Conn = <Db as sqlx::Database>::Connection;
 
 /// The locations of rows that LEFT JOIN them as `location_id` and
 /// `location_code` (a row without one carries NULLs).
-fn joined_locations(rows: &[<Db as sqlx::Database>::Row]) -> Result<Vec<(i64, String)>> {
+fn joined_locations(rows: &[<Db as sqlx::Database>::Row]) -> Result<Vec<LocationRef>> {
     let mut locations = Vec::with_capacity(rows.len());
     for r in rows {
         if let Some(id) = r.try_get::<Option<i64>, _>("location_id")? {
-            locations.push((id, r.try_get::<String, _>("location_code")?));
+            locations.push(LocationRef::new(
+                id,
+                r.try_get::<String, _>("location_code")?,
+            ));
         }
     }
     Ok(locations)

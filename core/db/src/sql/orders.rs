@@ -138,7 +138,7 @@ pub(super) fn complete_order(
         store: row.store_code,
         location: row.location_code,
         location_group,
-        status: status(&row.status),
+        status: status(&row.status, row.id)?,
         customer: CustomerRef {
             id: row.customer_id,
             name: row.customer_name,
@@ -165,7 +165,10 @@ pub(super) fn complete_order(
         placed_at: row.placed_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
-        history: history.iter().map(HistoryRow::to_model).collect(),
+        history: history
+            .iter()
+            .map(HistoryRow::to_model)
+            .collect::<Result<_>>()?,
         delivery: poshub_model::lifecycle::Delivery {
             carrier: row.carrier,
             tracking_number: row.tracking_number,
@@ -372,7 +375,7 @@ pub(super) async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::
 
 pub(super) async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
     let order = order_row(conn, &OrderScope::admin(), id, true).await?;
-    status(&order.status).apply(OrderAction::Bill)?;
+    status(&order.status, order.id)?.apply(OrderAction::Bill)?;
     let allowed = sqlx::query_scalar::<Db, Json<Vec<PaymentType>>>(
         "SELECT payment_types FROM stores WHERE id = $1",
     )
@@ -632,7 +635,7 @@ impl crate::Orders for Backend {
     ) -> Result<Order> {
         let mut tx = self.write.begin().await?;
         let order = order_row(&mut tx, scope, id, true).await?;
-        let current = status(&order.status);
+        let current = status(&order.status, order.id)?;
         if let Transition::To(_) = current.apply(OrderAction::Cancel)? {
             cancel_rest(&mut tx, &order, by, reason).await?;
         }
@@ -680,6 +683,19 @@ impl crate::Orders for Backend {
         let mut tx = self.write.begin().await?;
         advance(&mut tx, id, step).await?;
         let out = load_order(&mut tx, &OrderScope::admin(), id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn apply_refund(
+        &self,
+        scope: &OrderScope,
+        id: i64,
+        by: Actor,
+        refund: &poshub_model::lifecycle::StorefrontRefund,
+    ) -> Result<crate::RefundApplied> {
+        let mut tx = self.write.begin().await?;
+        let out = apply_refund(&mut tx, scope, id, by, refund).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -207,14 +207,7 @@ pub(super) async fn levels(conn: &mut Conn, pairs: &[(i64, i64)]) -> Result<Vec<
 #[async_trait]
 impl crate::Stock for Backend {
     async fn stock_inward(&self, inward: &StockInward) -> Result<Vec<StockLevel>> {
-        if inward.lines.is_empty() {
-            return Err(DomainError::invalid(
-                "lines",
-                "no_lines",
-                "an inward needs at least one line",
-            )
-            .into());
-        }
+        inward.check()?;
         let mut tx = self.write.begin().await?;
         let location = location_field(&mut tx, inward.location.as_str()).await?;
         let codes: Vec<&str> = inward
@@ -267,14 +260,7 @@ impl crate::Stock for Backend {
     }
 
     async fn stock_adjust(&self, adjustment: &StockAdjustment) -> Result<Vec<StockLevel>> {
-        if adjustment.lines.is_empty() {
-            return Err(DomainError::invalid(
-                "lines",
-                "no_lines",
-                "an adjustment needs at least one line",
-            )
-            .into());
-        }
+        adjustment.check()?;
         let mut tx = self.write.begin().await?;
         let location = location_field(&mut tx, adjustment.location.as_str()).await?;
         let codes: Vec<&str> = adjustment

@@ -14,14 +14,17 @@ pub(super) async fn store_row(conn: &mut Conn, code: &str) -> Result<StoreRow> {
     .ok_or_else(|| DomainError::not_found("store", code))?)
 }
 
-pub(super) async fn store_locations(conn: &mut Conn, store_id: i64) -> Result<Vec<(i64, String)>> {
+pub(super) async fn store_locations(conn: &mut Conn, store_id: i64) -> Result<Vec<LocationRef>> {
     Ok(sqlx::query_as::<Db, (i64, String)>(
         "SELECT l.id, l.code FROM store_locations sl JOIN locations l ON l.id = sl.location_id \
          WHERE sl.store_id = $1 ORDER BY l.code",
     )
     .bind(store_id)
     .fetch_all(&mut *conn)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|(id, code)| LocationRef::new(id, code))
+    .collect())
 }
 
 pub(super) async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
@@ -32,7 +35,7 @@ pub(super) async fn load_store(conn: &mut Conn, code: &str) -> Result<Store> {
         name: row.name,
         connector: row.connector,
         config: row.config.0,
-        locations: locations.into_iter().map(|(_, c)| c).collect(),
+        locations: locations.into_iter().map(|l| l.code).collect(),
         payment_types: row.payment_types.0,
         allow_backorder: row.allow_backorder,
         prices_include_tax: row.prices_include_tax,
@@ -105,7 +108,7 @@ impl crate::Stores for Backend {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, "duplicate_store", || format!("store `{}` already exists", store.code)))?;
-        for (loc, code) in &locations {
+        for LocationRef { id: loc, code } in &locations {
             sqlx::query::<Db>(
                 "INSERT INTO store_locations (store_id, location_id) VALUES ($1, $2)",
             )
@@ -174,51 +177,11 @@ impl crate::Stores for Backend {
         key_hash: &str,
         key_prefix: &str,
     ) -> Result<ApiUser> {
-        if user.name.trim().is_empty() {
-            return Err(
-                DomainError::invalid("name", "required", "an API user needs a name").into(),
-            );
-        }
+        user.check()?;
         let mut tx = self.write.begin().await?;
         let store = store_row(&mut tx, store_code).await?;
         let store_locs = store_locations(&mut tx, store.id).await?;
-        let chosen: Vec<(i64, String)> = match &user.locations {
-            None => store_locs.clone(),
-            Some(codes) if codes.is_empty() => {
-                return Err(DomainError::invalid(
-                    "locations",
-                    "required",
-                    "an API user acts for at least one location",
-                )
-                .into())
-            }
-            Some(codes) => {
-                let mut chosen = Vec::new();
-                let mut problems = Vec::new();
-                for (i, code) in codes.iter().enumerate() {
-                    match store_locs.iter().find(|(_, c)| c == code.as_str()) {
-                        Some(l) if !chosen.contains(l) => chosen.push(l.clone()),
-                        Some(_) => {}
-                        None => problems.push(FieldError::new(
-                            format!("locations[{i}]"),
-                            "location_not_in_store",
-                            format!(
-                                "store {store_code} does not sell from `{code}`; its locations: {}",
-                                store_locs
-                                    .iter()
-                                    .map(|(_, c)| c.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )),
-                    }
-                }
-                if !problems.is_empty() {
-                    return Err(DomainError::Invalid(problems).into());
-                }
-                chosen
-            }
-        };
+        let chosen = scope::key_locations(store_code, &store_locs, user.locations.as_deref())?;
         let id = sqlx::query_scalar::<Db, i64>(
             "INSERT INTO api_users (store_id, name, key_hash, key_prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -229,7 +192,7 @@ impl crate::Stores for Backend {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        for (loc, _) in &chosen {
+        for LocationRef { id: loc, .. } in &chosen {
             sqlx::query::<Db>(
                 "INSERT INTO api_user_locations (api_user_id, location_id) VALUES ($1, $2)",
             )
