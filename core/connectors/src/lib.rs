@@ -43,7 +43,26 @@ pub use plugin::{CallError, Called, LogLine, Plugin};
 pub use registry::{PluginSummary, Registry, ReloadReport};
 pub use signature::verify_signature;
 
-/// Connectors built from `plugins/` and shipped inside the binary.
+/// Connectors built from `plugins/` and shipped inside the binary (the
+/// build script names each `.wasm` in a `POSHUB_BUNDLED_*` variable).
 pub mod bundled {
-    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+    /// (file name, component bytes).
+    pub const BUNDLED: &[(&str, &[u8])] = &[
+        (
+            "canonical.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_CANONICAL")),
+        ),
+        (
+            "shopify.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_SHOPIFY")),
+        ),
+        (
+            "woocommerce.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_WOOCOMMERCE")),
+        ),
+        (
+            "gofrugal.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_GOFRUGAL")),
+        ),
+    ];
 }
