@@ -11,7 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
+use poshub_connectors::types::{
+    CallContext, CanonicalOrder, Document, ErrorKind, LineKeys, ReturnLine,
+};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
 use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, PlacedId};
 use poshub_model::codes::Code;
@@ -133,7 +135,7 @@ async fn handle(
     let limits = Limits::for_store(&ctx.config);
     let auth = finish(plugin.webhook_auth(limits, topic.to_string()).await, event).map_err(
         |e| match e {
-            CallError::Plugin(p) if p.kind == "unsupported" => Refusal::new(
+            CallError::Plugin(p) if p.kind == ErrorKind::Unsupported => Refusal::new(
                 "rejected",
                 Problem::new(
                     StatusCode::NOT_FOUND,

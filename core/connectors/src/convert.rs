@@ -74,11 +74,11 @@ macro_rules! shared_conversions {
         pub(crate) fn plugin_error(e: w::Error) -> PluginError {
             PluginError {
                 kind: match e.kind {
-                    w::ErrorKind::InvalidInput => "invalid-input",
-                    w::ErrorKind::Unsupported => "unsupported",
-                    w::ErrorKind::Config => "config",
-                    w::ErrorKind::Upstream => "upstream",
-                    w::ErrorKind::Internal => "internal",
+                    w::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+                    w::ErrorKind::Unsupported => ErrorKind::Unsupported,
+                    w::ErrorKind::Config => ErrorKind::Config,
+                    w::ErrorKind::Upstream => ErrorKind::Upstream,
+                    w::ErrorKind::Internal => ErrorKind::Internal,
                 },
                 message: e.message,
                 retryable: e.retryable,

@@ -208,10 +208,43 @@ pub struct HttpResponse {
 /// An error a connector returned (as opposed to one it caused).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginError {
-    /// `invalid-input`, `unsupported`, `config`, `upstream` or `internal`.
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
     pub retryable: bool,
+}
+
+/// The WIT `error-kind`: what a connector says went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The payload or request is not what the connector understands.
+    InvalidInput,
+    /// The connector does not do this (e.g. an unknown webhook topic).
+    Unsupported,
+    /// The store's configuration is missing or wrong.
+    Config,
+    /// The storefront answered with an error.
+    Upstream,
+    /// The connector's own fault.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The WIT name, as records and messages show it: `invalid-input`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a storefront response means.

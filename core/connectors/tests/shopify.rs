@@ -6,8 +6,8 @@ mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Document, HttpRequest, HttpResponse, Outcome, PriceChange, ReturnLine,
-    StatusChange, StockLevel,
+    CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, Outcome, PriceChange,
+    ReturnLine, StatusChange, StockLevel,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -152,7 +152,7 @@ async fn every_topic_is_signed_with_the_shopify_header() {
         .await
         .result;
     assert!(
-        matches!(unknown, Err(CallError::Plugin(ref e)) if e.kind == "unsupported"),
+        matches!(unknown, Err(CallError::Plugin(ref e)) if e.kind == ErrorKind::Unsupported),
         "{unknown:?}"
     );
 }
@@ -941,24 +941,24 @@ async fn stock_sets_the_inventory_level() {
 #[tokio::test]
 async fn stock_without_ids_is_a_config_error() {
     let e = plan_error(stock("12", None, Some("655441491"))).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("`HRX-M`"), "{}", e.message);
     assert!(e.message.contains("inventory item"), "{}", e.message);
 
     let e = plan_error(stock("12", Some("45337395429613"), None)).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("hub location `BLR`"), "{}", e.message);
     assert!(e.message.contains("location_ids"), "{}", e.message);
 
     let e = plan_error(stock("12", Some("gid://x"), Some("655441491"))).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
 
     let no_base = ctx(json!({}));
     let called = plugin("shopify")
         .plan_push(Limits::default(), no_base, stock("1", Some("1"), Some("2")))
         .await;
     assert!(
-        matches!(called.result, Err(CallError::Plugin(ref e)) if e.kind == "config" && e.message.contains("base_url")),
+        matches!(called.result, Err(CallError::Plugin(ref e)) if e.kind == ErrorKind::Config && e.message.contains("base_url")),
         "{:?}",
         called.result
     );
@@ -1009,7 +1009,7 @@ async fn price_updates_the_variant() {
         mrp: None,
     }))
     .await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("`HRX-M`"), "{}", e.message);
 }
 
@@ -1203,7 +1203,7 @@ async fn responses_throttling_and_refusals() {
     .await;
     match refused {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "upstream");
+            assert_eq!(e.kind, ErrorKind::Upstream);
             assert!(!e.retryable);
             assert!(e.message.contains("422"), "{}", e.message);
         }

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Credential, Document, HttpRequest, HttpResponse, LineKeys, Outcome,
-    PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
+    CanonicalOrder, Change, Credential, Document, ErrorKind, HttpRequest, HttpResponse, LineKeys,
+    Outcome, PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -688,7 +688,7 @@ async fn stock_without_a_mapped_id_is_a_config_error() {
         .await;
     match called.result {
         Err(CallError::Plugin(e)) => {
-            assert_eq!(e.kind, "config");
+            assert_eq!(e.kind, ErrorKind::Config);
             assert!(!e.retryable);
             assert!(e.message.contains("`TEE-BLK-M`"), "{}", e.message);
             assert!(e.message.contains("mapping"), "{}", e.message);
@@ -791,7 +791,7 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
     .await
     {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "upstream");
+            assert_eq!(e.kind, ErrorKind::Upstream);
             assert!(!e.retryable);
             assert!(
                 e.message.contains("mapping of `TEE-BLK-M`"),
@@ -814,7 +814,7 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
     .await
     {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "config");
+            assert_eq!(e.kind, ErrorKind::Config);
             assert!(e.message.contains("consumer_key"), "{}", e.message);
         }
         other => panic!("expected a failure, got {other:?}"),
