@@ -11,8 +11,12 @@
 //!   and runs on a blocking thread so the async workers stay free.
 //! - [`Registry`]: bundled connectors plus a plugins directory, hot-swapped
 //!   on reload only after the new build loads and type-checks.
+//! - Both edges of the host's trust: [`verify_signature`] for what comes
+//!   in, [`egress`] (allowed hosts, credentials, forwarded headers) for what
+//!   goes out.
 
 mod convert;
+pub mod egress;
 mod host;
 mod limits;
 mod plugin;
