@@ -1,6 +1,8 @@
 //! poshub's host for connector plugins: the one crate that runs wasmtime and
 //! calls `bindgen!`. Generated WIT types stay inside; the rest of the hub
-//! sees the plain types of [`types`].
+//! sees the plain types of [`types`], and a connector's order becomes the
+//! model's [`OrderRequest`](poshub_model::order::OrderRequest) through
+//! [`order::OrderDraft`].
 //!
 //! - [`Host`]: one engine with the pooling allocator, an epoch ticker for CPU
 //!   deadlines, components compiled once and cached on disk (keyed by the
@@ -19,6 +21,7 @@ mod convert;
 pub mod egress;
 mod host;
 mod limits;
+pub mod order;
 mod plugin;
 mod registry;
 mod signature;
