@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-include!("../plugins/build_support.rs");
+use poshub_build_support::build_plugins;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());

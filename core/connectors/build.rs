@@ -1,16 +1,17 @@
 //! Builds the bundled connectors from `plugins/` for `wasm32-wasip2` and
-//! hands them to the crate as bytes (`bundled.rs` in OUT_DIR).
+//! names each `.wasm` to the crate in an environment variable
+//! (`POSHUB_BUNDLED_<NAME>`), which `lib.rs` reads with `include_bytes!`.
 
 use std::path::PathBuf;
 
-include!("../../plugins/build_support.rs");
+use poshub_build_support::build_plugins;
 
-/// Bundled connectors: (cargo package, file name inside the binary).
+/// Bundled connectors: (cargo package, variable naming its `.wasm`).
 const BUNDLED: &[(&str, &str)] = &[
-    ("poshub-connector-canonical", "canonical.wasm"),
-    ("poshub-connector-shopify", "shopify.wasm"),
-    ("poshub-connector-woocommerce", "woocommerce.wasm"),
-    ("poshub-connector-gofrugal", "gofrugal.wasm"),
+    ("poshub-connector-canonical", "POSHUB_BUNDLED_CANONICAL"),
+    ("poshub-connector-shopify", "POSHUB_BUNDLED_SHOPIFY"),
+    ("poshub-connector-woocommerce", "POSHUB_BUNDLED_WOOCOMMERCE"),
+    ("poshub-connector-gofrugal", "POSHUB_BUNDLED_GOFRUGAL"),
 ];
 
 fn main() {
@@ -21,17 +22,13 @@ fn main() {
         .expect("plugins/ next to core/");
     let packages: Vec<&str> = BUNDLED.iter().map(|(p, _)| *p).collect();
     let wasm_dir = build_plugins(&plugins, &packages);
+    // Copied into OUT_DIR: the plugins' target directory is rebuilt by other
+    // builds (the tests' build script) while this crate's bytes must stay.
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    let mut code = String::from("/// Connectors built from `plugins/` and shipped inside the binary.\npub const BUNDLED: &[(&str, &[u8])] = &[\n");
-    for (package, file) in BUNDLED {
-        let built = wasm_dir.join(format!("{}.wasm", package.replace('-', "_")));
-        let dest = out.join(file);
+    for (package, var) in BUNDLED {
+        let file = format!("{}.wasm", package.replace('-', "_"));
+        let (built, dest) = (wasm_dir.join(&file), out.join(&file));
         std::fs::copy(&built, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
-        code.push_str(&format!(
-            "    ({file:?}, include_bytes!({:?})),\n",
-            dest.display().to_string()
-        ));
+        println!("cargo:rustc-env={var}={}", dest.display());
     }
-    code.push_str("];\n");
-    std::fs::write(out.join("bundled.rs"), code).unwrap();
 }

@@ -11,7 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use poshub_connectors::types::{CallContext, CanonicalOrder, Document, LineKeys, ReturnLine};
+use poshub_connectors::order::OrderDraft;
+use poshub_connectors::types::{
+    CallContext, CanonicalOrder, Document, ErrorKind, LineKeys, ReturnLine,
+};
 use poshub_connectors::{verify_signature, CallError, Called, Limits, Plugin};
 use poshub_db::{Actor, LineRef, OrderScope, PlaceOrder, PlacedId, RefundApplied};
 use poshub_model::codes::Code;
@@ -23,7 +26,6 @@ use poshub_model::DomainError;
 use serde::Serialize;
 
 use crate::error::Problem;
-use crate::extract::parse_json;
 use crate::AppState;
 
 /// What happened to one document of a webhook.
@@ -133,7 +135,7 @@ async fn handle(
     let limits = Limits::for_store(&ctx.config);
     let auth = finish(plugin.webhook_auth(limits, topic.to_string()).await, event).map_err(
         |e| match e {
-            CallError::Plugin(p) if p.kind == "unsupported" => Refusal::new(
+            CallError::Plugin(p) if p.kind == ErrorKind::Unsupported => Refusal::new(
                 "rejected",
                 Problem::new(
                     StatusCode::NOT_FOUND,
@@ -419,45 +421,65 @@ fn describe_ids(
     }
 }
 
-/// A canonical order as the store API's request, through the same parser.
-/// Lines the connector could not name by reference code are mapped by the
-/// hub: a SKU equal to a reference code, else the store's mapping of the
-/// storefront's id. A line that maps to nothing refuses the whole order.
+/// A connector's order as the store API's request, refused as the store
+/// API refuses the same body. Lines the connector could not name by
+/// reference code are mapped by the hub: a SKU equal to a reference code,
+/// else the store's mapping of the storefront's id. A line that maps to
+/// nothing refuses the whole order (before any figure is looked at, so that
+/// the merchant hears of the mapping first).
 pub(crate) async fn order_request(
     state: &AppState,
     store_id: i64,
-    mut order: CanonicalOrder,
+    order: CanonicalOrder,
 ) -> Result<OrderRequest, Problem> {
-    let open: Vec<usize> = (0..order.lines.len())
-        .filter(|&i| {
-            order.lines[i]
-                .reference_code
-                .as_deref()
-                .is_none_or(str::is_empty)
+    let (open, refs): (Vec<usize>, Vec<LineRef>) = order
+        .open_lines()
+        .map(|(i, keys)| {
+            let line = LineRef {
+                sku: keys.sku.clone(),
+                external_id: keys.external_id.clone(),
+            };
+            (i, line)
         })
-        .collect();
+        .unzip();
+    let mut mapped = Vec::with_capacity(open.len());
     if !open.is_empty() {
-        let refs: Vec<LineRef> = open
-            .iter()
-            .map(|&i| LineRef {
-                sku: order.lines[i].sku.clone(),
-                external_id: order.lines[i].external_id.clone(),
-            })
-            .collect();
         let found = state.storage.resolve_lines(store_id, &refs).await?;
         let mut unmapped = Vec::new();
-        for (&i, code) in open.iter().zip(found) {
+        for (i, code) in open.into_iter().zip(found) {
             match code {
-                Some(code) => order.body["lines"][i]["reference_code"] = code.into(),
-                None => unmapped.push(unmapped_line(i, &order.lines[i])),
+                Some(code) => mapped.push((i, code)),
+                None => unmapped.push(unmapped_line(i, &order.lines[i].keys)),
             }
         }
         if !unmapped.is_empty() {
             return Err(DomainError::Invalid(unmapped).into());
         }
     }
-    let bytes = serde_json::to_vec(&order.body).unwrap_or_default();
-    parse_json::<OrderRequest>(&bytes)
+    let mut draft = OrderDraft::try_from(order).map_err(invalid_body)?;
+    for (i, code) in mapped {
+        draft.map_line(i, &code).map_err(invalid_body)?;
+    }
+    draft.finish().map_err(invalid_body)
+}
+
+/// A connector's order whose text the model's types refuse: the store
+/// API's answer to the same body (`invalid_body` naming the field, as
+/// [`crate::extract::parse_json`] words it).
+fn invalid_body(e: DomainError) -> Problem {
+    match e {
+        DomainError::Invalid(errors) if errors.len() == 1 => {
+            let f = &errors[0];
+            let detail = if f.field.is_empty() {
+                f.message.clone()
+            } else {
+                format!("{}: {}", f.field, f.message)
+            };
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+                .with_errors(errors)
+        }
+        other => other.into(),
+    }
 }
 
 fn unmapped_line(i: usize, keys: &LineKeys) -> poshub_model::FieldError {

@@ -5,9 +5,12 @@
 //! [`v0_1`]). The conversions are the same text for every version (the
 //! records they touch did not change), so one macro writes them into each;
 //! what did change (the order records of 0.2.0) is converted by hand: a
-//! 0.1.0 order is upgraded to a 0.2.0 one with the new fields absent.
+//! 0.1.0 order is upgraded to a 0.2.0 one with the new fields absent, so
+//! that every order reaches [`crate::types::CanonicalOrder`] through the
+//! same `From` impls (and the model's types through
+//! [`crate::order::OrderDraft`]'s `TryFrom`).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Free-form address text: a JSON object when it parses as one.
 pub(crate) fn address(text: Option<String>) -> Option<Value> {
@@ -15,12 +18,6 @@ pub(crate) fn address(text: Option<String>) -> Option<Value> {
     match serde_json::from_str::<Value>(&text) {
         Ok(v @ Value::Object(_)) => Some(v),
         _ => Some(Value::String(text)),
-    }
-}
-
-pub(crate) fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
-    if let Some(v) = value {
-        map.insert(key.to_string(), v.into());
     }
 }
 
@@ -74,11 +71,11 @@ macro_rules! shared_conversions {
         pub(crate) fn plugin_error(e: w::Error) -> PluginError {
             PluginError {
                 kind: match e.kind {
-                    w::ErrorKind::InvalidInput => "invalid-input",
-                    w::ErrorKind::Unsupported => "unsupported",
-                    w::ErrorKind::Config => "config",
-                    w::ErrorKind::Upstream => "upstream",
-                    w::ErrorKind::Internal => "internal",
+                    w::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+                    w::ErrorKind::Unsupported => ErrorKind::Unsupported,
+                    w::ErrorKind::Config => ErrorKind::Config,
+                    w::ErrorKind::Upstream => ErrorKind::Upstream,
+                    w::ErrorKind::Internal => ErrorKind::Internal,
                 },
                 message: e.message,
                 retryable: e.retryable,
@@ -302,111 +299,116 @@ macro_rules! shared_conversions {
 
 /// The current world, `poshub:connector@0.2.0`.
 pub(crate) mod current {
-    use serde_json::{json, Map, Value};
+    use poshub_model::order::ChargeKind;
 
-    use super::{address, put};
+    use super::address;
     use crate::types::*;
     pub(crate) use crate::wit::poshub::connector::types as w;
 
     shared_conversions!();
 
-    /// A WIT order as the store API's JSON body.
-    pub(crate) fn order(o: w::Order) -> CanonicalOrder {
-        let mut body = Map::new();
-        body.insert("online_reference_no".into(), o.online_reference_no.into());
-        put(&mut body, "location", o.location);
-        if let Some(c) = o.customer {
-            let mut customer = Map::new();
-            put(&mut customer, "name", c.name);
-            put(&mut customer, "phone", c.phone);
-            put(&mut customer, "email", c.email);
-            put(&mut customer, "address", address(c.address));
-            body.insert("customer".into(), Value::Object(customer));
-        }
-        let mut keys = Vec::new();
-        let lines: Vec<Value> = o
-            .lines
-            .into_iter()
-            .map(|l| {
-                keys.push(LineKeys {
-                    reference_code: l.reference_code.clone(),
-                    external_id: l.external_id,
-                    sku: l.sku,
-                    title: l.title,
-                });
-                let mut line = Map::new();
-                line.insert(
-                    "reference_code".into(),
-                    l.reference_code.map(Value::from).unwrap_or(Value::Null),
-                );
-                line.insert("quantity".into(), l.quantity.into());
-                line.insert("unit_price".into(), l.unit_price.into());
-                put(&mut line, "discount", l.discount);
-                put(&mut line, "tax_rate", l.tax_rate);
-                put(&mut line, "tax_amount", l.tax_amount);
-                Value::Object(line)
-            })
-            .collect();
-        body.insert("lines".into(), Value::Array(lines));
-        if let Some(s) = o.shipping {
-            let mut shipping = Map::new();
-            shipping.insert("amount".into(), s.amount.into());
-            put(&mut shipping, "tax", s.tax);
-            put(&mut shipping, "method", s.method);
-            put(&mut shipping, "address", address(s.address));
-            body.insert("shipping".into(), Value::Object(shipping));
-        }
-        let payments: Vec<Value> = o
-            .payments
-            .into_iter()
-            .map(|p| {
-                let mut pay = json!({"type": p.kind, "amount": p.amount});
-                if let Some(r) = p.reference {
-                    pay["reference"] = r.into();
-                }
-                pay
-            })
-            .collect();
-        body.insert("payments".into(), Value::Array(payments));
-        if !o.charges.is_empty() {
-            let charges = o.charges.into_iter().map(|c| {
-                let mut charge = Map::new();
-                charge.insert("kind".into(), charge_kind(c.kind).into());
-                put(&mut charge, "title", c.title);
-                charge.insert("amount".into(), c.amount.into());
-                put(&mut charge, "tax", c.tax);
-                Value::Object(charge)
-            });
-            body.insert("charges".into(), charges.collect());
-        }
-        body.insert("total".into(), o.total.into());
-        put(&mut body, "currency", o.currency);
-        put(&mut body, "prices_include_tax", o.prices_include_tax);
-        if o.test {
-            body.insert("test".into(), true.into());
-        }
-        put(&mut body, "placed_at", o.placed_at);
-        put(&mut body, "notes", o.notes);
-        CanonicalOrder {
-            body: Value::Object(body),
-            lines: keys,
+    fn order(o: w::Order) -> CanonicalOrder {
+        o.into()
+    }
+
+    impl From<w::Order> for CanonicalOrder {
+        fn from(o: w::Order) -> Self {
+            CanonicalOrder {
+                online_reference_no: o.online_reference_no,
+                location: o.location,
+                customer: o.customer.map(Into::into),
+                lines: o.lines.into_iter().map(Into::into).collect(),
+                shipping: o.shipping.map(Into::into),
+                charges: o.charges.into_iter().map(Into::into).collect(),
+                payments: o.payments.into_iter().map(Into::into).collect(),
+                total: o.total,
+                currency: o.currency,
+                prices_include_tax: o.prices_include_tax,
+                test: o.test,
+                placed_at: o.placed_at,
+                notes: o.notes,
+            }
         }
     }
 
-    fn charge_kind(k: w::ChargeKind) -> &'static str {
-        match k {
-            w::ChargeKind::GiftCard => "gift_card",
-            w::ChargeKind::Tip => "tip",
-            w::ChargeKind::Custom => "custom",
-            w::ChargeKind::Fee => "fee",
-            w::ChargeKind::Duty => "duty",
+    impl From<w::Customer> for CustomerText {
+        fn from(c: w::Customer) -> Self {
+            CustomerText {
+                name: c.name,
+                phone: c.phone,
+                email: c.email,
+                address: address(c.address),
+            }
+        }
+    }
+
+    impl From<w::OrderLine> for OrderLine {
+        fn from(l: w::OrderLine) -> Self {
+            OrderLine {
+                keys: LineKeys {
+                    reference_code: l.reference_code,
+                    external_id: l.external_id,
+                    sku: l.sku,
+                    title: l.title,
+                },
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                discount: l.discount,
+                tax_rate: l.tax_rate,
+                tax_amount: l.tax_amount,
+            }
+        }
+    }
+
+    impl From<w::Shipping> for ShippingText {
+        fn from(s: w::Shipping) -> Self {
+            ShippingText {
+                amount: s.amount,
+                tax: s.tax,
+                method: s.method,
+                address: address(s.address),
+            }
+        }
+    }
+
+    impl From<w::Charge> for ChargeText {
+        fn from(c: w::Charge) -> Self {
+            ChargeText {
+                kind: c.kind.into(),
+                title: c.title,
+                amount: c.amount,
+                tax: c.tax,
+            }
+        }
+    }
+
+    impl From<w::ChargeKind> for ChargeKind {
+        fn from(k: w::ChargeKind) -> Self {
+            match k {
+                w::ChargeKind::GiftCard => ChargeKind::GiftCard,
+                w::ChargeKind::Tip => ChargeKind::Tip,
+                w::ChargeKind::Custom => ChargeKind::Custom,
+                w::ChargeKind::Fee => ChargeKind::Fee,
+                w::ChargeKind::Duty => ChargeKind::Duty,
+            }
+        }
+    }
+
+    impl From<w::Payment> for PaymentText {
+        fn from(p: w::Payment) -> Self {
+            PaymentText {
+                kind: p.kind,
+                amount: p.amount,
+                reference: p.reference,
+            }
         }
     }
 }
 
 /// The world components were built for before 0.2.0,
 /// `poshub:connector@0.1.0`: its orders have no tax amounts, charges,
-/// currency, tax mode or test flag, and are upgraded with those absent.
+/// currency, tax mode or test flag, and are upgraded to 0.2.0 records with
+/// those absent, which the current world's conversion then takes.
 pub(crate) mod v0_1 {
     use crate::types::*;
     pub(crate) use crate::wit_0_1::poshub::connector::types as w;
@@ -416,52 +418,58 @@ pub(crate) mod v0_1 {
     shared_conversions!();
 
     fn order(o: w::Order) -> CanonicalOrder {
-        super::current::order(now::Order {
-            online_reference_no: o.online_reference_no,
-            location: o.location,
-            customer: o.customer.map(|c| now::Customer {
-                name: c.name,
-                phone: c.phone,
-                email: c.email,
-                address: c.address,
-            }),
-            lines: o
-                .lines
-                .into_iter()
-                .map(|l| now::OrderLine {
-                    reference_code: l.reference_code,
-                    external_id: l.external_id,
-                    sku: l.sku,
-                    title: l.title,
-                    quantity: l.quantity,
-                    unit_price: l.unit_price,
-                    discount: l.discount,
-                    tax_rate: l.tax_rate,
-                    tax_amount: None,
-                })
-                .collect(),
-            shipping: o.shipping.map(|s| now::Shipping {
-                amount: s.amount,
-                tax: None,
-                method: s.method,
-                address: s.address,
-            }),
-            charges: vec![],
-            payments: o
-                .payments
-                .into_iter()
-                .map(|p| now::Payment {
-                    kind: p.kind,
-                    amount: p.amount,
-                    reference: p.reference,
-                })
-                .collect(),
-            total: o.total,
-            currency: None,
-            prices_include_tax: None,
-            test: false,
-            placed_at: o.placed_at,
-            notes: o.notes,
-        })
+        now::Order::from(o).into()
+    }
+
+    impl From<w::Order> for now::Order {
+        fn from(o: w::Order) -> Self {
+            now::Order {
+                online_reference_no: o.online_reference_no,
+                location: o.location,
+                customer: o.customer.map(|c| now::Customer {
+                    name: c.name,
+                    phone: c.phone,
+                    email: c.email,
+                    address: c.address,
+                }),
+                lines: o
+                    .lines
+                    .into_iter()
+                    .map(|l| now::OrderLine {
+                        reference_code: l.reference_code,
+                        external_id: l.external_id,
+                        sku: l.sku,
+                        title: l.title,
+                        quantity: l.quantity,
+                        unit_price: l.unit_price,
+                        discount: l.discount,
+                        tax_rate: l.tax_rate,
+                        tax_amount: None,
+                    })
+                    .collect(),
+                shipping: o.shipping.map(|s| now::Shipping {
+                    amount: s.amount,
+                    tax: None,
+                    method: s.method,
+                    address: s.address,
+                }),
+                charges: vec![],
+                payments: o
+                    .payments
+                    .into_iter()
+                    .map(|p| now::Payment {
+                        kind: p.kind,
+                        amount: p.amount,
+                        reference: p.reference,
+                    })
+                    .collect(),
+                total: o.total,
+                currency: None,
+                prices_include_tax: None,
+                test: false,
+                placed_at: o.placed_at,
+                notes: o.notes,
+            }
+        }
     }
 }

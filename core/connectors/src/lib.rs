@@ -1,6 +1,8 @@
 //! poshub's host for connector plugins: the one crate that runs wasmtime and
 //! calls `bindgen!`. Generated WIT types stay inside; the rest of the hub
-//! sees the plain types of [`types`].
+//! sees the plain types of [`types`], and a connector's order becomes the
+//! model's [`OrderRequest`](poshub_model::order::OrderRequest) through
+//! [`order::OrderDraft`].
 //!
 //! - [`Host`]: one engine with the pooling allocator, an epoch ticker for CPU
 //!   deadlines, components compiled once and cached on disk (keyed by the
@@ -11,10 +13,15 @@
 //!   and runs on a blocking thread so the async workers stay free.
 //! - [`Registry`]: bundled connectors plus a plugins directory, hot-swapped
 //!   on reload only after the new build loads and type-checks.
+//! - Both edges of the host's trust: [`verify_signature`] for what comes
+//!   in, [`egress`] (allowed hosts, credentials, forwarded headers) for what
+//!   goes out.
 
 mod convert;
+pub mod egress;
 mod host;
 mod limits;
+pub mod order;
 mod plugin;
 mod registry;
 mod signature;
@@ -43,7 +50,26 @@ pub use plugin::{CallError, Called, LogLine, Plugin};
 pub use registry::{PluginSummary, Registry, ReloadReport};
 pub use signature::verify_signature;
 
-/// Connectors built from `plugins/` and shipped inside the binary.
+/// Connectors built from `plugins/` and shipped inside the binary (the
+/// build script names each `.wasm` in a `POSHUB_BUNDLED_*` variable).
 pub mod bundled {
-    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+    /// (file name, component bytes).
+    pub const BUNDLED: &[(&str, &[u8])] = &[
+        (
+            "canonical.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_CANONICAL")),
+        ),
+        (
+            "shopify.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_SHOPIFY")),
+        ),
+        (
+            "woocommerce.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_WOOCOMMERCE")),
+        ),
+        (
+            "gofrugal.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_GOFRUGAL")),
+        ),
+    ];
 }

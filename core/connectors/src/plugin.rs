@@ -626,6 +626,17 @@ impl Plugin {
 
 /// Roughly how many bytes a document carries (its text), without serialising it.
 fn document_size(doc: &Document) -> usize {
+    match doc {
+        Document::Order(o) => order_size(o),
+        Document::Refund { lines, .. } => 64 + lines.len() * 64,
+        _ => 128,
+    }
+}
+
+/// About the size of an order's store API body ([`CanonicalOrder::to_json`]):
+/// text plus quotes, keys plus `"":`, 2 per object or array, 8 per other
+/// value.
+pub(crate) fn order_size(o: &CanonicalOrder) -> usize {
     fn json(v: &serde_json::Value) -> usize {
         match v {
             serde_json::Value::String(s) => s.len() + 2,
@@ -636,11 +647,90 @@ fn document_size(doc: &Document) -> usize {
             _ => 8,
         }
     }
-    match doc {
-        Document::Order(o) => json(&o.body),
-        Document::Refund { lines, .. } => 64 + lines.len() * 64,
-        _ => 128,
+    /// A key and its value.
+    fn field(key: &str, value: usize) -> usize {
+        key.len() + 3 + value
     }
+    fn text(key: &str, value: &str) -> usize {
+        field(key, value.len() + 2)
+    }
+    fn opt(key: &str, value: Option<&str>) -> usize {
+        value.map_or(0, |v| text(key, v))
+    }
+    fn address(value: Option<&serde_json::Value>) -> usize {
+        value.map_or(0, |v| field("address", json(v)))
+    }
+    let customer = o.customer.as_ref().map_or(0, |c| {
+        field(
+            "customer",
+            2 + opt("name", c.name.as_deref())
+                + opt("phone", c.phone.as_deref())
+                + opt("email", c.email.as_deref())
+                + address(c.address.as_ref()),
+        )
+    });
+    let lines: usize = o
+        .lines
+        .iter()
+        .map(|l| {
+            2 + l
+                .keys
+                .reference_code
+                .as_deref()
+                .map_or(field("reference_code", 8), |c| text("reference_code", c))
+                + text("quantity", &l.quantity)
+                + text("unit_price", &l.unit_price)
+                + opt("discount", l.discount.as_deref())
+                + opt("tax_rate", l.tax_rate.as_deref())
+                + opt("tax_amount", l.tax_amount.as_deref())
+        })
+        .sum();
+    let shipping = o.shipping.as_ref().map_or(0, |s| {
+        field(
+            "shipping",
+            2 + text("amount", &s.amount)
+                + opt("tax", s.tax.as_deref())
+                + opt("method", s.method.as_deref())
+                + address(s.address.as_ref()),
+        )
+    });
+    let payments: usize = o
+        .payments
+        .iter()
+        .map(|p| {
+            2 + text("type", &p.kind)
+                + text("amount", &p.amount)
+                + opt("reference", p.reference.as_deref())
+        })
+        .sum();
+    let charges: usize = o
+        .charges
+        .iter()
+        .map(|c| {
+            2 + text("kind", charge_kind(c.kind))
+                + opt("title", c.title.as_deref())
+                + text("amount", &c.amount)
+                + opt("tax", c.tax.as_deref())
+        })
+        .sum();
+    2 + text("online_reference_no", &o.online_reference_no)
+        + opt("location", o.location.as_deref())
+        + customer
+        + field("lines", 2 + lines)
+        + shipping
+        + field("payments", 2 + payments)
+        + if o.charges.is_empty() {
+            0
+        } else {
+            field("charges", 2 + charges)
+        }
+        + text("total", &o.total)
+        + opt("currency", o.currency.as_deref())
+        + o.prices_include_tax
+            .map_or(0, |_| field("prices_include_tax", 8))
+        + if o.test { field("test", 8) } else { 0 }
+        + opt("placed_at", o.placed_at.as_deref())
+        + opt("notes", o.notes.as_deref())
 }
 
 fn check_output(size: usize, limits: &Limits) -> Result<(), CallError> {

@@ -1,7 +1,7 @@
 //! The host-side view of what connectors exchange with the hub: plain Rust
 //! types, so that no generated WIT type leaks past this crate.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// What a connector says about itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,13 +103,176 @@ pub struct LineKeys {
     pub title: Option<String>,
 }
 
-/// A new order in canonical form: the JSON body the store API takes
-/// (lines without a reference code carry `null` until the hub maps them),
-/// and each line's keys.
+/// A new order as the connector wrote it: the WIT record (of either world)
+/// in plain types, its figures still the text the connector sent. The hub
+/// maps its open lines and turns it into the model's types with
+/// [`OrderDraft::try_from`](crate::order::OrderDraft), which refuses text
+/// that does not parse as the store API would.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CanonicalOrder {
-    pub body: Value,
-    pub lines: Vec<LineKeys>,
+    pub online_reference_no: String,
+    pub location: Option<String>,
+    pub customer: Option<CustomerText>,
+    pub lines: Vec<OrderLine>,
+    pub shipping: Option<ShippingText>,
+    pub charges: Vec<ChargeText>,
+    pub payments: Vec<PaymentText>,
+    pub total: String,
+    pub currency: Option<String>,
+    pub prices_include_tax: Option<bool>,
+    pub test: bool,
+    pub placed_at: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl CanonicalOrder {
+    /// Lines without a reference code (none, or empty): the hub maps them
+    /// by SKU or the storefront's id.
+    pub fn open_lines(&self) -> impl Iterator<Item = (usize, &LineKeys)> {
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.keys.reference_code.as_deref().is_none_or(str::is_empty))
+            .map(|(i, l)| (i, &l.keys))
+    }
+
+    /// The store API's JSON body for this order as the connector wrote it
+    /// (open lines carry a `null` code): for tests and for reading what a
+    /// connector said. The hub itself never parses it; it converts with
+    /// [`OrderDraft`](crate::order::OrderDraft).
+    pub fn to_json(&self) -> Value {
+        fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+            if let Some(v) = value {
+                map.insert(key.to_string(), v.into());
+            }
+        }
+        let mut body = Map::new();
+        body.insert(
+            "online_reference_no".into(),
+            self.online_reference_no.clone().into(),
+        );
+        put(&mut body, "location", self.location.clone());
+        if let Some(c) = &self.customer {
+            let mut customer = Map::new();
+            put(&mut customer, "name", c.name.clone());
+            put(&mut customer, "phone", c.phone.clone());
+            put(&mut customer, "email", c.email.clone());
+            put(&mut customer, "address", c.address.clone());
+            body.insert("customer".into(), Value::Object(customer));
+        }
+        let lines = self.lines.iter().map(|l| {
+            let mut line = Map::new();
+            line.insert(
+                "reference_code".into(),
+                l.keys.reference_code.clone().into(),
+            );
+            line.insert("quantity".into(), l.quantity.clone().into());
+            line.insert("unit_price".into(), l.unit_price.clone().into());
+            put(&mut line, "discount", l.discount.clone());
+            put(&mut line, "tax_rate", l.tax_rate.clone());
+            put(&mut line, "tax_amount", l.tax_amount.clone());
+            Value::Object(line)
+        });
+        body.insert("lines".into(), lines.collect());
+        if let Some(s) = &self.shipping {
+            let mut shipping = Map::new();
+            shipping.insert("amount".into(), s.amount.clone().into());
+            put(&mut shipping, "tax", s.tax.clone());
+            put(&mut shipping, "method", s.method.clone());
+            put(&mut shipping, "address", s.address.clone());
+            body.insert("shipping".into(), Value::Object(shipping));
+        }
+        let payments = self.payments.iter().map(|p| {
+            let mut pay = Map::new();
+            pay.insert("type".into(), p.kind.clone().into());
+            pay.insert("amount".into(), p.amount.clone().into());
+            put(&mut pay, "reference", p.reference.clone());
+            Value::Object(pay)
+        });
+        body.insert("payments".into(), payments.collect());
+        if !self.charges.is_empty() {
+            let charges = self.charges.iter().map(|c| {
+                let mut charge = Map::new();
+                charge.insert("kind".into(), charge_kind(c.kind).into());
+                put(&mut charge, "title", c.title.clone());
+                charge.insert("amount".into(), c.amount.clone().into());
+                put(&mut charge, "tax", c.tax.clone());
+                Value::Object(charge)
+            });
+            body.insert("charges".into(), charges.collect());
+        }
+        body.insert("total".into(), self.total.clone().into());
+        put(&mut body, "currency", self.currency.clone());
+        put(&mut body, "prices_include_tax", self.prices_include_tax);
+        if self.test {
+            body.insert("test".into(), true.into());
+        }
+        put(&mut body, "placed_at", self.placed_at.clone());
+        put(&mut body, "notes", self.notes.clone());
+        Value::Object(body)
+    }
+}
+
+/// A charge's kind as the store API writes it (`gift_card`, ...).
+pub(crate) fn charge_kind(kind: poshub_model::order::ChargeKind) -> &'static str {
+    use poshub_model::order::ChargeKind;
+    match kind {
+        ChargeKind::GiftCard => "gift_card",
+        ChargeKind::Tip => "tip",
+        ChargeKind::Custom => "custom",
+        ChargeKind::Fee => "fee",
+        ChargeKind::Duty => "duty",
+    }
+}
+
+/// An order's customer as the connector wrote it: free text to the model
+/// too (the phone is normalised when the order is placed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerText {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// A JSON object when the connector's text parses as one.
+    pub address: Option<Value>,
+}
+
+/// An order line as the connector wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    pub keys: LineKeys,
+    pub quantity: String,
+    pub unit_price: String,
+    pub discount: Option<String>,
+    pub tax_rate: Option<String>,
+    pub tax_amount: Option<String>,
+}
+
+/// An order's shipping as the connector wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShippingText {
+    pub amount: String,
+    pub tax: Option<String>,
+    pub method: Option<String>,
+    /// A JSON object when the connector's text parses as one.
+    pub address: Option<Value>,
+}
+
+/// A line that moves no stock, as the connector wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargeText {
+    pub kind: poshub_model::order::ChargeKind,
+    pub title: Option<String>,
+    pub amount: String,
+    pub tax: Option<String>,
+}
+
+/// A payment as the connector wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentText {
+    /// The payment type, e.g. `cod`.
+    pub kind: String,
+    pub amount: String,
+    pub reference: Option<String>,
 }
 
 /// A returned quantity.
@@ -120,6 +283,9 @@ pub struct ReturnLine {
 }
 
 /// What a webhook carried.
+// An order is most of what webhooks carry, and a document is moved a few
+// times, never kept in bulk: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
     Order(CanonicalOrder),
@@ -208,10 +374,43 @@ pub struct HttpResponse {
 /// An error a connector returned (as opposed to one it caused).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginError {
-    /// `invalid-input`, `unsupported`, `config`, `upstream` or `internal`.
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
     pub retryable: bool,
+}
+
+/// The WIT `error-kind`: what a connector says went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The payload or request is not what the connector understands.
+    InvalidInput,
+    /// The connector does not do this (e.g. an unknown webhook topic).
+    Unsupported,
+    /// The store's configuration is missing or wrong.
+    Config,
+    /// The storefront answered with an error.
+    Upstream,
+    /// The connector's own fault.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The WIT name, as records and messages show it: `invalid-input`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a storefront response means.
@@ -255,6 +454,8 @@ pub struct OrderQuery {
 }
 
 /// What a dialect request asks of the hub.
+// One command per request, moved once: an unboxed order costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiCommand {
     ListItems(ItemQuery),

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Document, HttpRequest, HttpResponse, Outcome, PriceChange, ReturnLine,
-    StatusChange, StockLevel,
+    CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, Outcome, PriceChange,
+    ReturnLine, StatusChange, StockLevel,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -60,12 +60,12 @@ fn assert_line(
     discount: &str,
     tax_rate: &str,
 ) {
-    let keys = &order.lines[i];
+    let keys = &order.lines[i].keys;
     assert_eq!(keys.reference_code, None, "line {i}");
     assert_eq!(keys.sku.as_deref(), sku, "line {i}");
     assert_eq!(keys.external_id.as_deref(), external_id, "line {i}");
     assert_eq!(keys.title.as_deref(), Some(title), "line {i}");
-    let line = &order.body["lines"][i];
+    let line = &order.to_json()["lines"][i];
     assert_eq!(line["reference_code"], Value::Null, "line {i}");
     assert_eq!(line["quantity"], quantity, "line {i}");
     assert_eq!(line["unit_price"], unit_price, "line {i}");
@@ -152,7 +152,7 @@ async fn every_topic_is_signed_with_the_shopify_header() {
         .await
         .result;
     assert!(
-        matches!(unknown, Err(CallError::Plugin(ref e)) if e.kind == "unsupported"),
+        matches!(unknown, Err(CallError::Plugin(ref e)) if e.kind == ErrorKind::Unsupported),
         "{unknown:?}"
     );
 }
@@ -211,7 +211,7 @@ async fn goshopify_and_empty_body_vectors_verify() {
 #[test]
 fn osiset_sample_order() {
     let order = order_of("orders/create", &fixture(OSISET));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "820982911946154508");
     assert_eq!(body["location"], Value::Null);
     assert_eq!(order.lines.len(), 2);
@@ -284,7 +284,7 @@ fn osiset_sample_order() {
 #[test]
 fn sanjeev_inr_order_with_igst() {
     let order = order_of("orders/create", &fixture(SANJEEV));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "4894495473901");
     assert_eq!(order.lines.len(), 3);
     let lines = [
@@ -326,7 +326,7 @@ fn sanjeev_inr_order_with_igst() {
 #[test]
 fn membi_order_with_code_and_automatic_discounts_and_empty_skus() {
     let order = order_of("orders/create", &fixture(MEMBI_PHONE));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "6198432301356");
     assert_eq!(order.lines.len(), 4);
     // `total_discount` says 0.00; the allocations (code 4.78 + automatic
@@ -401,7 +401,7 @@ fn membi_order_with_code_and_automatic_discounts_and_empty_skus() {
 #[test]
 fn membi_order_with_percentage_code_and_no_customer() {
     let order = order_of("orders/create", &fixture(MEMBI_PERCENT));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "6200407294252");
     assert_eq!(order.lines.len(), 2);
     // 15% code (14.10) + automatic 5.00.
@@ -455,7 +455,7 @@ fn valmi_updated_order_with_three_refunds() {
     // Not cancelled: no cancellation document.
     assert_eq!(kinds, ["order", "refund", "refund", "refund"]);
     let order = orders(&docs)[0];
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "5361237360854");
     assert_eq!(order.lines.len(), 2);
     assert_line(
@@ -624,7 +624,7 @@ fn cash_on_delivery_gateways() {
     );
     let order = order_of("orders/create", &body);
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([{"type": "cod", "amount": "191.16"}])
     );
     validate(&order, false, PAYMENT_TYPES).expect("cod covers the total");
@@ -639,15 +639,15 @@ fn cash_on_delivery_gateways() {
     let docs = translate(&plugin("shopify"), &cod_store, "orders/create", &body);
     let order = orders(&docs)[0];
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([{"type": "cod", "amount": "191.16"}])
     );
     // `location` in the config is the hub location orders are fulfilled from.
-    assert_eq!(order.body["location"], "BLR");
+    assert_eq!(order.to_json()["location"], "BLR");
     // Without it in the config, the same gateway is a prepaid one.
     let order = order_of("orders/create", &body);
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([{"type": "prepaid", "amount": "191.16", "reference": "Pay at the door"}])
     );
 }
@@ -661,7 +661,7 @@ fn partially_paid_order_splits_prepaid_and_cod() {
     );
     let order = order_of("orders/create", &body);
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([
             {"type": "prepaid", "amount": "100.00", "reference": "gift_card"},
             {"type": "cod", "amount": "91.16"}
@@ -678,7 +678,7 @@ fn partially_paid_order_splits_prepaid_and_cod() {
     );
     let order = order_of("orders/create", &body);
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([{"type": "prepaid", "amount": "100.00", "reference": "stripe"}])
     );
     assert!(validate(&order, false, PAYMENT_TYPES).is_err());
@@ -710,15 +710,15 @@ fn shipping_tax_tips_and_duties_are_charges_on_the_order() {
     // The tip is no goods line: it and the duties are charges; shipping
     // keeps its tax beside it.
     assert_eq!(order.lines.len(), 3);
-    assert_eq!(order.body["shipping"]["amount"], "45.00");
-    assert_eq!(order.body["shipping"]["tax"], "8.10");
-    assert_eq!(order.body["shipping"]["method"], "Express");
+    assert_eq!(order.to_json()["shipping"]["amount"], "45.00");
+    assert_eq!(order.to_json()["shipping"]["tax"], "8.10");
+    assert_eq!(order.to_json()["shipping"]["method"], "Express");
     assert_eq!(
-        order.body["charges"],
+        order.to_json()["charges"],
         json!([{"kind": "tip", "title": "Tip", "amount": "20.00"},
                {"kind": "duty", "title": "Duties", "amount": "12.34"}])
     );
-    assert_eq!(order.body["total"], "276.60");
+    assert_eq!(order.to_json()["total"], "276.60");
     validate(&order, false, PAYMENT_TYPES).expect("adds up");
 }
 
@@ -941,24 +941,24 @@ async fn stock_sets_the_inventory_level() {
 #[tokio::test]
 async fn stock_without_ids_is_a_config_error() {
     let e = plan_error(stock("12", None, Some("655441491"))).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("`HRX-M`"), "{}", e.message);
     assert!(e.message.contains("inventory item"), "{}", e.message);
 
     let e = plan_error(stock("12", Some("45337395429613"), None)).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("hub location `BLR`"), "{}", e.message);
     assert!(e.message.contains("location_ids"), "{}", e.message);
 
     let e = plan_error(stock("12", Some("gid://x"), Some("655441491"))).await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
 
     let no_base = ctx(json!({}));
     let called = plugin("shopify")
         .plan_push(Limits::default(), no_base, stock("1", Some("1"), Some("2")))
         .await;
     assert!(
-        matches!(called.result, Err(CallError::Plugin(ref e)) if e.kind == "config" && e.message.contains("base_url")),
+        matches!(called.result, Err(CallError::Plugin(ref e)) if e.kind == ErrorKind::Config && e.message.contains("base_url")),
         "{:?}",
         called.result
     );
@@ -1009,7 +1009,7 @@ async fn price_updates_the_variant() {
         mrp: None,
     }))
     .await;
-    assert_eq!(e.kind, "config");
+    assert_eq!(e.kind, ErrorKind::Config);
     assert!(e.message.contains("`HRX-M`"), "{}", e.message);
 }
 
@@ -1203,7 +1203,7 @@ async fn responses_throttling_and_refusals() {
     .await;
     match refused {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "upstream");
+            assert_eq!(e.kind, ErrorKind::Upstream);
             assert!(!e.retryable);
             assert!(e.message.contains("422"), "{}", e.message);
         }
@@ -1286,8 +1286,8 @@ fn an_order_edit_books_the_order_as_it_stands() {
     body["current_total_tax_set"] = json!({"shop_money": {"amount": "19.44"}});
     let order = order_of("orders/create", &serde_json::to_vec(&body).unwrap());
     assert_eq!(order.lines.len(), 2, "the line taken out is not booked");
-    assert_eq!(order.body["lines"][1]["tax_amount"], "9.72");
-    assert_eq!(order.body["total"], "127.44");
+    assert_eq!(order.to_json()["lines"][1]["tax_amount"], "9.72");
+    assert_eq!(order.to_json()["total"], "127.44");
     validate(&order, false, PAYMENT_TYPES).expect("the edited order adds up");
     // Left at its current quantity only because a refund gave it back, the
     // line stays: the refund reaches the hub as its own document.
@@ -1295,5 +1295,5 @@ fn an_order_edit_books_the_order_as_it_stands() {
         {"line_item_id": body["line_items"][1]["id"].clone(), "quantity": 1}]}]);
     let order = order_of("orders/create", &serde_json::to_vec(&body).unwrap());
     assert_eq!(order.lines.len(), 3);
-    assert_eq!(order.body["total"], "191.16");
+    assert_eq!(order.to_json()["total"], "191.16");
 }

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Credential, Document, HttpRequest, HttpResponse, LineKeys, Outcome,
-    PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
+    CanonicalOrder, Change, Credential, Document, ErrorKind, HttpRequest, HttpResponse, LineKeys,
+    Outcome, PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -59,7 +59,7 @@ fn assert_line(
 ) {
     let (sku, external_id, title) = keys;
     assert_eq!(
-        order.lines[i],
+        order.lines[i].keys,
         LineKeys {
             reference_code: None,
             external_id: Some(external_id.into()),
@@ -68,7 +68,7 @@ fn assert_line(
         },
         "line {i} keys"
     );
-    let line = &order.body["lines"][i];
+    let line = &order.to_json()["lines"][i];
     let (quantity, unit_price, discount, tax_rate) = amounts;
     assert_eq!(line["reference_code"], Value::Null, "line {i}");
     assert_eq!(line["quantity"], quantity, "line {i} quantity");
@@ -146,7 +146,7 @@ async fn signed_fixture_verifies_byte_for_byte() {
 #[test]
 fn erpnext_74_cod_with_flat_rate_shipping_and_empty_sku() {
     let order = created(&fixture(ERPNEXT_74));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "74");
     assert_eq!(body["location"], Value::Null);
     assert_eq!(body["lines"].as_array().unwrap().len(), 1);
@@ -186,7 +186,7 @@ fn frappe_205_cod_with_an_18_percent_tax_line() {
     let store = ctx(json!({"base_url": "https://shop.example.com", "location": "BLR01"}));
     let docs = translate(&plugin, &store, "order.created", &fixture(FRAPPE_205));
     let order = only_order(&docs);
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "205");
     // The store config names the hub location its orders come from.
     assert_eq!(body["location"], "BLR01");
@@ -222,7 +222,7 @@ fn frappe_205_cod_with_an_18_percent_tax_line() {
 /// The checks of the wc-rest-api-docs order 727, shared by order.created
 /// and order.updated.
 fn assert_docs_727(order: &CanonicalOrder) {
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "727");
     assert_eq!(body["lines"].as_array().unwrap().len(), 2);
     // tax_lines has no rate_percent (WooCommerce 3.0): 0.45 / 6.00 = 7.5%.
@@ -379,7 +379,7 @@ fn docs_727_refunded_without_refund_records_refunds_the_whole_order() {
 #[test]
 fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
     let order = created(&fixture(IOS_963));
-    let body = &order.body;
+    let body = &order.to_json();
     assert_eq!(body["online_reference_no"], "963");
     // The 30$off coupon: subtotal 50.00 - total 30.00 = 20.00 off. The line's
     // tax id (1) matches no tax line (rate_id 6), so the rate is the line's
@@ -449,10 +449,10 @@ fn ios_963_coupon_fee_fractional_quantity_and_zero_total_line() {
     let mut payload = fixture_json(IOS_963);
     payload["fee_lines"] = json!([]);
     let order = created(payload.to_string().as_bytes());
-    assert_eq!(order.body["shipping"]["amount"], "0.00");
-    assert_eq!(order.body.get("charges"), None);
+    assert_eq!(order.to_json()["shipping"]["amount"], "0.00");
+    assert_eq!(order.to_json().get("charges"), None);
     assert_eq!(
-        order.body["notes"],
+        order.to_json()["notes"],
         "WooCommerce order #963\nCoupons: 30$off"
     );
     let valid = validate(&order, false, KINDS).expect("the order adds up without the fee");
@@ -474,16 +474,16 @@ fn shipping_tax_and_taxed_fees_are_booked_beside_their_amounts() {
     ]);
     payload["total"] = "699.60".into();
     let order = created(payload.to_string().as_bytes());
-    assert_eq!(order.body["shipping"]["amount"], "150.00");
-    assert_eq!(order.body["shipping"]["tax"], "27.00");
-    assert_eq!(order.body["shipping"]["method"], "Flat rate");
+    assert_eq!(order.to_json()["shipping"]["amount"], "150.00");
+    assert_eq!(order.to_json()["shipping"]["tax"], "27.00");
+    assert_eq!(order.to_json()["shipping"]["method"], "Flat rate");
     assert_eq!(
-        order.body["charges"],
+        order.to_json()["charges"],
         json!([{"kind": "fee", "title": "Gift wrap", "amount": "20.00", "tax": "3.60"}])
     );
-    assert_eq!(order.body["notes"], "WooCommerce order #74");
+    assert_eq!(order.to_json()["notes"], "WooCommerce order #74");
     assert_eq!(
-        order.body["payments"],
+        order.to_json()["payments"],
         json!([{"type": "cod", "amount": "699.60"}])
     );
     let valid = validate(&order, false, KINDS).expect("the order adds up");
@@ -496,7 +496,7 @@ fn shipping_tax_and_taxed_fees_are_booked_beside_their_amounts() {
     payload["total"] = "458.00".into();
     let order = created(payload.to_string().as_bytes());
     assert_eq!(
-        order.body["charges"],
+        order.to_json()["charges"],
         json!([{"kind": "fee", "title": "Loyalty", "amount": "-218.00"}])
     );
     let valid = validate(&order, false, KINDS).expect("the discount fee adds up");
@@ -551,7 +551,7 @@ fn payment_methods_map_to_a_small_set_of_kinds() {
         payload["payment_method_title"] = title.into();
         payload["transaction_id"] = transaction.into();
         let order = created(payload.to_string().as_bytes());
-        assert_eq!(order.body["payments"], json!([expected]), "{method}");
+        assert_eq!(order.to_json()["payments"], json!([expected]), "{method}");
         validate(&order, false, KINDS).expect("payments cover the total");
     }
 }
@@ -688,7 +688,7 @@ async fn stock_without_a_mapped_id_is_a_config_error() {
         .await;
     match called.result {
         Err(CallError::Plugin(e)) => {
-            assert_eq!(e.kind, "config");
+            assert_eq!(e.kind, ErrorKind::Config);
             assert!(!e.retryable);
             assert!(e.message.contains("`TEE-BLK-M`"), "{}", e.message);
             assert!(e.message.contains("mapping"), "{}", e.message);
@@ -791,7 +791,7 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
     .await
     {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "upstream");
+            assert_eq!(e.kind, ErrorKind::Upstream);
             assert!(!e.retryable);
             assert!(
                 e.message.contains("mapping of `TEE-BLK-M`"),
@@ -814,7 +814,7 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
     .await
     {
         Outcome::Failed(e) => {
-            assert_eq!(e.kind, "config");
+            assert_eq!(e.kind, ErrorKind::Config);
             assert!(e.message.contains("consumer_key"), "{}", e.message);
         }
         other => panic!("expected a failure, got {other:?}"),
@@ -852,7 +852,10 @@ fn json_numbers_keep_their_written_digits() {
         .replace("\"__TOTAL__\"", "12345678901234567.89")
         .replace("\"__TAX__\"", "445.535714");
     let order = created(body.as_bytes());
-    assert_eq!(order.body["total"], "12345678901234567.89");
-    assert_eq!(order.body["payments"][0]["amount"], "12345678901234567.89");
-    assert_eq!(order.body["lines"][0]["tax_amount"], "445.535714");
+    assert_eq!(order.to_json()["total"], "12345678901234567.89");
+    assert_eq!(
+        order.to_json()["payments"][0]["amount"],
+        "12345678901234567.89"
+    );
+    assert_eq!(order.to_json()["lines"][0]["tax_amount"], "445.535714");
 }

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use poshub_api::Metrics;
+use poshub_connectors::egress::{authenticate, forwarded_headers, Destination};
 use poshub_connectors::types::{
-    CallContext, Change, Credential, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange,
-    StockLevel,
+    CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange, StockLevel,
 };
-use poshub_connectors::{Limits, Registry};
+use poshub_connectors::{CallError, Limits, Registry};
 use poshub_db::{Delivery, OutboxItem, PushChange, Storage};
-use poshub_model::sync::{host_matches, AfterFailure, RetryPolicy};
+use poshub_model::sync::{AfterFailure, RetryPolicy};
 use rand::Rng;
 use tokio::sync::Semaphore;
 
@@ -215,7 +215,14 @@ impl Worker {
             .throttles
             .of(item.store_id, self.config.per_store_concurrency);
         let _turn = gate.acquire().await.expect("semaphore open");
-        let delivery = self.attempt(&item, &pace).await;
+        let attempted = self.attempt(&item, &pace).await;
+        let delivery = delivery(
+            attempted,
+            item.attempts + 1,
+            &self.config.retry_policy(),
+            rand::thread_rng().gen(),
+            poshub_model::now(),
+        );
         match &delivery {
             Delivery::Sent { .. } => {
                 self.metrics.sync_sent(
@@ -247,53 +254,20 @@ impl Worker {
     }
 
     /// One attempt at one row: plan, send, interpret, until done or failed.
-    async fn attempt(&self, item: &OutboxItem, pace: &Mutex<Instant>) -> Delivery {
-        let attempt = item.attempts + 1;
+    async fn attempt(&self, item: &OutboxItem, pace: &Mutex<Instant>) -> Attempt {
         let Some(change) = item.change.clone() else {
-            return Delivery::Sent {
+            return Ok(Pushed {
                 value: "nothing to push".into(),
                 response_status: None,
                 summary: "the change no longer applies (unmapped or deleted)".into(),
-            };
+            });
         };
         let value = change.value();
-        let fail = |error: String,
-                    status: Option<i32>,
-                    summary: String,
-                    retryable: bool,
-                    after: Option<Duration>| {
-            let decided = self.config.retry_policy().after_failure(
-                attempt,
-                retryable,
-                after,
-                rand::thread_rng().gen(),
-            );
-            match decided {
-                AfterFailure::Dead { gave_up } => Delivery::Dead {
-                    response_status: status,
-                    error: if gave_up {
-                        format!("{error} (gave up after {attempt} attempts)")
-                    } else {
-                        error
-                    },
-                    summary,
-                },
-                AfterFailure::Retry(wait) => Delivery::Retry {
-                    at: poshub_model::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-                    response_status: status,
-                    error,
-                    summary,
-                },
-            }
-        };
         let Some(plugin) = self.registry.get(&item.connector) else {
-            return fail(
+            return Err(Failure::new(
                 format!("connector `{}` is not loaded", item.connector),
-                None,
-                String::new(),
                 true,
-                None,
-            );
+            ));
         };
         let limits = Limits::for_store(&item.config);
         let ctx = CallContext::for_store(
@@ -303,45 +277,13 @@ impl Worker {
         );
         let change = to_change(change, &item.config);
         let planned = plugin.plan_push(limits, ctx.clone(), change.clone()).await;
-        let mut queue: Vec<HttpRequest> = match planned.result {
-            Ok(requests) => requests,
-            Err(e) => {
-                return fail(
-                    format!("planning failed: {e}"),
-                    None,
-                    String::new(),
-                    e.code() != "plugin_error",
-                    None,
-                )
-            }
-        };
-        let Some(base) = item
-            .config
-            .get("base_url")
-            .and_then(|v| v.as_str())
-            .and_then(|u| reqwest::Url::parse(u).ok())
-        else {
-            return fail(
-                "the store's config names no valid base_url".into(),
-                None,
-                String::new(),
-                false,
-                None,
-            );
-        };
-        // Hosts the merchant allows besides those the connector declares
-        // (e.g. a staging double of the storefront).
-        let extra_hosts: Vec<String> = item
-            .config
-            .get("allow_hosts")
-            .and_then(|v| v.as_array())
-            .map(|hosts| {
-                hosts
-                    .iter()
-                    .filter_map(|h| h.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut queue: Vec<HttpRequest> = planned.result.map_err(|e| {
+            // A connector that refused the change refuses it next time too.
+            let retryable = !matches!(e, CallError::Plugin(_));
+            Failure::new(format!("planning failed: {e}"), retryable)
+        })?;
+        let destination = Destination::for_store(&plugin.info.hosts, &item.config)
+            .map_err(|e| Failure::new(e.to_string(), false))?;
         queue.reverse();
         let mut sent = 0;
         let mut last_status = None;
@@ -349,68 +291,49 @@ impl Worker {
         while let Some(request) = queue.pop() {
             sent += 1;
             if sent > MAX_REQUESTS_PER_ROW {
-                return fail(
-                    "too many follow-up requests".into(),
-                    last_status,
-                    summary,
-                    false,
-                    None,
-                );
+                return Err(Failure::new("too many follow-up requests".into(), false)
+                    .answered(last_status)
+                    .about(summary));
             }
             summary = format!("{} {}", request.method, request.url);
-            if let Err(why) = allowed(&request, &base, &plugin.info.hosts, &extra_hosts) {
-                return fail(
-                    format!("refused to send: {why}"),
-                    None,
-                    summary,
-                    false,
-                    None,
-                );
+            if let Err(why) = destination.check(&request) {
+                return Err(Failure::new(format!("refused to send: {why}"), false).about(summary));
             }
             let mut request = request;
             if let Err(why) = authenticate(&mut request, &plugin.info.outbound_auth, &item.config) {
-                return fail(why, None, summary, false, None);
+                return Err(Failure::new(why.to_string(), false).about(summary));
             }
             self.wait_turn(pace).await;
             let response = match self.send(&request, item.id).await {
                 Ok(r) => r,
-                Err(e) => return fail(format!("request failed: {e}"), None, summary, true, None),
+                Err(e) => {
+                    return Err(Failure::new(format!("request failed: {e}"), true).about(summary))
+                }
             };
             last_status = Some(i32::from(response.status));
             let read = plugin
                 .interpret_response(limits, ctx.clone(), change.clone(), request, response)
                 .await;
-            match read.result {
-                Ok(Outcome::Done) => {}
-                Ok(Outcome::FollowUp(more)) => queue.extend(more.into_iter().rev()),
+            let failure = match read.result {
+                Ok(Outcome::Done) => continue,
+                Ok(Outcome::FollowUp(more)) => {
+                    queue.extend(more.into_iter().rev());
+                    continue;
+                }
                 Ok(Outcome::RetryAfter(secs)) => {
-                    return fail(
-                        format!("storefront asked to retry after {secs} s"),
-                        last_status,
-                        summary,
-                        true,
-                        Some(Duration::from_secs(u64::from(secs))),
-                    )
+                    Failure::new(format!("storefront asked to retry after {secs} s"), true)
+                        .after(Duration::from_secs(u64::from(secs)))
                 }
-                Ok(Outcome::Failed(e)) => {
-                    return fail(e.message, last_status, summary, e.retryable, None)
-                }
-                Err(e) => {
-                    return fail(
-                        format!("reading the response failed: {e}"),
-                        last_status,
-                        summary,
-                        true,
-                        None,
-                    )
-                }
-            }
+                Ok(Outcome::Failed(e)) => Failure::new(e.message, e.retryable),
+                Err(e) => Failure::new(format!("reading the response failed: {e}"), true),
+            };
+            return Err(failure.answered(last_status).about(summary));
         }
-        Delivery::Sent {
+        Ok(Pushed {
             value,
             response_status: last_status,
             summary,
-        }
+        })
     }
 
     /// Spaces requests to one store to its rate.
@@ -465,94 +388,97 @@ impl Worker {
     }
 }
 
-/// The planned headers the hub sends: all but `Host`, which reqwest sets
-/// from the (allow-listed) URL, so a plugin cannot spoof the virtual host.
-fn forwarded_headers(request: &HttpRequest) -> impl Iterator<Item = (&str, &str)> {
-    request
-        .headers
-        .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+/// A row whose planned requests (and follow-ups) all went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pushed {
+    value: String,
+    response_status: Option<i32>,
+    summary: String,
 }
 
-/// A planned request may go only to the store's own `base_url` host (and
-/// port), over http(s), and only if the connector declared that host or the
-/// store's config names it in `allow_hosts`.
-fn allowed(
-    request: &HttpRequest,
-    base: &reqwest::Url,
-    declared: &[String],
-    extra: &[String],
-) -> Result<(), String> {
-    let url = reqwest::Url::parse(&request.url)
-        .map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme `{}` is not http(s)", url.scheme()));
-    }
-    let host = url.host_str().unwrap_or_default();
-    if !host.eq_ignore_ascii_case(base.host_str().unwrap_or_default())
-        || url.port_or_known_default() != base.port_or_known_default()
-    {
-        return Err(format!(
-            "{host} is not the store's base_url host {}",
-            base.host_str().unwrap_or_default()
-        ));
-    }
-    if !declared.iter().chain(extra).any(|p| host_matches(p, host)) {
-        return Err(format!(
-            "the connector does not declare the host {host} and the store's allow_hosts does not name it"
-        ));
-    }
-    Ok(())
+/// Why an attempt failed, and whether a later one may succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error: String,
+    /// The storefront's last answer, when it gave one.
+    response_status: Option<i32>,
+    /// The request it failed on (`METHOD URL`), empty before any.
+    summary: String,
+    retryable: bool,
+    /// The wait the storefront asked for (`Retry-After`).
+    retry_after: Option<Duration>,
 }
 
-/// Adds the connector's declared credentials from the store's config; a
-/// header of the same name planned by the connector is replaced, so a
-/// connector cannot choose its own credentials.
-fn authenticate(
-    request: &mut HttpRequest,
-    credentials: &[Credential],
-    config: &serde_json::Value,
-) -> Result<(), String> {
-    let value = |key: &str| {
-        config
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                format!(
-                    "the store's config has no `{key}`, which the connector needs to authenticate"
-                )
-            })
-    };
-    for credential in credentials {
-        let (name, header) = match credential {
-            Credential::SecretHeader { name, key } => (name.clone(), value(key)?.to_string()),
-            Credential::Basic {
-                user_key,
-                password_key,
-            } => {
-                use base64::Engine;
-                let pair = format!("{}:{}", value(user_key)?, value(password_key)?);
-                (
-                    "Authorization".to_string(),
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode(pair)
-                    ),
-                )
+impl Failure {
+    fn new(error: String, retryable: bool) -> Failure {
+        Failure {
+            error,
+            response_status: None,
+            summary: String::new(),
+            retryable,
+            retry_after: None,
+        }
+    }
+
+    fn answered(self, response_status: Option<i32>) -> Failure {
+        Failure {
+            response_status,
+            ..self
+        }
+    }
+
+    fn about(self, summary: String) -> Failure {
+        Failure { summary, ..self }
+    }
+
+    fn after(self, wait: Duration) -> Failure {
+        Failure {
+            retry_after: Some(wait),
+            ..self
+        }
+    }
+}
+
+/// How one attempt at an outbox row ended.
+type Attempt = Result<Pushed, Failure>;
+
+/// What to record for attempt number `attempt` (counted from 1): sent, or
+/// what the model's retry rule makes of the failure (retry at `now` plus
+/// the wait, or dead), with `jitter` from `[0, 1)`.
+fn delivery(
+    attempted: Attempt,
+    attempt: i32,
+    policy: &RetryPolicy,
+    jitter: f64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Delivery {
+    let failure = match attempted {
+        Ok(p) => {
+            return Delivery::Sent {
+                value: p.value,
+                response_status: p.response_status,
+                summary: p.summary,
             }
-            Credential::Bearer { key } => (
-                "Authorization".to_string(),
-                format!("Bearer {}", value(key)?),
-            ),
-        };
-        request
-            .headers
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-        request.headers.push((name, header));
+        }
+        Err(f) => f,
+    };
+    match policy.after_failure(attempt, failure.retryable, failure.retry_after, jitter) {
+        AfterFailure::Dead { gave_up } => Delivery::Dead {
+            response_status: failure.response_status,
+            error: if gave_up {
+                format!("{} (gave up after {attempt} attempts)", failure.error)
+            } else {
+                failure.error
+            },
+            summary: failure.summary,
+        },
+        AfterFailure::Retry(wait) => Delivery::Retry {
+            at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+            response_status: failure.response_status,
+            error: failure.error,
+            summary: failure.summary,
+        },
     }
-    Ok(())
 }
 
 /// The change as a connector sees it; a stock level carries the storefront's
@@ -616,119 +542,74 @@ fn to_change(change: PushChange, config: &serde_json::Value) -> Change {
 mod tests {
     use super::*;
 
-    fn req(url: &str) -> HttpRequest {
-        HttpRequest {
-            method: "POST".into(),
-            url: url.into(),
-            headers: vec![],
-            body: None,
-        }
+    fn policy() -> RetryPolicy {
+        SyncConfig::default().retry_policy()
+    }
+
+    fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(secs, 0).unwrap()
     }
 
     #[test]
-    fn requests_go_only_where_the_store_and_the_connector_agree() {
-        let base = reqwest::Url::parse("https://acme.myshopify.com").unwrap();
-        let shopify = vec!["*.myshopify.com".to_string()];
-        assert!(allowed(
-            &req("https://acme.myshopify.com/admin/api/x.json"),
-            &base,
-            &shopify,
-            &[]
-        )
-        .is_ok());
-        assert!(
-            allowed(&req("https://evil.myshopify.com/x"), &base, &shopify, &[]).is_err(),
-            "another shop"
-        );
-        assert!(
-            allowed(&req("https://127.0.0.1/x"), &base, &shopify, &[]).is_err(),
-            "loopback not in config"
-        );
-        assert!(
-            allowed(&req("https://169.254.169.254/latest"), &base, &shopify, &[]).is_err(),
-            "link-local"
-        );
-        assert!(
-            allowed(
-                &req("https://acme.myshopify.com:8443/x"),
-                &base,
-                &shopify,
-                &[]
-            )
-            .is_err(),
-            "other port"
-        );
-        assert!(allowed(&req("file:///etc/passwd"), &base, &shopify, &[]).is_err());
-        let local = reqwest::Url::parse("http://127.0.0.1:9000").unwrap();
-        assert!(allowed(
-            &req("http://127.0.0.1:9000/poshub/stock-levels"),
-            &local,
-            &["*".into()],
-            &[]
-        )
-        .is_ok());
-        assert!(allowed(
-            &req("http://127.0.0.1:9000/x"),
-            &local,
-            &["*.myshopify.com".into()],
-            &[]
-        )
-        .is_err());
-        // The merchant can name a host for one store (a staging double).
-        assert!(allowed(
-            &req("http://127.0.0.1:9000/x"),
-            &local,
-            &["*.myshopify.com".into()],
-            &["127.0.0.1".into()]
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn a_planned_host_header_is_never_sent() {
-        let mut request = req("https://acme.myshopify.com/x");
-        request.headers = vec![
-            ("Host".into(), "169.254.169.254".into()),
-            ("hOsT".into(), "localhost".into()),
-            ("Content-Type".into(), "application/json".into()),
-        ];
-        let base = reqwest::Url::parse("https://acme.myshopify.com").unwrap();
-        // The URL is allowed; the spoofed Host header is dropped.
-        assert!(allowed(&request, &base, &["*.myshopify.com".into()], &[]).is_ok());
-        let sent: Vec<_> = forwarded_headers(&request).collect();
-        assert_eq!(sent, [("Content-Type", "application/json")]);
-    }
-
-    #[test]
-    fn credentials_come_from_the_store_config_and_replace_planned_ones() {
-        let mut request = req("https://acme.myshopify.com/x");
-        request
-            .headers
-            .push(("x-shopify-access-token".into(), "chosen-by-plugin".into()));
-        let config = serde_json::json!({"access_token": "shpat_1", "consumer_key": "ck", "consumer_secret": "cs"});
-        let shopify = [Credential::SecretHeader {
-            name: "X-Shopify-Access-Token".into(),
-            key: "access_token".into(),
-        }];
-        authenticate(&mut request, &shopify, &config).unwrap();
+    fn a_pushed_row_is_sent_as_it_went() {
+        let pushed = Pushed {
+            value: "7".into(),
+            response_status: Some(200),
+            summary: "POST https://acme.myshopify.com/x".into(),
+        };
+        let Delivery::Sent {
+            value,
+            response_status,
+            summary,
+        } = delivery(Ok(pushed), 1, &policy(), 0.5, at(0))
+        else {
+            panic!("not sent");
+        };
         assert_eq!(
-            request.headers,
-            vec![("X-Shopify-Access-Token".to_string(), "shpat_1".to_string())]
+            (value.as_str(), response_status, summary.as_str()),
+            ("7", Some(200), "POST https://acme.myshopify.com/x")
         );
-        let woo = [Credential::Basic {
-            user_key: "consumer_key".into(),
-            password_key: "consumer_secret".into(),
-        }];
-        authenticate(&mut request, &woo, &config).unwrap();
-        assert!(request
-            .headers
-            .contains(&("Authorization".to_string(), "Basic Y2s6Y3M=".to_string())));
-        let err = authenticate(
-            &mut request,
-            &woo,
-            &serde_json::json!({"consumer_key": "ck"}),
-        )
-        .unwrap_err();
-        assert!(err.contains("consumer_secret"), "{err}");
+    }
+
+    #[test]
+    fn a_failure_is_retried_or_dead_as_the_retry_rule_says() {
+        let failure = Failure::new("storefront asked to retry after 30 s".into(), true)
+            .answered(Some(429))
+            .about("PUT https://acme.myshopify.com/x".into())
+            .after(Duration::from_secs(30));
+        match delivery(Err(failure.clone()), 1, &policy(), 0.5, at(1_000)) {
+            Delivery::Retry {
+                at: when,
+                response_status,
+                error,
+                summary,
+            } => {
+                assert_eq!(when, at(1_030), "Retry-After is honoured");
+                assert_eq!(response_status, Some(429));
+                assert_eq!(error, "storefront asked to retry after 30 s");
+                assert_eq!(summary, "PUT https://acme.myshopify.com/x");
+            }
+            other => panic!("{other:?}"),
+        }
+        let last = policy().max_attempts;
+        match delivery(Err(failure), last, &policy(), 0.5, at(1_000)) {
+            Delivery::Dead { error, .. } => assert_eq!(
+                error,
+                format!("storefront asked to retry after 30 s (gave up after {last} attempts)")
+            ),
+            other => panic!("{other:?}"),
+        }
+        let refused = Failure::new("refused to send: no".into(), false);
+        match delivery(Err(refused), 1, &policy(), 0.5, at(0)) {
+            Delivery::Dead {
+                error,
+                response_status,
+                summary,
+            } => {
+                assert_eq!(error, "refused to send: no", "no retry count for a refusal");
+                assert_eq!((response_status, summary.as_str()), (None, ""));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

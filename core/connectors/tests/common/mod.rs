@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use poshub_connectors::types::{
     ApiCommand, ApiRequest, ApiResponse, CallContext, CanonicalOrder, Change, Document,
-    HttpRequest, HttpResponse, Outcome,
+    HttpRequest, HttpResponse, LineKeys, Outcome,
 };
 use poshub_connectors::{verify_signature, Host, Limits, Plugin, Source};
 use poshub_model::codes::PaymentType;
@@ -97,6 +97,11 @@ pub fn orders(docs: &[Document]) -> Vec<&CanonicalOrder> {
         .collect()
 }
 
+/// Each line's keys, in order.
+pub fn line_keys(order: &CanonicalOrder) -> Vec<LineKeys> {
+    order.lines.iter().map(|l| l.keys.clone()).collect()
+}
+
 /// Runs a translated order through the hub's own order rules, as if every
 /// line's reference code (or SKU, or external id) were in the catalogue
 /// with `tax_rate`, for a store allowing `payment_types`, selling in the
@@ -106,12 +111,12 @@ pub fn validate(
     prices_include_tax: bool,
     payment_types: &[&str],
 ) -> Result<ValidOrder, DomainError> {
-    let mut body = order.body.clone();
+    let mut body = order.to_json();
     for (line, keys) in body["lines"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .zip(&order.lines)
+        .zip(line_keys(order))
     {
         if line["reference_code"].is_null() {
             let code = keys
