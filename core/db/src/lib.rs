@@ -308,9 +308,11 @@ pub struct OutboxItem {
     pub change: Option<PushChange>,
 }
 
-/// How a delivery attempt ended.
+/// How an attempt to push an outbox row ended (`Outbox::complete_outbox`
+/// records it). Not to be confused with an order's delivery to the customer
+/// (`poshub_model::lifecycle::Delivery`).
 #[derive(Debug, Clone)]
-pub enum Delivery {
+pub enum PushOutcome {
     Sent {
         value: String,
         response_status: Option<i32>,
@@ -576,7 +578,7 @@ pub trait Outbox: Send + Sync + 'static {
     ) -> Result<Vec<OutboxItem>>;
 
     /// Records how an attempt ended; false when `owner` no longer holds the lease.
-    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool>;
+    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &PushOutcome) -> Result<bool>;
 
     /// A store's sync log, newest first.
     async fn sync_log(

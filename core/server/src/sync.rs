@@ -15,7 +15,7 @@ use poshub_connectors::types::{
     CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange, StockLevel,
 };
 use poshub_connectors::{CallError, Limits, Registry};
-use poshub_db::{Delivery, OutboxItem, PushChange, Storage};
+use poshub_db::{OutboxItem, PushChange, PushOutcome, Storage};
 use poshub_model::sync::{AfterFailure, RetryPolicy};
 use rand::Rng;
 use tokio::sync::Semaphore;
@@ -224,16 +224,16 @@ impl Worker {
             poshub_model::now(),
         );
         match &delivery {
-            Delivery::Sent { .. } => {
+            PushOutcome::Sent { .. } => {
                 self.metrics.sync_sent(
                     (poshub_model::now() - item.created_at)
                         .to_std()
                         .unwrap_or_default(),
                 );
             }
-            Delivery::Retry { error, .. } | Delivery::Dead { error, .. } => {
+            PushOutcome::Retry { error, .. } | PushOutcome::Dead { error, .. } => {
                 self.metrics
-                    .sync_failed(matches!(delivery, Delivery::Dead { .. }));
+                    .sync_failed(matches!(delivery, PushOutcome::Dead { .. }));
                 tracing::warn!(store = %item.store_code, outbox = item.id, error = %error, "push failed");
             }
         }
@@ -451,10 +451,10 @@ fn delivery(
     policy: &RetryPolicy,
     jitter: f64,
     now: chrono::DateTime<chrono::Utc>,
-) -> Delivery {
+) -> PushOutcome {
     let failure = match attempted {
         Ok(p) => {
-            return Delivery::Sent {
+            return PushOutcome::Sent {
                 value: p.value,
                 response_status: p.response_status,
                 summary: p.summary,
@@ -463,7 +463,7 @@ fn delivery(
         Err(f) => f,
     };
     match policy.after_failure(attempt, failure.retryable, failure.retry_after, jitter) {
-        AfterFailure::Dead { gave_up } => Delivery::Dead {
+        AfterFailure::Dead { gave_up } => PushOutcome::Dead {
             response_status: failure.response_status,
             error: if gave_up {
                 format!("{} (gave up after {attempt} attempts)", failure.error)
@@ -472,7 +472,7 @@ fn delivery(
             },
             summary: failure.summary,
         },
-        AfterFailure::Retry(wait) => Delivery::Retry {
+        AfterFailure::Retry(wait) => PushOutcome::Retry {
             at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
             response_status: failure.response_status,
             error: failure.error,
@@ -557,7 +557,7 @@ mod tests {
             response_status: Some(200),
             summary: "POST https://acme.myshopify.com/x".into(),
         };
-        let Delivery::Sent {
+        let PushOutcome::Sent {
             value,
             response_status,
             summary,
@@ -578,7 +578,7 @@ mod tests {
             .about("PUT https://acme.myshopify.com/x".into())
             .after(Duration::from_secs(30));
         match delivery(Err(failure.clone()), 1, &policy(), 0.5, at(1_000)) {
-            Delivery::Retry {
+            PushOutcome::Retry {
                 at: when,
                 response_status,
                 error,
@@ -593,7 +593,7 @@ mod tests {
         }
         let last = policy().max_attempts;
         match delivery(Err(failure), last, &policy(), 0.5, at(1_000)) {
-            Delivery::Dead { error, .. } => assert_eq!(
+            PushOutcome::Dead { error, .. } => assert_eq!(
                 error,
                 format!("storefront asked to retry after 30 s (gave up after {last} attempts)")
             ),
@@ -601,7 +601,7 @@ mod tests {
         }
         let refused = Failure::new("refused to send: no".into(), false);
         match delivery(Err(refused), 1, &policy(), 0.5, at(0)) {
-            Delivery::Dead {
+            PushOutcome::Dead {
                 error,
                 response_status,
                 summary,

@@ -65,8 +65,8 @@ use super::{Backend, Db, DIALECT};
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
-    Actor, CatalogQuery, CatalogRow, Delivery, Error, LedgerMismatch, LineRef, OrderQuery,
-    OrderScope, OutboxItem, PlaceOrder, Placed, PushChange, Result,
+    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, LineRef, OrderQuery, OrderScope,
+    OutboxItem, PlaceOrder, Placed, PushChange, PushOutcome, Result,
 };
 
 pub(crate) mod bulk;

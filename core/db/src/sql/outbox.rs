@@ -174,15 +174,15 @@ impl crate::Outbox for Backend {
         Ok(items)
     }
 
-    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &Delivery) -> Result<bool> {
+    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &PushOutcome) -> Result<bool> {
         let at = now();
         let (status, next, response, error, summary, value) = match delivery {
-            Delivery::Sent {
+            PushOutcome::Sent {
                 value,
                 response_status,
                 summary,
             } => ("sent", at, *response_status, None, summary, Some(value)),
-            Delivery::Retry {
+            PushOutcome::Retry {
                 at: next,
                 response_status,
                 error,
@@ -195,7 +195,7 @@ impl crate::Outbox for Backend {
                 summary,
                 None,
             ),
-            Delivery::Dead {
+            PushOutcome::Dead {
                 response_status,
                 error,
                 summary,
