@@ -2,11 +2,16 @@
 //! store's `utc_offset`) and the hub's RFC 3339.
 //!
 //! A connector has no clock and needs no time zone database: the vendor
-//! format is a wall-clock time at one fixed offset, so converting is plain
-//! calendar arithmetic on days since 1970-01-01 (proleptic Gregorian,
-//! years 0000 to 9999).
+//! format is a wall-clock time at one fixed offset, so converting is
+//! calendar arithmetic at that offset, which `chrono` does (without its
+//! clock and time zone features). The text forms are read here, strictly:
+//! exactly two digits per field, the separators in place, and only what
+//! RFC 3339 and the vendor write (chrono's own parsers take one-digit
+//! fields and more).
 
 use std::fmt;
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 /// A fixed offset from UTC, in minutes (`+05:30` is 330).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +38,8 @@ impl Offset {
         Some(Offset(sign * (hours * 60 + minutes) as i32))
     }
 
-    fn seconds(self) -> i64 {
-        i64::from(self.0) * 60
+    fn fixed(self) -> FixedOffset {
+        FixedOffset::east_opt(self.0 * 60).expect("an offset is less than a day")
     }
 }
 
@@ -46,96 +51,55 @@ impl fmt::Display for Offset {
     }
 }
 
-/// A calendar date and wall-clock time, without an offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Civil {
-    year: u32,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
+/// `yyyy-MM-dd?HH:mm:ss` where `?` is one of `separators`, a real date and
+/// time of day (years 0000 to 9999); the rest of the text (fraction, offset)
+/// is returned unread.
+fn civil<'a>(raw: &'a str, separators: &[u8]) -> Option<(NaiveDateTime, &'a str)> {
+    let b = raw.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !separators.contains(&b[10])
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(raw.get(0..4)?)?).ok()?,
+        two_digits(raw.get(5..7)?)?,
+        two_digits(raw.get(8..10)?)?,
+    )?;
+    let time = date.and_hms_opt(
+        two_digits(raw.get(11..13)?)?,
+        two_digits(raw.get(14..16)?)?,
+        two_digits(raw.get(17..19)?)?,
+    )?;
+    Some((time, raw.get(19..)?))
 }
 
-impl Civil {
-    /// `yyyy-MM-dd?HH:mm:ss` where `?` is `separator`; the rest of the text
-    /// (fraction, offset) is returned unread.
-    fn parse<'a>(raw: &'a str, separators: &[u8]) -> Option<(Civil, &'a str)> {
-        let b = raw.as_bytes();
-        if b.len() < 19
-            || b[4] != b'-'
-            || b[7] != b'-'
-            || !separators.contains(&b[10])
-            || b[13] != b':'
-            || b[16] != b':'
-        {
-            return None;
-        }
-        let civil = Civil {
-            year: digits(raw.get(0..4)?)?,
-            month: two_digits(raw.get(5..7)?)?,
-            day: two_digits(raw.get(8..10)?)?,
-            hour: two_digits(raw.get(11..13)?)?,
-            minute: two_digits(raw.get(14..16)?)?,
-            second: two_digits(raw.get(17..19)?)?,
-        };
-        let valid = (1..=12).contains(&civil.month)
-            && civil.day >= 1
-            && civil.day <= days_in_month(civil.year, civil.month)
-            && civil.hour <= 23
-            && civil.minute <= 59
-            && civil.second <= 59;
-        valid.then_some((civil, raw.get(19..)?))
-    }
-
-    /// Seconds since 1970-01-01T00:00:00 of this wall-clock time at UTC.
-    fn seconds(self) -> i64 {
-        days_from_civil(self.year, self.month, self.day) * 86_400
-            + i64::from(self.hour * 3600 + self.minute * 60 + self.second)
-    }
-
-    fn from_seconds(seconds: i64) -> Option<Civil> {
-        let days = seconds.div_euclid(86_400);
-        let in_day = seconds.rem_euclid(86_400) as u32;
-        let (year, month, day) = civil_from_days(days);
-        let year = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
-        Some(Civil {
-            year,
-            month,
-            day,
-            hour: in_day / 3600,
-            minute: in_day % 3600 / 60,
-            second: in_day % 60,
-        })
-    }
-
-    fn vendor(self) -> String {
-        format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    fn rfc3339(self, offset: Offset) -> String {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{offset}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
+/// The wall-clock time at `offset` in the vendor's field order, or `None`
+/// past the four-digit years.
+fn fields(at: DateTime<Utc>, offset: Offset) -> Option<(NaiveDateTime, i32)> {
+    let local = at.with_timezone(&offset.fixed()).naive_local();
+    let year = local.year();
+    (0..=9999).contains(&year).then_some((local, year))
 }
 
-/// An instant: seconds since the Unix epoch and nanoseconds within it.
+/// An instant, to the nanosecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Instant {
-    seconds: i64,
-    nanos: u32,
-}
+pub struct Instant(DateTime<Utc>);
 
 impl Instant {
+    fn at(local: NaiveDateTime, offset: Offset) -> Option<Instant> {
+        let at = local.and_local_timezone(offset.fixed()).single()?;
+        Some(Instant(at.with_timezone(&Utc)))
+    }
+
     /// Parses RFC 3339: `2026-11-27T10:00:00Z`, `2026-11-27T15:30:00.25+05:30`.
     pub fn parse_rfc3339(raw: &str) -> Option<Instant> {
         let raw = raw.trim();
-        let (civil, rest) = Civil::parse(raw, b"T")?;
+        let (local, rest) = civil(raw, b"T")?;
         let (nanos, zone) = match rest.strip_prefix('.') {
             Some(fraction) => {
                 let end = fraction
@@ -146,11 +110,7 @@ impl Instant {
             }
             None => (0, rest),
         };
-        let offset = Offset::parse(zone)?;
-        Some(Instant {
-            seconds: civil.seconds() - offset.seconds(),
-            nanos,
-        })
+        Instant::at(local.with_nanosecond(nanos)?, Offset::parse(zone)?)
     }
 
     /// Parses a local time without a zone, a wall-clock time at `offset`:
@@ -158,7 +118,7 @@ impl Instant {
     /// with a fraction of a second (`2022-11-23 15:04:05.123456`, as
     /// Python's `str(datetime)` writes it), which is dropped.
     pub fn parse_vendor(raw: &str, offset: Offset) -> Option<Instant> {
-        let (civil, rest) = Civil::parse(raw.trim(), b" T")?;
+        let (local, rest) = civil(raw.trim(), b" T")?;
         let rest = match rest.strip_prefix('.') {
             Some(fraction) => {
                 let digits = !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit());
@@ -169,21 +129,37 @@ impl Instant {
             }
             None => rest,
         };
-        rest.is_empty().then_some(Instant {
-            seconds: civil.seconds() - offset.seconds(),
-            nanos: 0,
-        })
+        if !rest.is_empty() {
+            return None;
+        }
+        Instant::at(local, offset)
     }
 
     /// The vendor's `yyyy-MM-dd HH:mm:ss` at `offset` (fractions of a second
     /// are dropped).
     pub fn vendor(self, offset: Offset) -> Option<String> {
-        Civil::from_seconds(self.seconds + offset.seconds()).map(Civil::vendor)
+        let (t, year) = fields(self.0, offset)?;
+        Some(format!(
+            "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ))
     }
 
     /// RFC 3339 written at `offset`, to the second.
     pub fn rfc3339(self, offset: Offset) -> Option<String> {
-        Civil::from_seconds(self.seconds + offset.seconds()).map(|c| c.rfc3339(offset))
+        let (t, year) = fields(self.0, offset)?;
+        Some(format!(
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}{offset}",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ))
     }
 }
 
@@ -220,44 +196,6 @@ fn nanos(fraction: &str) -> Option<u32> {
     let kept = &fraction[..fraction.len().min(9)];
     let value = digits(kept)?;
     Some(value * 10u32.pow(9 - kept.len() as u32))
-}
-
-fn is_leap(year: u32) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((month + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]
@@ -352,7 +290,8 @@ mod tests {
         assert_eq!(
             Instant::parse_rfc3339("1970-01-01T00:00:00Z")
                 .unwrap()
-                .seconds,
+                .0
+                .timestamp(),
             0
         );
     }
