@@ -282,12 +282,14 @@ impl crate::Outbox for Backend {
                     "price" => code.unwrap_or_default(),
                     _ => format!("order {}", reference.unwrap_or_default()),
                 };
+                let id: i64 = r.try_get("id")?;
                 let status: String = r.try_get("status")?;
                 Ok(SyncEntry {
-                    id: r.try_get("id")?,
+                    id,
                     kind,
                     subject,
-                    status: SyncStatus::parse(&status).unwrap_or(SyncStatus::Pending),
+                    status: SyncStatus::parse(&status)
+                        .ok_or_else(|| corrupt("outbox", id, "status", &status))?,
                     attempts: r.try_get("attempts")?,
                     next_attempt_at: r.try_get("next_attempt_at")?,
                     sent_value: r.try_get("sent_value")?,
