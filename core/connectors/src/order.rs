@@ -413,16 +413,7 @@ mod tests {
 
     #[test]
     fn the_output_cap_counts_an_order_as_its_json_body() {
-        fn json(v: &serde_json::Value) -> usize {
-            match v {
-                serde_json::Value::String(s) => s.len() + 2,
-                serde_json::Value::Array(a) => a.iter().map(json).sum::<usize>() + 2,
-                serde_json::Value::Object(o) => {
-                    o.iter().map(|(k, v)| k.len() + 3 + json(v)).sum::<usize>() + 2
-                }
-                _ => 8,
-            }
-        }
+        use crate::plugin::json_size as json;
         let mut order = full();
         assert_eq!(crate::plugin::order_size(&order), json(&order.to_json()));
         order.lines[0].keys.reference_code = None;

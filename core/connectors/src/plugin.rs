@@ -633,20 +633,27 @@ fn document_size(doc: &Document) -> usize {
     }
 }
 
+/// About the size of a JSON value as text, as [`order_size`] counts it:
+/// text plus quotes, keys plus `"":`, 2 per object or array, 8 per other
+/// value.
+pub(crate) fn json_size(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(s) => s.len() + 2,
+        serde_json::Value::Array(a) => a.iter().map(json_size).sum::<usize>() + 2,
+        serde_json::Value::Object(o) => {
+            o.iter()
+                .map(|(k, v)| k.len() + 3 + json_size(v))
+                .sum::<usize>()
+                + 2
+        }
+        _ => 8,
+    }
+}
+
 /// About the size of an order's store API body ([`CanonicalOrder::to_json`]):
 /// text plus quotes, keys plus `"":`, 2 per object or array, 8 per other
 /// value.
 pub(crate) fn order_size(o: &CanonicalOrder) -> usize {
-    fn json(v: &serde_json::Value) -> usize {
-        match v {
-            serde_json::Value::String(s) => s.len() + 2,
-            serde_json::Value::Array(a) => a.iter().map(json).sum::<usize>() + 2,
-            serde_json::Value::Object(o) => {
-                o.iter().map(|(k, v)| k.len() + 3 + json(v)).sum::<usize>() + 2
-            }
-            _ => 8,
-        }
-    }
     /// A key and its value.
     fn field(key: &str, value: usize) -> usize {
         key.len() + 3 + value
@@ -658,7 +665,7 @@ pub(crate) fn order_size(o: &CanonicalOrder) -> usize {
         value.map_or(0, |v| text(key, v))
     }
     fn address(value: Option<&serde_json::Value>) -> usize {
-        value.map_or(0, |v| field("address", json(v)))
+        value.map_or(0, |v| field("address", json_size(v)))
     }
     let customer = o.customer.as_ref().map_or(0, |c| {
         field(
