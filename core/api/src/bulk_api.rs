@@ -9,9 +9,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use poshub_connectors::types::Document;
 use poshub_db::Storage;
-use poshub_model::automatch::{AutoMatchAnswer, AutoMatchRequest, Candidate};
+use poshub_model::automatch::{AutoMatchAnswer, AutoMatchRequest};
 use poshub_model::codegen::{CodeGeneration, CodePlan, Collision};
 use poshub_model::import::{ImportReport, Row, Table, ITEM_COLUMNS, MAPPING_COLUMNS};
 use poshub_model::DomainError;
@@ -232,31 +231,4 @@ pub async fn auto_match(
         parse_json::<AutoMatchRequest>(&body)?
     };
     Ok(Json(s.storage.auto_match(&code, &request).await?))
-}
-
-/// Keeps what a storefront's stock and price documents say about one of
-/// its variants (SKU, variant, product and inventory item ids) as a mapping
-/// suggestion for auto-match. A failure is logged; it never fails the webhook.
-pub(crate) async fn remember_hint(state: &AppState, store_id: i64, doc: &Document) {
-    let hint = match doc {
-        Document::StockLevel(s) => Candidate::from_document(
-            &s.reference_code,
-            s.external_id.as_deref(),
-            s.external_parent_id.as_deref(),
-            s.external_inventory_id.as_deref(),
-        ),
-        Document::Price(p) => Candidate::from_document(
-            &p.reference_code,
-            p.external_id.as_deref(),
-            p.external_parent_id.as_deref(),
-            None,
-        ),
-        _ => None,
-    };
-    let Some(hint) = hint else {
-        return;
-    };
-    if let Err(e) = state.storage.record_catalog_hint(store_id, &hint).await {
-        tracing::warn!(error = %e, store_id, sku = %hint.sku, "could not keep a catalogue hint");
-    }
 }

@@ -10,22 +10,19 @@
 //! can also be read by a legacy client). The key travels in `X-Auth-Token`,
 //! the original API's header, and is one of the store's API keys.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use poshub_connectors::types::{ApiCommand, ApiRequest, ApiResponse, CallContext};
-use poshub_connectors::{CallError, Limits, Plugin};
+use poshub_connectors::types::{ApiCommand, ApiRequest, ApiResponse};
 use poshub_db::{OrderScope, PlaceOrder, Placed};
-use poshub_model::store::{NewConnectorEvent, Principal, StoreContext};
+use poshub_ingest::{Dialect, Plan};
+use poshub_model::store::Principal;
 use serde::Serialize;
 
 use crate::error::Problem;
 use crate::extract::hash_key;
-use crate::hooks::{finish, order_request};
 use crate::store_api::{item_page, order_page, ItemsQuery, OrdersQuery};
 use crate::AppState;
 
@@ -48,124 +45,36 @@ pub async fn handle(
     headers: HeaderMap,
     crate::extract::RawBody(body): crate::extract::RawBody,
 ) -> Response {
-    let ctx = match state.storage.store_context(&store).await {
-        Ok(ctx) => ctx,
-        Err(e) => return Problem::from(e).into_response(),
-    };
-    let plugin = match dialect(&state, &ctx) {
-        Ok(p) => p,
-        Err(problem) => return problem.into_response(),
-    };
     let request = ApiRequest {
         method: method.to_string(),
         path: format!("/{path}"),
         query: uri.query().unwrap_or_default().to_string(),
         // The key stays with the host.
-        headers: headers
-            .iter()
-            .filter(|(k, _)| *k != AUTH_HEADER && *k != axum::http::header::AUTHORIZATION)
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        headers: crate::hooks::text_headers(&headers)
+            .into_iter()
+            .filter(|(k, _)| k != AUTH_HEADER && k != axum::http::header::AUTHORIZATION.as_str())
             .collect(),
         body: body.to_vec(),
     };
-    let call_ctx = CallContext::for_store(
-        &ctx.principal.store_code,
-        poshub_model::now().to_rfc3339(),
-        &ctx.config,
-    );
-    let limits = Limits::for_store(&ctx.config);
-    let topic = format!("{} {}", request.method, request.path);
-    let mut event = NewConnectorEvent::new(ctx.principal.store_id, "api", topic);
-
-    let (status, answer) = match authenticate(&state, &ctx, &headers).await {
-        Err(problem) => problem_answer(problem),
-        Ok(principal) => {
-            let planned = plugin
-                .plan_api(limits, call_ctx.clone(), request.clone())
-                .await;
-            match finish(planned, &mut event) {
-                Err(e) => return failure(&state, &plugin, e, event).await,
-                Ok(ApiCommand::Respond(direct)) => {
-                    event.outcome = "rejected";
-                    event.http_status = i32::from(direct.status);
-                    record(&state, &event).await;
-                    return dialect_response(direct);
-                }
-                Ok(command) => run(&state, &principal, command, &mut event).await,
-            }
-        }
-    };
-    if status >= 400 {
-        event.outcome = "rejected";
-        event.detail = serde_json::from_str::<serde_json::Value>(&answer)
-            .ok()
-            .and_then(|v| {
-                Some(format!(
-                    "{}: {}",
-                    v["code"].as_str()?,
-                    v["detail"].as_str()?
-                ))
-            });
-    }
-    event.http_status = i32::from(status);
-    let rendered = plugin
-        .render_api(limits, call_ctx, request, status, answer)
-        .await;
-    match finish(rendered, &mut event) {
-        Ok(response) => {
-            record(&state, &event).await;
-            dialect_response(response)
-        }
-        Err(e) => failure(&state, &plugin, e, event).await,
-    }
-}
-
-/// The connector that speaks the store's dialect.
-fn dialect(state: &AppState, ctx: &StoreContext) -> Result<Arc<Plugin>, Problem> {
-    let id = match state.registry.get(&ctx.connector) {
-        Some(p) if p.info.api_dialect => return Ok(p),
-        _ => ctx.config.get("api_dialect").and_then(|v| v.as_str()),
-    };
-    let Some(id) = id else {
-        return Err(Problem::not_found(format!(
-            "store {} speaks no API dialect: its connector `{}` has none and its config names no `api_dialect`",
-            ctx.principal.store_code, ctx.connector
-        )));
-    };
-    match state.registry.get(id) {
-        Some(p) if p.info.api_dialect => Ok(p),
-        Some(_) => Err(Problem::not_found(format!(
-            "connector `{id}` named by the store's api_dialect speaks no API dialect"
-        ))),
-        None => Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "connector_unavailable",
-            format!("connector `{id}` named by the store's api_dialect is not loaded"),
-        )),
-    }
-}
-
-/// The caller's key, which must belong to this store.
-async fn authenticate(
-    state: &AppState,
-    ctx: &StoreContext,
-    headers: &HeaderMap,
-) -> Result<Principal, Problem> {
-    let key = headers
+    let key_hash = headers
         .get(AUTH_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| Problem::unauthorized("send one of the store's API keys in X-Auth-Token"))?;
-    match state.storage.authenticate(&hash_key(key)).await? {
-        Some(p) if p.store_id == ctx.principal.store_id && !p.store_enabled => {
-            Err(Problem::store_disabled(&p.store_code))
-        }
-        Some(p) if p.store_id == ctx.principal.store_id => Ok(p),
-        // Another store's key is as good as no key here.
-        _ => Err(Problem::unauthorized(
-            "X-Auth-Token is not an API key of this store",
-        )),
+        .map(hash_key);
+    let mut call = match state.ingest().dialect(&store, request).await {
+        Ok(call) => call,
+        Err(refusal) => return Problem::from(refusal).into_response(),
+    };
+    let (status, answer) = match call.plan(key_hash.as_deref()).await {
+        Err(refusal) => return Problem::from(refusal).into_response(),
+        Ok(Plan::Respond(direct)) => return dialect_response(direct),
+        Ok(Plan::Unauthenticated(refusal)) => problem_answer(refusal.into()),
+        Ok(Plan::Run(principal, command)) => run(&state, &principal, command, &mut call).await,
+    };
+    match call.render(status, answer).await {
+        Ok(response) => dialect_response(response),
+        Err(refusal) => Problem::from(refusal).into_response(),
     }
 }
 
@@ -175,7 +84,7 @@ async fn run(
     state: &AppState,
     p: &Principal,
     command: ApiCommand,
-    event: &mut NewConnectorEvent,
+    call: &mut Dialect<'_>,
 ) -> (u16, String) {
     let outcome = match command {
         ApiCommand::ListItems(q) => {
@@ -215,7 +124,8 @@ async fn run(
         }
         ApiCommand::CreateOrder(order) => {
             async {
-                let request = order_request(state, p.store_id, order).await?;
+                let request =
+                    poshub_ingest::lines::order_request(&*state.storage, p.store_id, order).await?;
                 let placed = state
                     .storage
                     .place_order(&PlaceOrder {
@@ -228,7 +138,7 @@ async fn run(
                 match placed {
                     Placed::Created(order) => {
                         state.metrics.orders_created();
-                        event.order_id = Some(order.id);
+                        call.placed(order.id);
                         ok(StatusCode::CREATED, &order)
                     }
                     Placed::Replayed(body) => Ok((StatusCode::CREATED.as_u16(), body)),
@@ -278,38 +188,4 @@ fn dialect_response(r: ApiResponse) -> Response {
         }
     }
     res
-}
-
-/// A connector that failed: 502 in the hub's own problem format (the
-/// dialect could not be spoken), recorded against the store.
-async fn failure(
-    state: &AppState,
-    plugin: &Plugin,
-    e: CallError,
-    mut event: NewConnectorEvent,
-) -> Response {
-    tracing::warn!(connector = %plugin.info.id, error = %e, "API dialect call failed");
-    let problem = match &e {
-        CallError::InputTooLarge { .. } => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            e.to_string(),
-        ),
-        _ => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            e.code(),
-            format!("connector {} {}: {e}", plugin.info.id, plugin.info.version),
-        ),
-    };
-    event.outcome = "failed";
-    event.http_status = i32::from(problem.status);
-    event.detail = Some(format!("{}: {}", problem.code, problem.detail));
-    record(state, &event).await;
-    problem.into_response()
-}
-
-async fn record(state: &AppState, event: &NewConnectorEvent) {
-    if let Err(e) = state.storage.record_event(event).await {
-        tracing::error!(error = %e, "could not record an API dialect event");
-    }
 }

@@ -97,11 +97,7 @@ impl Problem {
 
     /// The merchant has switched the store off.
     pub fn store_disabled(store: &str) -> Problem {
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "store_disabled",
-            format!("store {store} is switched off by the merchant; nothing is accepted for it until it is switched on"),
-        )
+        DomainError::store_disabled(store).into()
     }
 
     pub fn not_found(detail: impl Into<String>) -> Problem {
@@ -112,7 +108,7 @@ impl Problem {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "the hub failed to handle this request; it has been logged",
+            poshub_ingest::INTERNAL_DETAIL,
         )
     }
 }
@@ -135,57 +131,21 @@ impl IntoResponse for Problem {
 
 impl From<DomainError> for Problem {
     fn from(e: DomainError) -> Problem {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let detail = e.to_string();
+        let mut p = Problem::new(status, e.code(), detail);
         match e {
-            DomainError::Invalid(errors) => {
-                let code = if errors.len() == 1 {
-                    errors[0].code.clone()
-                } else {
-                    "validation_failed".into()
-                };
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, detail).with_errors(errors)
-            }
-            DomainError::NotFound { .. } => Problem::not_found(detail),
-            DomainError::Conflict {
-                code, existing_id, ..
-            } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, code, detail);
-                p.existing_id = existing_id;
-                p
-            }
-            DomainError::InsufficientStock(lines) => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "insufficient_stock", {
-                    let parts: Vec<_> = lines
-                        .iter()
-                        .map(|l| {
-                            format!(
-                                "line {} ({}): {} requested, {} available",
-                                l.line,
-                                l.reference_code,
-                                l.requested.normalize(),
-                                l.available.normalize()
-                            )
-                        })
-                        .collect();
-                    format!("not enough stock: {}", parts.join("; "))
-                });
-                p.lines = serde_json::to_value(&lines).ok();
-                p
-            }
+            DomainError::Invalid(errors) => p.errors = errors,
+            DomainError::Conflict { existing_id, .. } => p.existing_id = existing_id,
+            DomainError::InsufficientStock(lines) => p.lines = serde_json::to_value(&lines).ok(),
             DomainError::InvalidTransition { current, .. } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "invalid_status_transition", detail);
                 p.current_status = Some(current.as_str().to_string());
-                p
             }
-            DomainError::Forbidden { code, .. } => {
-                Problem::new(StatusCode::FORBIDDEN, code, detail)
-            }
-            DomainError::IdempotencyKeyReused => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                detail,
-            ),
+            DomainError::NotFound { .. }
+            | DomainError::Forbidden { .. }
+            | DomainError::IdempotencyKeyReused => {}
         }
+        p
     }
 }
 
@@ -197,6 +157,28 @@ impl From<poshub_db::Error> for Problem {
                 tracing::error!(error = %other, "storage failure");
                 Problem::internal()
             }
+        }
+    }
+}
+
+/// Ingestion's refusals (webhooks, API dialects) with the status, code and
+/// detail their connector event records.
+impl From<poshub_ingest::Refusal> for Problem {
+    fn from(r: poshub_ingest::Refusal) -> Problem {
+        use poshub_ingest::Refusal;
+        let status = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (code, detail) = (r.code().to_string(), r.to_string());
+        match r {
+            Refusal::Hub(poshub_db::Error::Domain(d)) => d.into(),
+            // Logged where it became a refusal.
+            Refusal::Hub(_) => Problem::internal(),
+            // A lone bad field: `invalid_body` naming it, as the store API
+            // answers a body it cannot read.
+            Refusal::InvalidBody(DomainError::Invalid(errors)) if errors.len() == 1 => {
+                Problem::new(status, &code, detail).with_errors(errors)
+            }
+            Refusal::InvalidBody(d) => d.into(),
+            _ => Problem::new(status, &code, detail),
         }
     }
 }

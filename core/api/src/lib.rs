@@ -43,6 +43,18 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
+impl AppState {
+    /// Ingestion (webhooks, API dialects) over this hub's storage and
+    /// connectors.
+    pub fn ingest(&self) -> poshub_ingest::Ingest<'_> {
+        poshub_ingest::Ingest {
+            storage: &*self.storage,
+            registry: &self.registry,
+            default_country: &self.default_country,
+        }
+    }
+}
+
 /// The whole HTTP surface as one flat table.
 pub fn router(state: AppState) -> Router {
     use admin_api as admin;

@@ -110,8 +110,8 @@ macro_rules! shared_conversions {
             h.into_iter().map(|h| (h.name, h.value)).collect()
         }
 
-        fn stock(s: w::StockLevel) -> StockLevel {
-            StockLevel {
+        fn stock(s: w::StockLevel) -> StorefrontStock {
+            StorefrontStock {
                 reference_code: s.reference_code,
                 external_id: s.external_id,
                 location: s.location,
@@ -273,14 +273,14 @@ macro_rules! shared_conversions {
 
         pub(crate) fn api_command(c: w::ApiCommand) -> ApiCommand {
             match c {
-                w::ApiCommand::ListItems(q) => ApiCommand::ListItems(ItemQuery {
+                w::ApiCommand::ListItems(q) => ApiCommand::ListItems(ApiItemQuery {
                     location: q.location,
                     updated_since: q.updated_since,
                     limit: q.limit,
                     cursor: q.cursor,
                 }),
                 w::ApiCommand::CreateOrder(o) => ApiCommand::CreateOrder(order(o)),
-                w::ApiCommand::ListOrders(q) => ApiCommand::ListOrders(OrderQuery {
+                w::ApiCommand::ListOrders(q) => ApiCommand::ListOrders(ApiOrderQuery {
                     status: q.status.map(|s| status_name(s).to_string()),
                     updated_since: q.updated_since,
                     limit: q.limit,

@@ -301,7 +301,7 @@ pub enum Document {
         reason: Option<String>,
         restock: bool,
     },
-    StockLevel(StockLevel),
+    StockLevel(StorefrontStock),
     Price(PriceChange),
 }
 
@@ -317,8 +317,12 @@ impl Document {
     }
 }
 
+/// One variant's stock at one location on a storefront: what the hub pushes
+/// (WIT `stock-level`), or a storefront's own figure in a webhook, which
+/// the hub acknowledges and never applies. Not the hub's own
+/// [`StockLevel`](poshub_model::stock::StockLevel).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StockLevel {
+pub struct StorefrontStock {
     pub reference_code: String,
     pub external_id: Option<String>,
     pub location: String,
@@ -351,7 +355,7 @@ pub struct StatusChange {
 /// A change a store should hear about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    Stock(StockLevel),
+    Stock(StorefrontStock),
     Price(PriceChange),
     Status(StatusChange),
 }
@@ -436,7 +440,7 @@ pub struct ApiRequest {
 
 /// An item query in canonical terms.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ItemQuery {
+pub struct ApiItemQuery {
     pub location: Option<String>,
     pub updated_since: Option<String>,
     pub limit: Option<u32>,
@@ -445,7 +449,7 @@ pub struct ItemQuery {
 
 /// An order query in canonical terms.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrderQuery {
+pub struct ApiOrderQuery {
     /// `pending`, `billed`, ...
     pub status: Option<String>,
     pub updated_since: Option<String>,
@@ -458,9 +462,9 @@ pub struct OrderQuery {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiCommand {
-    ListItems(ItemQuery),
+    ListItems(ApiItemQuery),
     CreateOrder(CanonicalOrder),
-    ListOrders(OrderQuery),
+    ListOrders(ApiOrderQuery),
     GetOrder(i64),
     /// Answer directly (e.g. the dialect's own validation error).
     Respond(ApiResponse),

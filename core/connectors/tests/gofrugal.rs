@@ -10,7 +10,7 @@ mod common;
 use common::*;
 
 use poshub_connectors::types::{
-    ApiCommand, ApiRequest, ApiResponse, CanonicalOrder, ItemQuery, LineKeys, OrderQuery,
+    ApiCommand, ApiItemQuery, ApiOrderQuery, ApiRequest, ApiResponse, CanonicalOrder, LineKeys,
 };
 use serde_json::{json, Value};
 
@@ -459,7 +459,7 @@ async fn created_since_is_the_vendor_time_at_the_store_offset() {
         let cmd = plan_api(&p, &store(), api_request("GET", "/salesOrders", query, "")).await;
         assert_eq!(
             cmd,
-            ApiCommand::ListOrders(OrderQuery {
+            ApiCommand::ListOrders(ApiOrderQuery {
                 status: None,
                 updated_since: Some("2026-11-01T00:00:00+05:30".into()),
                 limit: None,
@@ -482,7 +482,7 @@ async fn created_since_is_the_vendor_time_at_the_store_offset() {
     .await;
     assert_eq!(
         cmd,
-        ApiCommand::ListOrders(OrderQuery {
+        ApiCommand::ListOrders(ApiOrderQuery {
             status: Some("billed".into()),
             updated_since: Some("2026-11-01T09:30:00+04:00".into()),
             limit: Some(50),
@@ -576,7 +576,7 @@ async fn one_order_by_path_or_by_id() {
 async fn items_for_a_location_or_all() {
     let p = plugin("gofrugal");
     let cmd = plan_api(&p, &store(), api_request("GET", "/items", "", "")).await;
-    assert_eq!(cmd, ApiCommand::ListItems(ItemQuery::default()));
+    assert_eq!(cmd, ApiCommand::ListItems(ApiItemQuery::default()));
 
     let cmd = plan_api(
         &p,
@@ -591,7 +591,7 @@ async fn items_for_a_location_or_all() {
     .await;
     assert_eq!(
         cmd,
-        ApiCommand::ListItems(ItemQuery {
+        ApiCommand::ListItems(ApiItemQuery {
             location: Some("BLR".into()),
             updated_since: Some("2026-11-20T09:15:00+05:30".into()),
             limit: Some(100),
@@ -608,9 +608,9 @@ async fn items_for_a_location_or_all() {
     .await;
     assert_eq!(
         cmd,
-        ApiCommand::ListItems(ItemQuery {
+        ApiCommand::ListItems(ApiItemQuery {
             limit: Some(20),
-            ..ItemQuery::default()
+            ..ApiItemQuery::default()
         })
     );
     let cmd = plan_api(
@@ -1257,7 +1257,7 @@ async fn aarvi_order_without_a_payment_mode() {
         api_request("GET", "/items", "", ""),
     )
     .await;
-    assert_eq!(cmd, ApiCommand::ListItems(ItemQuery::default()));
+    assert_eq!(cmd, ApiCommand::ListItems(ApiItemQuery::default()));
 }
 
 /// Kagati's TruePOS push: `outletId`, a POS payment-mode name, zero
@@ -1569,9 +1569,9 @@ async fn vendor_path_prefixes_are_accepted() {
         let cmd = plan_api(&p, &store(), api_request("GET", &items, "limit=20", "")).await;
         assert_eq!(
             cmd,
-            ApiCommand::ListItems(ItemQuery {
+            ApiCommand::ListItems(ApiItemQuery {
                 limit: Some(20),
-                ..ItemQuery::default()
+                ..ApiItemQuery::default()
             }),
             "{items}"
         );
@@ -1622,9 +1622,9 @@ async fn an_items_limit_above_500_is_500() {
         .await;
         assert_eq!(
             cmd,
-            ApiCommand::ListItems(ItemQuery {
+            ApiCommand::ListItems(ApiItemQuery {
                 limit: Some(500),
-                ..ItemQuery::default()
+                ..ApiItemQuery::default()
             }),
             "{query}"
         );

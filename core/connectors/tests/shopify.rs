@@ -7,7 +7,7 @@ use common::*;
 
 use poshub_connectors::types::{
     CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, Outcome, PriceChange,
-    ReturnLine, StatusChange, StockLevel,
+    ReturnLine, StatusChange, StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -773,7 +773,7 @@ fn hrx_product_prices_and_negative_stock() {
             price: "54.00".into(),
             mrp: Some("43.00".into()),
         }));
-        expected.push(Document::StockLevel(StockLevel {
+        expected.push(Document::StockLevel(StorefrontStock {
             reference_code: sku.into(),
             external_id: Some(variant.into()),
             location: String::new(),
@@ -812,7 +812,7 @@ fn swordfox_default_variant_with_empty_sku() {
                 price: "1111.00".into(),
                 mrp: None,
             }),
-            Document::StockLevel(StockLevel {
+            Document::StockLevel(StorefrontStock {
                 reference_code: String::new(),
                 external_id: Some("32338683166817".into()),
                 location: String::new(),
@@ -835,7 +835,7 @@ fn swordfox_inventory_level() {
     );
     assert_eq!(
         docs,
-        vec![Document::StockLevel(StockLevel {
+        vec![Document::StockLevel(StorefrontStock {
             reference_code: String::new(),
             external_id: None,
             location: String::new(),
@@ -859,7 +859,7 @@ fn swordfox_inventory_level() {
 // ---------------------------------------------------------------- outbound
 
 fn stock(available: &str, inventory: Option<&str>, location: Option<&str>) -> Change {
-    Change::Stock(StockLevel {
+    Change::Stock(StorefrontStock {
         reference_code: "HRX-M".into(),
         external_id: Some("43242963665133".into()),
         location: "BLR".into(),

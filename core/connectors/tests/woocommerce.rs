@@ -7,7 +7,7 @@ use common::*;
 
 use poshub_connectors::types::{
     CanonicalOrder, Change, Credential, Document, ErrorKind, HttpRequest, HttpResponse, LineKeys,
-    Outcome, PriceChange, ReturnLine, SignatureEncoding, StatusChange, StockLevel,
+    Outcome, PriceChange, ReturnLine, SignatureEncoding, StatusChange, StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -615,7 +615,7 @@ fn unknown_topic_is_unsupported() {
 // ---------------------------------------------------------------- outbound
 
 fn stock(external_id: Option<&str>, parent: Option<&str>, available: &str) -> Change {
-    Change::Stock(StockLevel {
+    Change::Stock(StorefrontStock {
         reference_code: "TEE-BLK-M".into(),
         external_id: external_id.map(str::to_string),
         location: "BLR01".into(),

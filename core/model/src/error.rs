@@ -45,7 +45,7 @@ pub enum DomainError {
         existing_id: Option<i64>,
     },
     /// Not enough available stock for some lines (409).
-    #[error("insufficient stock for {} line(s)", .0.len())]
+    #[error("not enough stock: {}", shortfall(.0))]
     InsufficientStock(Vec<LineAvailability>),
     /// The order's status does not allow this action (409).
     #[error("cannot {action} an order that is {current}")]
@@ -59,6 +59,22 @@ pub enum DomainError {
     /// The same Idempotency-Key was used with a different request body (422).
     #[error("the Idempotency-Key was already used with a different request body")]
     IdempotencyKeyReused,
+}
+
+fn shortfall(lines: &[LineAvailability]) -> String {
+    lines
+        .iter()
+        .map(|l| {
+            format!(
+                "line {} ({}): {} requested, {} available",
+                l.line,
+                l.reference_code,
+                l.requested.normalize(),
+                l.available.normalize()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn summary(errors: &[FieldError]) -> String {
@@ -88,6 +104,42 @@ impl DomainError {
             existing_id: None,
         }
     }
+
+    /// The merchant has switched the store off: nothing is accepted for it.
+    pub fn store_disabled(store: &str) -> Self {
+        DomainError::Forbidden {
+            code: "store_disabled",
+            detail: format!(
+                "store {store} is switched off by the merchant; nothing is accepted for it until it is switched on"
+            ),
+        }
+    }
+
+    /// The HTTP status a client is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            DomainError::Invalid(_) | DomainError::IdempotencyKeyReused => 422,
+            DomainError::NotFound { .. } => 404,
+            DomainError::Conflict { .. }
+            | DomainError::InsufficientStock(_)
+            | DomainError::InvalidTransition { .. } => 409,
+            DomainError::Forbidden { .. } => 403,
+        }
+    }
+
+    /// The stable machine-readable code: a lone invalid field's own code,
+    /// else one per kind of refusal.
+    pub fn code(&self) -> &str {
+        match self {
+            DomainError::Invalid(errors) if errors.len() == 1 => &errors[0].code,
+            DomainError::Invalid(_) => "validation_failed",
+            DomainError::NotFound { .. } => "not_found",
+            DomainError::Conflict { code, .. } | DomainError::Forbidden { code, .. } => code,
+            DomainError::InsufficientStock(_) => "insufficient_stock",
+            DomainError::InvalidTransition { .. } => "invalid_status_transition",
+            DomainError::IdempotencyKeyReused => "idempotency_key_reused",
+        }
+    }
 }
 
 /// Collects field errors so that a client sees every problem at once.
@@ -105,5 +157,79 @@ impl Problems {
         } else {
             Err(DomainError::Invalid(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_status_and_stable_code() {
+        let short = LineAvailability {
+            line: 0,
+            reference_code: "TS-RED-M".into(),
+            requested: Decimal::from(2),
+            available: Decimal::from(1),
+        };
+        let cases = [
+            (
+                DomainError::invalid("lines[0].quantity", "invalid_quantity", "x"),
+                422,
+                "invalid_quantity",
+            ),
+            (
+                DomainError::Invalid(vec![
+                    FieldError::new("a", "x", "m"),
+                    FieldError::new("b", "y", "n"),
+                ]),
+                422,
+                "validation_failed",
+            ),
+            (DomainError::not_found("order", 7), 404, "not_found"),
+            (
+                DomainError::conflict("duplicate_online_reference_no", "taken"),
+                409,
+                "duplicate_online_reference_no",
+            ),
+            (
+                DomainError::InsufficientStock(vec![short]),
+                409,
+                "insufficient_stock",
+            ),
+            (
+                DomainError::InvalidTransition {
+                    current: OrderStatus::Cancelled,
+                    action: "bill",
+                },
+                409,
+                "invalid_status_transition",
+            ),
+            (DomainError::store_disabled("web"), 403, "store_disabled"),
+            (
+                DomainError::IdempotencyKeyReused,
+                422,
+                "idempotency_key_reused",
+            ),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!((e.status(), e.code()), (status, code), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_stock_shortfall_names_each_line() {
+        let e = DomainError::InsufficientStock(vec![LineAvailability {
+            line: 0,
+            reference_code: "TSHIRT-RED-M".into(),
+            requested: Decimal::new(200, 2),
+            available: Decimal::from(1),
+        }]);
+        assert_eq!(
+            e.to_string(),
+            "not enough stock: line 0 (TSHIRT-RED-M): 2 requested, 1 available"
+        );
     }
 }

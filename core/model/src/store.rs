@@ -270,10 +270,11 @@ impl Principal {
 pub struct ConnectorEvent {
     pub id: i64,
     pub store: String,
-    /// `webhook` (inbound).
+    /// `webhook` or `api` (a dialect call): [`Direction`].
     pub direction: String,
     pub topic: String,
-    /// `accepted`, `duplicate`, `cancelled`, `ignored`, `rejected`, `unauthorized`, `failed`.
+    /// `accepted`, `duplicate`, `ignored`, `rejected`, `unauthorized` or
+    /// `failed`: [`EventOutcome`].
     pub outcome: String,
     /// The HTTP status the hub answered (or got).
     pub http_status: i32,
@@ -291,9 +292,9 @@ pub struct ConnectorEvent {
 #[derive(Debug, Clone)]
 pub struct NewConnectorEvent {
     pub store_id: i64,
-    pub direction: &'static str,
+    pub direction: Direction,
     pub topic: String,
-    pub outcome: &'static str,
+    pub outcome: EventOutcome,
     pub http_status: i32,
     pub detail: Option<String>,
     pub order_id: Option<i64>,
@@ -303,17 +304,74 @@ pub struct NewConnectorEvent {
 
 impl NewConnectorEvent {
     /// An accepted call, to be amended with what happened.
-    pub fn new(store_id: i64, direction: &'static str, topic: String) -> Self {
+    pub fn new(store_id: i64, direction: Direction, topic: String) -> Self {
         NewConnectorEvent {
             store_id,
             direction,
             topic,
-            outcome: "accepted",
+            outcome: EventOutcome::Accepted,
             http_status: 200,
             detail: None,
             order_id: None,
             logs: None,
             elapsed_us: 0,
+        }
+    }
+
+    /// A call the hub refused: the outcome, and the answer's status and
+    /// `code: detail`.
+    pub fn refused(&mut self, outcome: EventOutcome, status: u16, code: &str, detail: &str) {
+        self.outcome = outcome;
+        self.http_status = i32::from(status);
+        self.detail = Some(format!("{code}: {detail}"));
+    }
+}
+
+/// Which way a connector event went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// A storefront's webhook (`/hooks/...`).
+    Webhook,
+    /// A call of a store's API dialect (`/compat/...`).
+    Api,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Webhook => "webhook",
+            Direction::Api => "api",
+        }
+    }
+}
+
+/// What the hub made of a connector event, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Applied (or partly applied, each document's result in the answer).
+    Accepted,
+    /// Every document had been received before: nothing changed.
+    Duplicate,
+    /// Nothing in it was for the hub to apply (a ping, a storefront's own
+    /// stock or price figures).
+    Ignored,
+    /// The payload or the call was refused (a 4xx answer).
+    Rejected,
+    /// The signature or the key did not check out.
+    Unauthorized,
+    /// The hub or the connector failed (5xx): the storefront should retry.
+    Failed,
+}
+
+impl EventOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Accepted => "accepted",
+            EventOutcome::Duplicate => "duplicate",
+            EventOutcome::Ignored => "ignored",
+            EventOutcome::Rejected => "rejected",
+            EventOutcome::Unauthorized => "unauthorized",
+            EventOutcome::Failed => "failed",
         }
     }
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use poshub_api::Metrics;
 use poshub_connectors::egress::{authenticate, forwarded_headers, Destination};
 use poshub_connectors::types::{
-    CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange, StockLevel,
+    CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange,
+    StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits, Registry};
 use poshub_db::{OutboxItem, PushChange, PushOutcome, Storage};
@@ -493,7 +494,7 @@ fn to_change(change: PushChange, config: &serde_json::Value) -> Change {
             inventory_id,
             location,
             available,
-        } => Change::Stock(StockLevel {
+        } => Change::Stock(StorefrontStock {
             reference_code,
             external_id,
             external_location_id: config

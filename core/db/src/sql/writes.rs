@@ -40,9 +40,9 @@ pub(crate) async fn insert_events(conn: &mut Conn, events: &[&NewConnectorEvent]
     );
     insert.push_values(events, |mut row, e| {
         row.push_bind(e.store_id)
-            .push_bind(e.direction)
+            .push_bind(e.direction.as_str())
             .push_bind(e.topic.clone())
-            .push_bind(e.outcome)
+            .push_bind(e.outcome.as_str())
             .push_bind(e.http_status)
             .push_bind(e.detail.clone())
             .push_bind(e.order_id)
