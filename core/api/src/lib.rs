@@ -48,7 +48,9 @@ impl AppState {
     /// connectors.
     pub fn ingest(&self) -> poshub_ingest::Ingest<'_> {
         poshub_ingest::Ingest {
-            storage: &*self.storage,
+            stores: &*self.storage,
+            orders: &*self.storage,
+            mappings: &*self.storage,
             registry: &self.registry,
             default_country: &self.default_country,
         }

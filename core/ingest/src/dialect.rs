@@ -49,7 +49,7 @@ impl<'a> Ingest<'a> {
     /// Opens a call of the store's dialect. An unknown store, or a store
     /// that speaks none, is refused before anything is recorded.
     pub async fn dialect(&self, store: &str, request: ApiRequest) -> Result<Dialect<'a>, Refusal> {
-        let ctx = self.storage.store_context(store).await?;
+        let ctx = self.stores.store_context(store).await?;
         let plugin = self.dialect_connector(&ctx)?;
         let call_ctx = CallContext::for_store(
             &ctx.principal.store_code,
@@ -168,7 +168,7 @@ impl Dialect<'_> {
     /// The caller's key, which must belong to this store.
     async fn authenticate(&self, key_hash: Option<&str>) -> Result<Principal, Refusal> {
         let key_hash = key_hash.ok_or(Refusal::NoKey)?;
-        match self.ingest.storage.authenticate(key_hash).await? {
+        match self.ingest.stores.authenticate(key_hash).await? {
             Some(p) if p.store_id == self.ctx.principal.store_id && !p.store_enabled => {
                 Err(DomainError::store_disabled(&p.store_code).into())
             }

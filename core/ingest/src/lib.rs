@@ -24,7 +24,7 @@ mod outcome;
 pub mod webhook;
 
 use poshub_connectors::{CallError, Called, Registry};
-use poshub_db::Storage;
+use poshub_db::{Mappings, Orders, Stores};
 use poshub_model::phone::CountryCode;
 use poshub_model::store::NewConnectorEvent;
 
@@ -34,11 +34,15 @@ pub use outcome::{
 };
 pub use webhook::Webhook;
 
-/// What ingestion reaches: the hub's storage, its connectors, and the
-/// country code for phone numbers written without one.
+/// What ingestion reaches: the parts of the hub's storage it uses (stores
+/// and their event log, orders, mappings), its connectors, and the country
+/// code for phone numbers written without one. An `&dyn Storage` gives all
+/// three parts.
 #[derive(Clone, Copy)]
 pub struct Ingest<'a> {
-    pub storage: &'a dyn Storage,
+    pub stores: &'a dyn Stores,
+    pub orders: &'a dyn Orders,
+    pub mappings: &'a dyn Mappings,
     pub registry: &'a Registry,
     pub default_country: &'a CountryCode,
 }
@@ -47,7 +51,7 @@ impl Ingest<'_> {
     /// Records a connector event; a failure to record is logged, never the
     /// caller's problem (what it describes has happened).
     async fn record(&self, event: &NewConnectorEvent) {
-        if let Err(e) = self.storage.record_event(event).await {
+        if let Err(e) = self.stores.record_event(event).await {
             tracing::error!(error = %e, store_id = event.store_id, "could not record a connector event");
         }
     }

@@ -5,7 +5,7 @@
 
 use poshub_connectors::order::OrderDraft;
 use poshub_connectors::types::{CanonicalOrder, Document, LineKeys, ReturnLine};
-use poshub_db::{LineRef, Storage};
+use poshub_db::{LineRef, Mappings, Orders};
 use poshub_model::automatch::Candidate;
 use poshub_model::codes::Code;
 use poshub_model::decimal::Quantity;
@@ -20,7 +20,7 @@ use crate::Refusal;
 /// before any figure is looked at, so that the merchant hears of the
 /// mapping first.
 pub async fn order_request(
-    storage: &dyn Storage,
+    orders: &dyn Orders,
     store_id: i64,
     order: CanonicalOrder,
 ) -> Result<OrderRequest, Refusal> {
@@ -36,7 +36,7 @@ pub async fn order_request(
         .unzip();
     let mut mapped = Vec::with_capacity(open.len());
     if !open.is_empty() {
-        let found = storage.resolve_lines(store_id, &refs).await?;
+        let found = orders.resolve_lines(store_id, &refs).await?;
         let mut unmapped = Vec::new();
         for (i, code) in open.into_iter().zip(found) {
             match code {
@@ -60,7 +60,7 @@ pub async fn order_request(
 /// of no quantity are left out; a line that maps to nothing refuses the
 /// refund.
 pub async fn refund_lines(
-    storage: &dyn Storage,
+    orders: &dyn Orders,
     store_id: i64,
     lines: &[ReturnLine],
 ) -> Result<Vec<LineQuantity>, Refusal> {
@@ -71,7 +71,7 @@ pub async fn refund_lines(
             external_id: l.keys.external_id.clone(),
         })
         .collect();
-    let codes = storage.resolve_lines(store_id, &refs).await?;
+    let codes = orders.resolve_lines(store_id, &refs).await?;
     let mut asked = Vec::new();
     let mut problems = Vec::new();
     for (i, (line, code)) in lines.iter().zip(codes).enumerate() {
@@ -133,7 +133,7 @@ fn unmapped_line(i: usize, keys: &LineKeys) -> FieldError {
 /// Keeps what a storefront's stock and price documents say about one of
 /// its variants (SKU, variant, product and inventory item ids) as a mapping
 /// suggestion for auto-match. A failure is logged; it never fails the webhook.
-pub(crate) async fn remember_hint(storage: &dyn Storage, store_id: i64, doc: &Document) {
+pub(crate) async fn remember_hint(mappings: &dyn Mappings, store_id: i64, doc: &Document) {
     let hint = match doc {
         Document::StockLevel(s) => Candidate::from_document(
             &s.reference_code,
@@ -152,7 +152,7 @@ pub(crate) async fn remember_hint(storage: &dyn Storage, store_id: i64, doc: &Do
     let Some(hint) = hint else {
         return;
     };
-    if let Err(e) = storage.record_catalog_hint(store_id, &hint).await {
+    if let Err(e) = mappings.record_catalog_hint(store_id, &hint).await {
         tracing::warn!(error = %e, store_id, sku = %hint.sku, "could not keep a catalogue hint");
     }
 }

@@ -44,7 +44,7 @@ impl Ingest<'_> {
     /// whole call. Both are recorded as the store's connector event (an
     /// unknown store has no log to record in).
     pub async fn webhook(&self, hook: Webhook<'_>) -> Result<Vec<Applied>, Refusal> {
-        let ctx = self.storage.store_context(hook.store).await?;
+        let ctx = self.stores.store_context(hook.store).await?;
         let mut event = NewConnectorEvent::new(
             ctx.principal.store_id,
             Direction::Webhook,
@@ -154,7 +154,7 @@ impl Ingest<'_> {
     /// Runs one canonical document through the hub.
     async fn apply(&self, ctx: &StoreContext, doc: Document) -> Result<Applied, Refusal> {
         let store_id = ctx.principal.store_id;
-        remember_hint(self.storage, store_id, &doc).await;
+        remember_hint(self.mappings, store_id, &doc).await;
         let (document, outcome) = match doc {
             Document::Order(order) => (DocumentKind::Order, self.order(ctx, order).await?),
             Document::Cancellation {
@@ -162,7 +162,7 @@ impl Ingest<'_> {
                 reason,
             } => {
                 let id = self.order_id(store_id, &online_reference_no).await?;
-                self.storage
+                self.orders
                     .cancel_order(&store_scope(store_id), id, Actor::Store, reason.as_deref())
                     .await?;
                 let outcome = DocumentOutcome::Cancelled {
@@ -231,9 +231,9 @@ impl Ingest<'_> {
         ctx: &StoreContext,
         order: poshub_connectors::types::CanonicalOrder,
     ) -> Result<DocumentOutcome, Refusal> {
-        let request = order_request(self.storage, ctx.principal.store_id, order).await?;
+        let request = order_request(self.orders, ctx.principal.store_id, order).await?;
         let placed = self
-            .storage
+            .orders
             .place_order_id(&PlaceOrder {
                 principal: ctx.principal.clone(),
                 request,
@@ -261,7 +261,7 @@ impl Ingest<'_> {
 
     /// The store's order with the storefront's number.
     async fn order_id(&self, store_id: i64, reference: &str) -> Result<i64, Refusal> {
-        self.storage
+        self.orders
             .find_order_id(store_id, reference)
             .await?
             .ok_or_else(|| Refusal::NoOrder {
@@ -279,7 +279,7 @@ impl Ingest<'_> {
         let reference = &doc.online_reference_no;
         let id = self.order_id(store_id, reference).await?;
         let what = format!("refund {} of order {reference}", doc.refund_id);
-        let asked = refund_lines(self.storage, store_id, &doc.lines).await?;
+        let asked = refund_lines(self.orders, store_id, &doc.lines).await?;
         if asked.is_empty() {
             return Ok(DocumentOutcome::Ignored {
                 order_id: Some(id),
@@ -296,7 +296,7 @@ impl Ingest<'_> {
             restock: doc.restock,
         };
         let applied = match self
-            .storage
+            .orders
             .apply_refund(&store_scope(store_id), id, Actor::Store, &refund)
             .await?
         {

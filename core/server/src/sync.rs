@@ -16,7 +16,7 @@ use poshub_connectors::types::{
     StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits, Registry};
-use poshub_db::{OutboxItem, PushChange, PushOutcome, Storage};
+use poshub_db::{Outbox, OutboxItem, PushChange, PushOutcome, Storage, Stores};
 use poshub_model::sync::{AfterFailure, RetryPolicy};
 use rand::Rng;
 use tokio::sync::Semaphore;
@@ -106,9 +106,11 @@ impl Throttles {
     }
 }
 
-/// The worker's shared parts.
+/// The worker's shared parts: of storage, only the outbox and the list of
+/// stores (for reconciliation).
 struct Worker {
-    storage: Arc<dyn Storage>,
+    outbox: Arc<dyn Outbox>,
+    stores: Arc<dyn Stores>,
     registry: Arc<Registry>,
     metrics: Arc<Metrics>,
     config: SyncConfig,
@@ -136,7 +138,8 @@ pub fn spawn(
         .build()
         .expect("http client");
     let worker = Arc::new(Worker {
-        storage,
+        outbox: storage.clone(),
+        stores: storage,
         registry,
         metrics,
         config,
@@ -175,7 +178,7 @@ impl Worker {
                 continue;
             }
             let items = match self
-                .storage
+                .outbox
                 .claim_outbox(&self.owner, self.config.lease, free)
                 .await
             {
@@ -202,8 +205,8 @@ impl Worker {
     }
 
     async fn reconcile_all(&self) -> anyhow::Result<()> {
-        for store in self.storage.list_stores().await? {
-            let n = self.storage.reconcile(&store.code).await?;
+        for store in self.stores.list_stores().await? {
+            let n = self.outbox.reconcile(&store.code).await?;
             if n > 0 {
                 tracing::info!(store = %store.code, queued = n, "reconciliation queued pushes");
             }
@@ -239,7 +242,7 @@ impl Worker {
             }
         }
         match self
-            .storage
+            .outbox
             .complete_outbox(item.id, &self.owner, &delivery)
             .await
         {
