@@ -16,8 +16,9 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, Utc};
 use poshub_model::codes::{Code, PaymentType};
 use poshub_model::currency::Currency;
+use poshub_model::customer::CustomerIn;
 use poshub_model::decimal::{Amount, Quantity, Rate, SignedAmount};
-use poshub_model::order::{Charge, CustomerIn, LineIn, OrderRequest, Payment, Shipping};
+use poshub_model::order::{Charge, LineIn, OrderRequest, Payment, Shipping};
 use poshub_model::DomainError;
 
 use crate::types::{CanonicalOrder, ChargeText, LineKeys, OrderLine, PaymentText, ShippingText};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use poshub_model::codes::PaymentType;
 use poshub_model::decimal::{Amount, Quantity, Rate};
+use poshub_model::email::Email;
 use poshub_model::item::AttributeDim;
 use poshub_model::order::{Charge, HistoryEntry, OrderLine, OrderStatus, Payment, Shipping};
 use sqlx::types::Json;
@@ -223,6 +224,11 @@ pub(crate) fn stored_code(
     value: &str,
 ) -> crate::Result<poshub_model::codes::Code> {
     poshub_model::codes::Code::parse(value).map_err(|_| corrupt(table, id, column, value))
+}
+
+/// A customer's e-mail, which storage wrote after checking it.
+pub(crate) fn stored_email(customer_id: i64, value: &str) -> crate::Result<Email> {
+    Email::parse(value).map_err(|_| corrupt("customers", customer_id, "email", value))
 }
 
 /// A stored value that does not parse.

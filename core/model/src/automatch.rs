@@ -14,7 +14,8 @@ use crate::sync::Mapping;
 const MAX_ID: usize = 128;
 
 /// A storefront variant: its SKU and its ids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Candidate {
     pub sku: String,
@@ -51,7 +52,8 @@ impl Candidate {
 }
 
 /// A request to auto-match (admin API).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AutoMatchRequest {
     /// The storefront's variants; when left out, the store's catalogue hints
@@ -65,7 +67,8 @@ pub struct AutoMatchRequest {
 }
 
 /// What became of one candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchResult {
     /// The SKU is a reference code the store does not map yet.
@@ -84,7 +87,8 @@ pub enum MatchResult {
 /// One candidate (as sent) and what became of it. The candidate's fields
 /// are spelled out rather than flattened so that the schema describes the
 /// row itself (a candidate refuses unknown fields; a row has more).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatchRow {
     pub sku: String,
     pub external_id: String,
@@ -99,7 +103,8 @@ pub struct MatchRow {
 }
 
 /// The answer to an auto-match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AutoMatchAnswer {
     /// `candidates` (from the request) or `hints` (from the store's webhooks).
     pub source: String,

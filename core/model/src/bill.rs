@@ -9,7 +9,8 @@ use crate::decimal::Amount;
 use crate::order::OrderLine;
 
 /// Body of the admin `bill` action.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BillRequest {
     /// The payment type actually used; must be one the store allows.
@@ -17,7 +18,8 @@ pub struct BillRequest {
 }
 
 /// A sales bill as read back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bill {
     /// `<location code>-<number>`, e.g. `BLR-000042`, counting per location.
     pub bill_no: String,

@@ -13,7 +13,8 @@ use crate::order::{CatalogEntry, OrderRequest, OrderRules, Payment, ValidOrder};
 use crate::pricing::{enforce_prices, PriceInForce};
 
 /// How an order of a store that sells from a location group is sourced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sourcing {
     /// The group's member order: the first member that has stock gives first.
@@ -42,7 +43,8 @@ impl Sourcing {
 }
 
 /// Which payments a store takes beyond its payment types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentPolicy {
     /// The largest order total accepted with a pay-on-delivery (`cod`)
@@ -155,7 +157,8 @@ pub fn validate_order(
 /// Stock held back from a store so that it cannot sell the shop floor's
 /// last units: the store is shown and may reserve
 /// `available - units - ceil(percent% of available)`, at least 0, at most `max`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StockBuffer {
     /// Units held back at each location.
@@ -197,7 +200,8 @@ pub fn publish(buffer: Option<&StockBuffer>, available: Decimal) -> Decimal {
 }
 
 /// A store's channel settings as read back (part of the store JSON).
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelSettings {
     /// The location group an order naming no location (or the group's
     /// code) is sourced from.
@@ -212,7 +216,8 @@ pub struct ChannelSettings {
 /// A change to a store (admin `PATCH /stores/{code}`): fields left out keep
 /// their value; `null` clears `sell_from_group` and `stock_buffer`; objects
 /// are replaced whole.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StorePatch {
     #[serde(default)]
@@ -229,14 +234,14 @@ pub struct StorePatch {
     #[serde(default)]
     pub accept_test_orders: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub sell_from_group: Option<Option<Code>>,
     #[serde(default)]
     pub sourcing: Option<Sourcing>,
     #[serde(default)]
     pub payment_policy: Option<PaymentPolicy>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<StockBuffer>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<StockBuffer>))]
     pub stock_buffer: Option<Option<StockBuffer>>,
     #[serde(default)]
     pub enforce_prices: Option<bool>,

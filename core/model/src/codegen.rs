@@ -16,7 +16,8 @@ use crate::error::DomainError;
 use crate::item::{check_template_syntax, render_reference_codes, AttributeDim, Attributes};
 
 /// A request to regenerate reference codes (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeGeneration {
     /// Template such as `{item_code}-{color}-{size}`: `{item_code}` and the
@@ -57,12 +58,13 @@ pub struct CodeHolder {
 }
 
 /// One variant's code before and after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeChange {
     #[serde(skip)]
     pub variant_id: i64,
     pub item_code: String,
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub attributes: Attributes,
     pub old: String,
     /// What the template gives (possibly not a valid code: see `collisions`).
@@ -70,11 +72,12 @@ pub struct CodeChange {
 }
 
 /// Why a plan cannot be applied, for one variant or one item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Collision {
     pub item_code: String,
     /// The variant; absent when the whole item is concerned.
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, String>>))]
     pub attributes: Option<Attributes>,
     /// The code the template gives the variant.
     pub reference_code: Option<String>,
@@ -88,7 +91,8 @@ pub struct Collision {
 
 /// The outcome of a generation: the plan, its collisions, and whether it
 /// was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodePlan {
     pub template: String,
     /// Items considered.

@@ -68,6 +68,7 @@ impl AsRef<str> for Code {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Code {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -78,6 +79,7 @@ impl utoipa::PartialSchema for Code {
             .into()
     }
 }
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Code {}
 
 /// A payment type such as `cod`, `card`, `upi` or `prepaid`: lower case
@@ -132,6 +134,7 @@ impl fmt::Display for PaymentType {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for PaymentType {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -143,6 +146,7 @@ impl utoipa::PartialSchema for PaymentType {
             .into()
     }
 }
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for PaymentType {}
 
 #[cfg(test)]

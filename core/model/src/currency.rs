@@ -95,6 +95,7 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+#[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Currency {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -107,6 +108,7 @@ impl utoipa::PartialSchema for Currency {
             .into()
     }
 }
+#[cfg(feature = "openapi")]
 impl utoipa::ToSchema for Currency {}
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use crate::order::OrderStatus;
 use crate::stock::LineAvailability;
 
 /// One problem with one field of a request, e.g. `lines[2].quantity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Path of the field in the request body, e.g. `lines[0].reference_code`.
     pub field: String,

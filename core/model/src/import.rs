@@ -38,14 +38,16 @@ pub const MAPPING_COLUMNS: (&[&str], &[&str]) = (
 );
 
 /// What an import did: how many rows went in, and each refused row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub accepted: usize,
     pub rejected: Vec<RejectedRow>,
 }
 
 /// A refused row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedRow {
     /// 1-based line of the file the row starts on (the header is line 1).
     pub line: usize,

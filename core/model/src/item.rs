@@ -17,7 +17,8 @@ use crate::error::{DomainError, Problems};
 pub const MAX_VARIANTS: usize = 10_000;
 
 /// An attribute dimension of a matrix item, e.g. `color: [Red, Green, Blue]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AttributeDim {
     /// Attribute name as used in the template, e.g. `color`.
@@ -30,7 +31,8 @@ pub struct AttributeDim {
 pub type Attributes = BTreeMap<String, String>;
 
 /// A request to create an item (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub item_code: Code,
@@ -62,7 +64,8 @@ fn default_unit() -> String {
 }
 
 /// A hand-set reference code for one combination of attribute values.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VariantOverride {
     pub attributes: Attributes,
@@ -77,7 +80,8 @@ pub struct NewVariant {
 }
 
 /// An item as read back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Item {
     pub item_code: String,
     pub name: String,
@@ -91,10 +95,11 @@ pub struct Item {
 }
 
 /// A sellable variant as read back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     pub reference_code: String,
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub attributes: Attributes,
     /// Current selling price (last inward, unless set otherwise).
     pub price: Option<Amount>,

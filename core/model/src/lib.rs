@@ -4,13 +4,19 @@
 //!
 //! No IO lives here: storage calls these rules inside its transactions and the
 //! HTTP layer only translates. Every value that crosses a boundary has a type
-//! that cannot hold an invalid value (money, quantities, phones, codes).
+//! that cannot hold an invalid value (money, quantities, phones, e-mails, codes).
+//!
+//! The types' OpenAPI schemas (`utoipa::ToSchema`) are behind the `openapi`
+//! feature, which only the HTTP crate, the one that serves the document,
+//! enables: storage, connectors and the fuzz targets build without utoipa.
 
 pub mod bill;
 pub mod channel;
 pub mod codes;
 pub mod currency;
+pub mod customer;
 pub mod decimal;
+pub mod email;
 pub mod error;
 pub mod item;
 pub mod lifecycle;

@@ -22,7 +22,8 @@ pub const MAX_TEXT: usize = 500;
 pub const MAX_REFUND_ID: usize = 128;
 
 /// Where an order is on its way to the customer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
@@ -33,7 +34,8 @@ pub struct Delivery {
 }
 
 /// Body of the admin `ship` action.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShipRequest {
     /// Who carries the parcel, e.g. `Delhivery`.
@@ -116,7 +118,8 @@ pub fn clean_reason(raw: Option<&str>) -> Option<String> {
 /// Which line of an order, and how much of it. A line is named by its
 /// `line_no`, or by its reference code (spread over the order's lines with
 /// that code, in line order, when there are several).
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LineQuantity {
     #[serde(default)]
@@ -127,7 +130,8 @@ pub struct LineQuantity {
 }
 
 /// Body of `POST .../cancel`: without `lines`, the whole order.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// Why, kept in the order's history (and on a credit note).
@@ -149,7 +153,8 @@ pub struct LineCancellation {
 }
 
 /// Body of `POST .../returns`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     pub lines: Vec<LineQuantity>,
@@ -187,7 +192,8 @@ pub fn refund_id(raw: Option<&str>) -> Result<Option<String>, DomainError> {
 }
 
 /// Why a credit note was issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CreditNoteKind {
     /// Delivered goods came back.
@@ -214,7 +220,8 @@ impl CreditNoteKind {
 }
 
 /// A credit note: money owed back to the customer against a bill.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditNote {
     /// `<location code>-CN-<number>`, counting per location like bills.
     pub credit_note_no: String,
@@ -237,11 +244,12 @@ pub struct CreditNote {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditNoteLine {
     pub line_no: i32,
     pub reference_code: String,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub quantity: Decimal,
     pub amount: Amount,
@@ -249,15 +257,16 @@ pub struct CreditNoteLine {
     /// Where goods went back on hand; empty when written off.
     pub restocked: Vec<Restock>,
     /// Units that came back but not into stock.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub written_off: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Restock {
     pub location: String,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub quantity: Decimal,
 }

@@ -10,15 +10,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{Code, PaymentType};
 use crate::currency::Currency;
+use crate::customer::{check_address, Contact, CustomerIn};
 use crate::decimal::{Amount, Quantity, Rate, SignedAmount};
+use crate::email::Email;
 use crate::error::{DomainError, Problems};
-use crate::phone::{CountryCode, Phone};
+use crate::phone::CountryCode;
 
 /// Most lines one order may carry.
 pub const MAX_LINES: usize = 500;
 
 /// The canonical order document (store API body, and what connectors produce).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     /// The storefront's own order number; unique per store.
@@ -61,22 +64,8 @@ pub struct OrderRequest {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerIn {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Free-form address: a string or an object.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub address: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LineIn {
     pub reference_code: Code,
@@ -96,7 +85,8 @@ pub struct LineIn {
     pub tax_amount: Option<Amount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Shipping {
     /// The shipping charge, written as the order's prices are: with its tax
@@ -108,12 +98,13 @@ pub struct Shipping {
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub address: Option<serde_json::Value>,
 }
 
 /// What a line that moves no stock is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeKind {
     /// A gift card sold: money paid now, to be spent later.
@@ -130,7 +121,8 @@ pub enum ChargeKind {
 }
 
 /// A line of an order that moves no stock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Charge {
     pub kind: ChargeKind,
@@ -145,7 +137,8 @@ pub struct Charge {
     pub tax: Option<Amount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Payment {
     #[serde(rename = "type")]
@@ -188,15 +181,6 @@ pub struct ValidLine {
     pub tax_amount: Decimal,
     /// Line total including tax.
     pub amount: Decimal,
-}
-
-/// Customer contact data after normalisation.
-#[derive(Debug, Clone, Default)]
-pub struct Contact {
-    pub name: Option<String>,
-    pub phone: Option<Phone>,
-    pub email: Option<String>,
-    pub address: Option<serde_json::Value>,
 }
 
 /// An order that passed every rule except stock (checked under the lock).
@@ -496,55 +480,14 @@ impl OrderRequest {
     }
 
     fn contact(&self, country: &CountryCode, p: &mut Problems) -> Option<Contact> {
-        let c = self.customer.clone().unwrap_or_default();
-        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let phone = match clean(c.phone) {
-            None => None,
-            Some(raw) => match Phone::parse(&raw, country) {
-                Ok(phone) => Some(phone),
-                Err(e) => {
-                    p.push("customer.phone", "invalid_phone", e.to_string());
-                    return None;
-                }
-            },
-        };
-        let email = clean(c.email).map(|e| e.to_lowercase());
-        if let Some(e) = &email {
-            let valid = e.len() <= 254
-                && !e.contains(char::is_whitespace)
-                && e.split_once('@')
-                    .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
-            if !valid {
-                p.push(
-                    "customer.email",
-                    "invalid_email",
-                    format!("`{e}` is not an email address"),
-                );
-            }
-        }
-        for (field, addr) in [
-            ("customer.address", &c.address),
-            (
-                "shipping.address",
-                &self.shipping.as_ref().and_then(|s| s.address.clone()),
-            ),
-        ] {
-            if let Some(a) = addr {
-                if !(a.is_string() || a.is_object() || a.is_null()) {
-                    p.push(
-                        field,
-                        "invalid_address",
-                        "an address is a string or an object",
-                    );
-                }
-            }
-        }
-        Some(Contact {
-            name: clean(c.name),
-            phone,
-            email,
-            address: c.address.filter(|a| !a.is_null()),
-        })
+        let contact = self
+            .customer
+            .clone()
+            .unwrap_or_default()
+            .contact(country, p)?;
+        let shipping = self.shipping.as_ref().and_then(|s| s.address.as_ref());
+        check_address("shipping.address", shipping, p);
+        Some(contact)
     }
 
     fn check_payments(&self, total: Decimal, rules: &OrderRules, p: &mut Problems) {
@@ -597,7 +540,8 @@ impl OrderRequest {
 }
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Accepted; its stock is reserved.
@@ -729,7 +673,8 @@ impl fmt::Display for OrderStatus {
 }
 
 /// An order as read back by stores and the merchant.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: i64,
     pub online_reference_no: String,
@@ -772,15 +717,18 @@ pub struct Order {
     pub credit_notes: Vec<crate::lifecycle::CreditNote>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerRef {
     pub id: i64,
     pub name: Option<String>,
     pub phone: Option<String>,
-    pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email: Option<Email>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub line_no: i32,
     pub reference_code: String,
@@ -793,11 +741,11 @@ pub struct OrderLine {
     /// Line total including tax.
     pub amount: Amount,
     /// Units cancelled since the order was placed.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "crate::stock::ser_qty")]
     pub cancelled_quantity: Decimal,
     /// Units that came back after delivery.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "crate::stock::ser_qty")]
     pub returned_quantity: Decimal,
     /// Where the line's stock is held, per location.
@@ -806,13 +754,15 @@ pub struct OrderLine {
 }
 
 /// The part of an order line one location holds.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineAllocation {
     pub location: String,
     pub quantity: Quantity,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub status: OrderStatus,
     pub at: DateTime<Utc>,
@@ -868,7 +818,8 @@ mod tests {
         // (2 x 100 - 10) = 190, +18% = 34.20, +50 shipping = 274.20
         assert_eq!(v.lines[0].tax_amount.to_string(), "34.20");
         assert_eq!(v.contact.phone.unwrap().as_str(), "+919876543210");
-        assert_eq!(v.contact.email.as_deref(), Some("asha@example.com"));
+        let email = v.contact.email.as_ref().map(Email::as_str);
+        assert_eq!(email, Some("asha@example.com"));
     }
 
     fn codes(err: DomainError) -> Vec<(String, String)> {

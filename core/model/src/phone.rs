@@ -120,7 +120,8 @@ pub enum PhoneError {
     Ambiguous(String),
 }
 
-/// A phone number in E.164 form.
+/// A phone number in E.164 form. Made only by [`Phone::parse`]
+/// (deserialising included).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Phone(String);
@@ -215,11 +216,6 @@ impl Phone {
             return Err(PhoneError::BadLength(raw.to_string(), e164.len() - 1));
         }
         Ok((Phone(e164), national != written))
-    }
-
-    /// Wraps a value that storage wrote after normalising it.
-    pub fn from_stored(e164: String) -> Phone {
-        Phone(e164)
     }
 
     pub fn as_str(&self) -> &str {

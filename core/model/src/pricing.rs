@@ -21,7 +21,8 @@ pub const MAX_PRICES: usize = 10_000;
 pub const LAST_INWARD: &str = "last_inward";
 
 /// A price list to create (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPriceList {
     pub code: Code,
@@ -39,7 +40,8 @@ pub struct NewPriceList {
 }
 
 /// One variant's price in a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListPrice {
     pub reference_code: Code,
@@ -93,7 +95,8 @@ impl NewPriceList {
 }
 
 /// A price list as read back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceList {
     pub code: String,
     pub name: String,

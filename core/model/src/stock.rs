@@ -83,17 +83,18 @@ impl Balance {
 }
 
 /// A stock level as reported to the merchant.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLevel {
     pub reference_code: String,
     pub location: String,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub on_hand: Decimal,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub reserved: Decimal,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub available: Decimal,
 }
@@ -103,7 +104,8 @@ pub(crate) fn ser_qty<S: serde::Serializer>(v: &Decimal, s: S) -> Result<S::Ok, 
 }
 
 /// Goods received at a location (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StockInward {
     pub location: Code,
@@ -149,7 +151,8 @@ impl StockAdjustment {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InwardLine {
     pub reference_code: Code,
@@ -162,14 +165,16 @@ pub struct InwardLine {
 }
 
 /// A correction of on-hand stock (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     pub location: Code,
     pub lines: Vec<AdjustmentLine>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentLine {
     pub reference_code: Code,
@@ -179,15 +184,16 @@ pub struct AdjustmentLine {
 }
 
 /// What was asked for and what there is, for one order line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineAvailability {
     /// Index of the line in the request.
     pub line: usize,
     pub reference_code: String,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub requested: Decimal,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "ser_qty")]
     pub available: Decimal,
 }

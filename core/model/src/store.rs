@@ -14,7 +14,8 @@ use crate::scope::LocationRef;
 pub const CANONICAL_CONNECTOR: &str = "canonical";
 
 /// A location (shop, warehouse).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub code: Code,
     pub name: String,
@@ -35,7 +36,8 @@ impl Location {
 }
 
 /// A named set of locations; its stock is the sum over its members.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocationGroup {
     pub code: Code,
@@ -58,7 +60,8 @@ impl LocationGroup {
 }
 
 /// A request to create a store (admin API).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStore {
     pub code: Code,
@@ -68,7 +71,7 @@ pub struct NewStore {
     pub connector: String,
     /// Connector settings (shape defined by the connector).
     #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     /// Locations the store sells from; may be left out when
     /// `sell_from_group` is set (the group's members).
@@ -152,12 +155,13 @@ impl NewStore {
 }
 
 /// A store as read back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Store {
     pub code: String,
     pub name: String,
     pub connector: String,
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     pub locations: Vec<String>,
     pub payment_types: Vec<PaymentType>,
@@ -175,7 +179,8 @@ pub struct Store {
 }
 
 /// A request to create an API user for a store.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewApiUser {
     pub name: String,
@@ -200,7 +205,8 @@ impl NewApiUser {
 }
 
 /// An API user as read back; the key itself is only ever shown at creation.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiUser {
     pub id: i64,
     pub name: String,
@@ -266,7 +272,8 @@ impl Principal {
 
 /// Something a store's connector did: a webhook received (and, with the
 /// sync engine, a push sent), its outcome, and the reason when refused.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectorEvent {
     pub id: i64,
     pub store: String,

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::codes::Code;
 
 /// Where an outbox row is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStatus {
     /// Waiting for its first delivery.
@@ -48,7 +49,8 @@ impl SyncStatus {
 }
 
 /// One row of a store's sync log.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncEntry {
     pub id: i64,
     /// `stock`, `price` or `status`.
@@ -75,7 +77,8 @@ pub struct SyncEntry {
 }
 
 /// A reference code mapped to the storefront's own product/variant id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     pub reference_code: Code,

@@ -552,7 +552,7 @@ pub(super) async fn resolve_customers(
         );
         upsert.push_values(&by_phone, |mut row, (phone, c)| {
             row.push_bind(*phone)
-                .push_bind(c.email.clone())
+                .push_bind(c.email.as_ref().map(Email::as_str))
                 .push_bind(c.name.clone())
                 .push_bind(c.address.clone().map(Json))
                 .push_bind(false)

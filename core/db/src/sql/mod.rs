@@ -24,10 +24,12 @@ use async_trait::async_trait;
 use poshub_model::bill::{bill_number, Bill, BillRequest};
 use poshub_model::codes::PaymentType;
 use poshub_model::currency::Currency;
+use poshub_model::customer::Contact;
 use poshub_model::decimal::{Amount, Rate};
+use poshub_model::email::Email;
 use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
-    CatalogEntry, Contact, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
+    CatalogEntry, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,
 };
 use poshub_model::scope::{self, GroupRef, LocationRef, Source};
 use poshub_model::stock::{Balance, MovementKind, StockAdjustment, StockInward, StockLevel};

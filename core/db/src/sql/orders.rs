@@ -143,7 +143,9 @@ pub(super) fn complete_order(
             id: row.customer_id,
             name: row.customer_name,
             phone: row.customer_phone,
-            email: row.customer_email,
+            email: (row.customer_email.as_deref())
+                .map(|e| stored_email(row.customer_id, e))
+                .transpose()?,
         },
         lines: lines
             .iter()
@@ -243,7 +245,7 @@ pub(super) async fn resolve_customer(
              RETURNING id",
         )
         .bind(phone.as_str())
-        .bind(&contact.email)
+        .bind(contact.email.as_ref().map(Email::as_str))
         .bind(&contact.name)
         .bind(address)
         .bind(at)
@@ -254,7 +256,7 @@ pub(super) async fn resolve_customer(
         let known = sqlx::query_scalar::<Db, i64>(
             "SELECT id FROM customers WHERE email = $1 ORDER BY id LIMIT 1",
         )
-        .bind(email)
+        .bind(email.as_str())
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = known {
@@ -265,7 +267,7 @@ pub(super) async fn resolve_customer(
              VALUES (NULL, $1, $2, $3, FALSE, $4, $4) ON CONFLICT (email) WHERE {email_only} DO UPDATE SET \
              updated_at = excluded.updated_at RETURNING id", email_only = DIALECT.email_only
         ))
-        .bind(email)
+        .bind(email.as_str())
         .bind(&contact.name)
         .bind(address)
         .bind(at)
