@@ -1,7 +1,6 @@
 //! Shared by the connector fixture tests: load a bundled connector, read a
 //! fixture from `fixtures/`, call the connector as the hub does,
 //! and check a translated order against the hub's own order rules.
-#![allow(dead_code)] // each test file uses a different part
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

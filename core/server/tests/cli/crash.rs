@@ -16,8 +16,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-mod common;
-use common::RunningHub;
+use crate::common::{self, RunningHub};
 
 const TOKEN: &str = "crash-admin";
 const CODES: [&str; 4] = ["A", "B", "C", "D"];

@@ -1,6 +1,4 @@
 //! Starting the real `poshub` binary for the server's own tests.
-// Each test binary uses its own part of these helpers.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

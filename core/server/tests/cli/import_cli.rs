@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 
 fn import(args: &[&str], db: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_poshub"))

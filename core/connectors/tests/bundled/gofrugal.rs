@@ -6,8 +6,7 @@
 //! client bodies of `fixtures/found/gofrugal/` (see its SOURCES.md) as they
 //! are stored.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use poshub_connectors::types::{
     ApiCommand, ApiItemQuery, ApiOrderQuery, ApiRequest, ApiResponse, CanonicalOrder, LineKeys,

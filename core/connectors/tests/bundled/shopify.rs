@@ -2,8 +2,7 @@
 //! through the compiled plugin exactly as the hub calls it, and every
 //! expected value below was read off the fixture by hand.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use poshub_connectors::types::{
     CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, Outcome, PriceChange,

@@ -2,8 +2,7 @@
 //! plugin, called through the hub's wasmtime host exactly as the hub calls
 //! it. Every expected value below is worked out by hand from the fixture.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use poshub_connectors::types::{
     CanonicalOrder, Change, Credential, Document, ErrorKind, HttpRequest, HttpResponse, LineKeys,

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 #[test]
 fn plugins_list_shows_bundled_and_directory_connectors() {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-mod common;
-use common::RunningHub;
+use crate::common::{self, RunningHub};
 
 const TOKEN: &str = "multi-hub-admin";
 
