@@ -158,9 +158,11 @@ impl Hub {
         self.admin(
             Method::POST,
             "/admin/v1/stores",
-            Some(json!({"code": "WEB", "name": "Web", "connector": "canonical", "config": config,
+            Some(
+                json!({"code": "WEB", "name": "Web", "connector": "canonical", "config": config,
                         "locations": ["BLR"], "payment_types": ["prepaid", "cod"],
-                        "prices_include_tax": true})),
+                        "prices_include_tax": true}),
+            ),
         )
         .await
         .ok(201);
@@ -330,10 +332,15 @@ async fn a_switched_off_store_is_403_for_its_keys() {
     )
     .await
     .ok(200);
-    let reply = hub.call(Method::GET, "/api/v1/items", Some(&key), None).await;
+    let reply = hub
+        .call(Method::GET, "/api/v1/items", Some(&key), None)
+        .await;
     let p = reply.problem(403, "store_disabled");
     assert!(
-        p["detail"].as_str().unwrap().starts_with("store WEB is switched off"),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("store WEB is switched off"),
         "{}",
         reply.text
     );
@@ -370,7 +377,11 @@ async fn a_body_not_sent_as_json_is_415() {
     let hub = Hub::new().await;
     let key = hub.with_store(json!({})).await;
     let body = mugs("W-1", 1).to_string();
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
         let reply = hub
             .raw("/api/v1/sales-orders", &key, content_type, &body)
             .await;
@@ -405,14 +416,21 @@ async fn a_field_of_the_wrong_type_is_422_naming_it() {
     assert_eq!(errors[0]["field"], "lines");
     assert_eq!(errors[0]["code"], "invalid_value");
     let message = errors[0]["message"].as_str().unwrap();
-    assert!(message.starts_with("invalid type: string \"MUG\""), "{message}");
+    assert!(
+        message.starts_with("invalid type: string \"MUG\""),
+        "{message}"
+    );
     assert_eq!(p["detail"], format!("lines: {message}"));
     // A nested field is named by its path.
     let mut body = mugs("W-1", 1);
     body["lines"][0]["quantity"] = json!({"n": 1});
     let reply = hub.place(&key, body).await;
     let p = reply.problem(422, "invalid_body");
-    assert_eq!(p["errors"][0]["field"], "lines[0].quantity", "{}", reply.text);
+    assert_eq!(
+        p["errors"][0]["field"], "lines[0].quantity",
+        "{}",
+        reply.text
+    );
 }
 
 #[tokio::test]
@@ -441,7 +459,12 @@ async fn a_body_over_the_limit_is_413() {
     let key = hub.with_store(json!({})).await;
     let huge = format!(r#"{{"notes": "{}"}}"#, "x".repeat(poshub_api::BODY_LIMIT));
     let reply = hub
-        .raw("/api/v1/sales-orders", &key, Some("application/json"), &huge)
+        .raw(
+            "/api/v1/sales-orders",
+            &key,
+            Some("application/json"),
+            &huge,
+        )
         .await;
     assert_eq!(
         reply.problem(413, "body_too_large")["detail"],
@@ -459,7 +482,12 @@ async fn a_bad_query_string_is_400() {
     let hub = Hub::new().await;
     let key = hub.with_store(json!({})).await;
     let reply = hub
-        .call(Method::GET, "/api/v1/sales-orders?limit=many", Some(&key), None)
+        .call(
+            Method::GET,
+            "/api/v1/sales-orders?limit=many",
+            Some(&key),
+            None,
+        )
         .await;
     let p = reply.problem(400, "invalid_query");
     assert!(
@@ -486,7 +514,10 @@ async fn a_rule_broken_by_one_field_is_422_with_that_field() {
         p["errors"],
         json!([{"field": "name", "code": "required", "message": "a location needs a name"}])
     );
-    assert_eq!(p["detail"], "validation failed: name: a location needs a name");
+    assert_eq!(
+        p["detail"],
+        "validation failed: name: a location needs a name"
+    );
 }
 
 #[tokio::test]
@@ -507,7 +538,10 @@ async fn rules_broken_by_several_fields_are_one_422_listing_each() {
         assert_eq!(keys, ["code", "field", "message"], "{}", reply.text);
         assert!(e.values().all(|v| v.is_string()), "{}", reply.text);
     }
-    let fields: Vec<&str> = errors.iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert!(
         fields.contains(&"lines[0].reference_code"),
         "{}",
@@ -519,7 +553,10 @@ async fn rules_broken_by_several_fields_are_one_422_listing_each() {
         reply.text
     );
     assert!(
-        p["detail"].as_str().unwrap().starts_with("validation failed: "),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("validation failed: "),
         "{}",
         reply.text
     );

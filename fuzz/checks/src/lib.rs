@@ -1,6 +1,6 @@
 //! What each fuzz target does with one input. The cargo-fuzz binaries in
 //! `fuzz/fuzz_targets/` call these, and so does the hub's replay test
-//! (`core/connectors/tests/fuzz_regressions.rs`), which feeds every file of
+//! (`core/connectors/tests/bundled/fuzz_regressions.rs`), which feeds every file of
 //! `fuzz/regressions/<target>/` through [`run`]: a committed crash stays a
 //! failing test until the bug is fixed.
 //!
