@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 pub use reqwest;
 pub use serde_json;
 
+pub mod typed;
+pub use typed::{Bill, Order, Problem};
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -76,10 +76,9 @@ async fn partial_cancel_and_return_restock_and_push(hub: TestHub) {
     expect_level(&fake, "MUG", "10").await;
     expect_level(&fake, "TOY-Red-S", "10").await;
     let placed = hub
-        .post(
+        .place_order(
             &key,
-            "/api/v1/sales-orders",
-            order(
+            &order(
                 "L-1",
                 None,
                 None,
@@ -87,54 +86,50 @@ async fn partial_cancel_and_return_restock_and_push(hub: TestHub) {
                 "cod",
             ),
         )
-        .await;
-    let id = id_of(placed.expect(201));
-    assert_eq!(placed.body["original_total"], "800.00");
-    assert_eq!(placed.body["lines"][0]["cancelled_quantity"], "0");
+        .await
+        .expect("placed");
+    let id = placed.id;
+    assert_eq!(placed.original_total, "800.00");
+    assert_eq!(placed.lines[0].cancelled_quantity, "0");
     expect_level(&fake, "MUG", "7").await;
     expect_level(&fake, "TOY-Red-S", "8").await;
 
     // Pending: cancelling one mug releases its reservation.
-    let cancelled = hub
-        .post(
-            &key,
-            &format!("/api/v1/sales-orders/{id}/cancel"),
-            json!({"reason": "customer changed mind", "lines": [{"line_no": 1, "quantity": "1"}]}),
-        )
-        .await;
-    let c = cancelled.expect(200);
-    assert_eq!(c["status"], "pending");
+    let c = hub
+        .store_cancel(&key, id, "customer changed mind", &[(1, "1")])
+        .await
+        .expect("cancelled");
+    assert_eq!(c.status, "pending");
     assert_eq!(
         (
-            &c["lines"][0]["quantity"],
-            &c["lines"][0]["cancelled_quantity"],
-            &c["lines"][1]["cancelled_quantity"]
+            c.lines[0].quantity.as_str(),
+            c.lines[0].cancelled_quantity.as_str(),
+            c.lines[1].cancelled_quantity.as_str()
         ),
-        (&json!("3"), &json!("1"), &json!("0"))
+        ("3", "1", "0")
     );
-    assert_eq!(c["total"], "700.00");
-    assert_eq!(c["original_total"], "800.00");
-    assert_eq!(c["credit_notes"], json!([]), "nothing was billed yet");
-    let last = c["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["status"], "pending");
-    assert_eq!(last["by"], "store");
+    assert_eq!(c.total, "700.00");
+    assert_eq!(c.original_total, "800.00");
     assert_eq!(
-        last["note"],
-        "partially cancelled: line 1 x1; customer changed mind"
+        c.credit_notes,
+        Vec::<Value>::new(),
+        "nothing was billed yet"
+    );
+    let last = c.history.last().unwrap();
+    assert_eq!(last.status, "pending");
+    assert_eq!(last.by, "store");
+    assert_eq!(
+        last.note.as_deref(),
+        Some("partially cancelled: line 1 x1; customer changed mind")
     );
     assert_eq!(hub.available("MUG", "BLR").await, "8");
     expect_level(&fake, "MUG", "8").await;
 
     // Billed: a cancelled toy goes back on hand, with a credit note against
     // the bill.
-    let bill = hub
-        .admin_post(
-            &format!("/admin/v1/sales-orders/{id}/bill"),
-            json!({"payment_type": "cod"}),
-        )
-        .await;
-    assert_eq!(bill.expect(201)["bill_no"], "BLR-000001");
-    assert_eq!(bill.body["total"], "700.00");
+    let bill = hub.bill(id, "cod").await.expect("billed");
+    assert_eq!(bill.bill_no, "BLR-000001");
+    assert_eq!(bill.total, "700.00");
     let cancelled = hub
         .admin_post(
             &format!("/admin/v1/sales-orders/{id}/cancel"),
@@ -164,9 +159,7 @@ async fn partial_cancel_and_return_restock_and_push(hub: TestHub) {
     expect_level(&fake, "TOY-Red-S", "9").await;
 
     // Delivered; the store returns one mug: back on hand where it was sold.
-    hub.admin_post(&format!("/admin/v1/sales-orders/{id}/deliver"), json!({}))
-        .await
-        .expect(200);
+    hub.step(id, "deliver", json!({})).await.expect("delivered");
     let returned = hub
         .post(
             &key,
@@ -301,24 +294,30 @@ async fn delivery_steps_are_tracked_and_pushed(hub: TestHub) {
 
     // A shipment names its carrier and tracking number.
     let blank = hub
-        .admin_post(
-            &path("ship"),
-            json!({"carrier": " ", "tracking_number": ""}),
-        )
-        .await;
-    let fields: Vec<_> = blank.expect_problem(422, "validation_failed")["errors"]
-        .as_array()
-        .unwrap()
+        .step(id, "ship", json!({"carrier": " ", "tracking_number": ""}))
+        .await
+        .expect_err("a blank shipment is refused");
+    assert_eq!(
+        (blank.status, blank.code.as_str()),
+        (422, "validation_failed")
+    );
+    let fields: Vec<_> = blank
+        .errors
         .iter()
-        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .map(|e| (e.field.as_str(), e.code.as_str()))
         .collect();
     assert_eq!(
         fields,
         [("carrier", "required"), ("tracking_number", "required")]
     );
-    hub.admin_post(&path("ship"), json!({"carrier": "Delhivery"}))
+    let untracked = hub
+        .step(id, "ship", json!({"carrier": "Delhivery"}))
         .await
-        .expect_problem(422, "invalid_body");
+        .expect_err("a shipment needs its tracking number");
+    assert_eq!(
+        (untracked.status, untracked.code.as_str()),
+        (422, "invalid_body")
+    );
     let shipped = hub
         .admin_post(
             &path("ship"),
