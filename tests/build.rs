@@ -24,6 +24,7 @@ fn main() {
         "poshub-test-plugin-versioned-v2",
         "poshub-test-plugin-wanderer",
         "poshub-test-plugin-world-0-1",
+        "poshub-test-plugin-world-0-2",
     ];
     let dir = build_plugins(&plugins, &packages);
     println!("cargo:rustc-env=POSHUB_TEST_PLUGINS={}", dir.display());

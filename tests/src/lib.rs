@@ -366,7 +366,6 @@ pub fn test_sync_config() -> poshub_server::sync::SyncConfig {
         max_attempts: 4,
         lease: Duration::from_secs(5),
         request_timeout: Duration::from_secs(3),
-        per_store_rate: 1000.0,
         ..Default::default()
     }
 }

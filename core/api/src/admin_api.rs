@@ -408,8 +408,8 @@ pub struct PluginRow {
     /// `writeOnly` properties are secrets (shown as `********`).
     #[schema(value_type = Object)]
     pub config_schema: serde_json::Value,
-    /// The connector world version it was built for (`0.2.0`; a `0.1.0`
-    /// plugin runs through the host's adapter).
+    /// The connector world version it was built for (`0.3.0`; a plugin
+    /// built for `0.2.0` or `0.1.0` runs through the host's adapters).
     pub world: String,
 }
 

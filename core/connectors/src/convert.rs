@@ -2,13 +2,17 @@
 //! only place both are in sight.
 //!
 //! Each world version the host loads has its module here ([`current`],
-//! [`v0_1`]). The conversions are the same text for every version (the
-//! records they touch did not change), so one macro writes them into each;
-//! what did change (the order records of 0.2.0) is converted by hand: a
-//! 0.1.0 order is upgraded to a 0.2.0 one with the new fields absent, so
-//! that every order reaches [`crate::types::CanonicalOrder`] through the
-//! same `From` impls (and the model's types through
-//! [`crate::order::OrderDraft`]'s `TryFrom`).
+//! [`v0_2`], [`v0_1`]). The conversions are the same text for every
+//! version (the records they touch did not change), so one macro writes
+//! them into each; what did change is converted by hand:
+//! - 0.3.0 batched pushes: a component built before it plans one change
+//!   per call and answers one `outcome` per response, which
+//!   `one_change_push!` turns into that change's [`ChangeOutcome`]; its
+//!   `describe` has no push limits, so it carries one change per request;
+//! - 0.2.0 order fields: a 0.1.0 order is upgraded to a current one with
+//!   the new fields absent, so that every order reaches
+//!   [`crate::types::CanonicalOrder`] through the same `From` impls (and
+//!   the model's types through [`crate::order::OrderDraft`]'s `TryFrom`).
 
 use serde_json::Value;
 
@@ -24,9 +28,11 @@ pub(crate) fn address(text: Option<String>) -> Option<Value> {
 /// The conversions every world version shares, written into a module that
 /// has `w` (that version's generated `types`) in scope.
 macro_rules! shared_conversions {
-    () => {
+    (push_limits: $push_limits:expr) => {
         pub(crate) fn info(i: w::ConnectorInfo) -> ConnectorInfo {
+            let push_limits: PushLimits = ($push_limits)(&i);
             ConnectorInfo {
+                push_limits,
                 id: i.id,
                 version: i.version,
                 platform: i.platform,
@@ -228,17 +234,6 @@ macro_rules! shared_conversions {
             }
         }
 
-        pub(crate) fn outcome(o: w::Outcome) -> Outcome {
-            match o {
-                w::Outcome::Done => Outcome::Done,
-                w::Outcome::RetryAfter(s) => Outcome::RetryAfter(s),
-                w::Outcome::FollowUp(rs) => {
-                    Outcome::FollowUp(rs.into_iter().map(request_back).collect())
-                }
-                w::Outcome::Failed(e) => Outcome::Failed(plugin_error(e)),
-            }
-        }
-
         pub(crate) fn api_request(r: &ApiRequest) -> w::ApiRequest {
             w::ApiRequest {
                 method: r.method.clone(),
@@ -297,7 +292,110 @@ macro_rules! shared_conversions {
     };
 }
 
-/// The current world, `poshub:connector@0.2.0`.
+/// The order records of 0.2.0 and later (the same text in each world that
+/// has them), converted to [`crate::types::CanonicalOrder`].
+macro_rules! order_conversions {
+    () => {
+        fn order(o: w::Order) -> CanonicalOrder {
+            o.into()
+        }
+
+        impl From<w::Order> for CanonicalOrder {
+            fn from(o: w::Order) -> Self {
+                CanonicalOrder {
+                    online_reference_no: o.online_reference_no,
+                    location: o.location,
+                    customer: o.customer.map(Into::into),
+                    lines: o.lines.into_iter().map(Into::into).collect(),
+                    shipping: o.shipping.map(Into::into),
+                    charges: o.charges.into_iter().map(Into::into).collect(),
+                    payments: o.payments.into_iter().map(Into::into).collect(),
+                    total: o.total,
+                    currency: o.currency,
+                    prices_include_tax: o.prices_include_tax,
+                    test: o.test,
+                    placed_at: o.placed_at,
+                    notes: o.notes,
+                }
+            }
+        }
+
+        impl From<w::Customer> for CustomerText {
+            fn from(c: w::Customer) -> Self {
+                CustomerText {
+                    name: c.name,
+                    phone: c.phone,
+                    email: c.email,
+                    address: address(c.address),
+                }
+            }
+        }
+
+        impl From<w::OrderLine> for OrderLine {
+            fn from(l: w::OrderLine) -> Self {
+                OrderLine {
+                    keys: LineKeys {
+                        reference_code: l.reference_code,
+                        external_id: l.external_id,
+                        sku: l.sku,
+                        title: l.title,
+                    },
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    tax_rate: l.tax_rate,
+                    tax_amount: l.tax_amount,
+                }
+            }
+        }
+
+        impl From<w::Shipping> for ShippingText {
+            fn from(s: w::Shipping) -> Self {
+                ShippingText {
+                    amount: s.amount,
+                    tax: s.tax,
+                    method: s.method,
+                    address: address(s.address),
+                }
+            }
+        }
+
+        impl From<w::Charge> for ChargeText {
+            fn from(c: w::Charge) -> Self {
+                ChargeText {
+                    kind: c.kind.into(),
+                    title: c.title,
+                    amount: c.amount,
+                    tax: c.tax,
+                }
+            }
+        }
+
+        impl From<w::ChargeKind> for ChargeKind {
+            fn from(k: w::ChargeKind) -> Self {
+                match k {
+                    w::ChargeKind::GiftCard => ChargeKind::GiftCard,
+                    w::ChargeKind::Tip => ChargeKind::Tip,
+                    w::ChargeKind::Custom => ChargeKind::Custom,
+                    w::ChargeKind::Fee => ChargeKind::Fee,
+                    w::ChargeKind::Duty => ChargeKind::Duty,
+                }
+            }
+        }
+
+        impl From<w::Payment> for PaymentText {
+            fn from(p: w::Payment) -> Self {
+                PaymentText {
+                    kind: p.kind,
+                    amount: p.amount,
+                    reference: p.reference,
+                }
+            }
+        }
+    };
+}
+
+/// The current world, `poshub:connector@0.3.0`.
 pub(crate) mod current {
     use poshub_model::order::ChargeKind;
 
@@ -305,117 +403,135 @@ pub(crate) mod current {
     use crate::types::*;
     pub(crate) use crate::wit::poshub::connector::types as w;
 
-    shared_conversions!();
+    shared_conversions!(push_limits: |i: &w::ConnectorInfo| PushLimits {
+        stock: i.push_limits.stock,
+        price: i.push_limits.price,
+        status: i.push_limits.status,
+        concurrency: i.push_limits.concurrency,
+    });
 
-    fn order(o: w::Order) -> CanonicalOrder {
-        o.into()
-    }
-
-    impl From<w::Order> for CanonicalOrder {
-        fn from(o: w::Order) -> Self {
-            CanonicalOrder {
-                online_reference_no: o.online_reference_no,
-                location: o.location,
-                customer: o.customer.map(Into::into),
-                lines: o.lines.into_iter().map(Into::into).collect(),
-                shipping: o.shipping.map(Into::into),
-                charges: o.charges.into_iter().map(Into::into).collect(),
-                payments: o.payments.into_iter().map(Into::into).collect(),
-                total: o.total,
-                currency: o.currency,
-                prices_include_tax: o.prices_include_tax,
-                test: o.test,
-                placed_at: o.placed_at,
-                notes: o.notes,
-            }
+    pub(crate) fn pending(p: &PendingChange) -> w::PendingChange {
+        w::PendingChange {
+            id: p.id,
+            attempts: p.attempts,
+            confirmed: p.confirmed.clone(),
+            change: change(&p.change),
         }
     }
 
-    impl From<w::Customer> for CustomerText {
-        fn from(c: w::Customer) -> Self {
-            CustomerText {
-                name: c.name,
-                phone: c.phone,
-                email: c.email,
-                address: address(c.address),
-            }
+    pub(crate) fn plan(p: w::PushPlan) -> PushPlan {
+        PushPlan {
+            requests: p.requests.into_iter().map(planned).collect(),
+            refused: p
+                .refused
+                .into_iter()
+                .map(|r| (r.change, plugin_error(r.error)))
+                .collect(),
         }
     }
 
-    impl From<w::OrderLine> for OrderLine {
-        fn from(l: w::OrderLine) -> Self {
-            OrderLine {
-                keys: LineKeys {
-                    reference_code: l.reference_code,
-                    external_id: l.external_id,
-                    sku: l.sku,
-                    title: l.title,
-                },
-                quantity: l.quantity,
-                unit_price: l.unit_price,
-                discount: l.discount,
-                tax_rate: l.tax_rate,
-                tax_amount: l.tax_amount,
-            }
+    pub(crate) fn planned(p: w::PlannedRequest) -> PlannedRequest {
+        PlannedRequest {
+            request: request_back(p.request),
+            changes: p.changes,
+            cost: p.cost,
         }
     }
 
-    impl From<w::Shipping> for ShippingText {
-        fn from(s: w::Shipping) -> Self {
-            ShippingText {
-                amount: s.amount,
-                tax: s.tax,
-                method: s.method,
-                address: address(s.address),
-            }
+    pub(crate) fn reading(r: w::Reading) -> Reading {
+        Reading {
+            outcomes: r
+                .outcomes
+                .into_iter()
+                .map(|o| match o {
+                    w::ChangeOutcome::Done => ChangeOutcome::Done,
+                    w::ChangeOutcome::Retry(r) => ChangeOutcome::Retry {
+                        after_seconds: r.after_seconds,
+                        reason: r.reason,
+                    },
+                    w::ChangeOutcome::Failed(e) => ChangeOutcome::Failed(plugin_error(e)),
+                    w::ChangeOutcome::FollowUp => ChangeOutcome::FollowUp,
+                })
+                .collect(),
+            follow_ups: r.follow_ups.into_iter().map(planned).collect(),
+            drift: r
+                .drift
+                .into_iter()
+                .map(|d| Drift {
+                    change: d.change,
+                    found: d.found,
+                })
+                .collect(),
+            budget: r.budget.map(|b| Budget {
+                available: b.available,
+                maximum: b.maximum,
+                restore_per_second: b.restore_per_second,
+            }),
         }
     }
 
-    impl From<w::Charge> for ChargeText {
-        fn from(c: w::Charge) -> Self {
-            ChargeText {
-                kind: c.kind.into(),
-                title: c.title,
-                amount: c.amount,
-                tax: c.tax,
-            }
-        }
-    }
+    order_conversions!();
+}
 
-    impl From<w::ChargeKind> for ChargeKind {
-        fn from(k: w::ChargeKind) -> Self {
-            match k {
-                w::ChargeKind::GiftCard => ChargeKind::GiftCard,
-                w::ChargeKind::Tip => ChargeKind::Tip,
-                w::ChargeKind::Custom => ChargeKind::Custom,
-                w::ChargeKind::Fee => ChargeKind::Fee,
-                w::ChargeKind::Duty => ChargeKind::Duty,
-            }
-        }
-    }
+/// What the worlds before 0.3.0 share: one change per `plan-push`, and
+/// an `outcome` per response, which becomes the outcome of that one change.
+macro_rules! one_change_push {
+    () => {
+        shared_conversions!(push_limits: |_: &w::ConnectorInfo| PushLimits::default());
 
-    impl From<w::Payment> for PaymentText {
-        fn from(p: w::Payment) -> Self {
-            PaymentText {
-                kind: p.kind,
-                amount: p.amount,
-                reference: p.reference,
+        /// An answer about change `index` of a batch: its outcome, and the
+        /// follow-up requests (carrying only it) it asks for.
+        pub(crate) fn outcome(o: w::Outcome, index: u32) -> (ChangeOutcome, Vec<PlannedRequest>) {
+            match o {
+                w::Outcome::Done => (ChangeOutcome::Done, vec![]),
+                w::Outcome::RetryAfter(after_seconds) => (
+                    ChangeOutcome::Retry {
+                        after_seconds,
+                        reason: format!("storefront asked to retry after {after_seconds} s"),
+                    },
+                    vec![],
+                ),
+                w::Outcome::FollowUp(rs) => (
+                    ChangeOutcome::FollowUp,
+                    rs.into_iter()
+                        .map(|r| PlannedRequest {
+                            request: request_back(r),
+                            changes: vec![index],
+                            cost: 1,
+                        })
+                        .collect(),
+                ),
+                w::Outcome::Failed(e) => (ChangeOutcome::Failed(plugin_error(e)), vec![]),
             }
         }
-    }
+    };
+}
+
+/// `poshub:connector@0.2.0`, the world before batched pushes: its
+/// documents are the current ones (the same conversions), its pushes go
+/// through `one_change_push!`'s adapter.
+pub(crate) mod v0_2 {
+    use poshub_model::order::ChargeKind;
+
+    use super::address;
+    use crate::types::*;
+    pub(crate) use crate::wit_0_2::poshub::connector::types as w;
+
+    one_change_push!();
+    order_conversions!();
 }
 
 /// The world components were built for before 0.2.0,
 /// `poshub:connector@0.1.0`: its orders have no tax amounts, charges,
-/// currency, tax mode or test flag, and are upgraded to 0.2.0 records with
-/// those absent, which the current world's conversion then takes.
+/// currency, tax mode or test flag, and are upgraded to current records
+/// with those absent, which the current world's conversion then takes.
 pub(crate) mod v0_1 {
     use crate::types::*;
     pub(crate) use crate::wit_0_1::poshub::connector::types as w;
 
     use super::current::w as now;
 
-    shared_conversions!();
+    one_change_push!();
 
     fn order(o: w::Order) -> CanonicalOrder {
         now::Order::from(o).into()

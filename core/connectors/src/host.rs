@@ -18,7 +18,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 use crate::limits::{Limits, MAX_MEMORY_BYTES};
 use crate::plugin::Pre;
 use crate::plugin::{CallState, Plugin};
-use crate::{wit, wit_0_1};
+use crate::{wit, wit_0_1, wit_0_2};
 
 /// How often the epoch advances: a call's deadline is counted in these.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -127,6 +127,10 @@ impl Host {
             &mut linker,
             |s| s,
         )?;
+        wit_0_2::Connector::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let (ticker_engine, ticker_stop) = (engine.weak(), stop.clone());
@@ -168,8 +172,8 @@ impl Host {
                 });
             }
         }
-        // The current world first; a component built for 0.1.0 is taken
-        // through its adapter. A component fitting neither is reported
+        // The current world first; a component built for an older one is
+        // taken through its adapter. A component fitting none is reported
         // against the current world.
         let pre = self
             .inner
@@ -177,8 +181,9 @@ impl Host {
             .instantiate_pre(&component)
             .and_then(|pre| match wit::ConnectorPre::new(pre.clone()) {
                 Ok(current) => Ok(Pre::Current(current)),
-                Err(e) => wit_0_1::ConnectorPre::new(pre)
-                    .map(Pre::V0_1)
+                Err(e) => wit_0_2::ConnectorPre::new(pre.clone())
+                    .map(Pre::V0_2)
+                    .or_else(|_| wit_0_1::ConnectorPre::new(pre).map(Pre::V0_1))
                     .map_err(|_| e),
             })
             .map_err(|e| LoadError::TypeCheck {

@@ -35,6 +35,15 @@ mod wit {
     });
 }
 
+/// The bindings of `poshub:connector@0.2.0`, which components built before
+/// 0.3.0 (batched pushes) target; [`convert::v0_2`] adapts their pushes.
+mod wit_0_2 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/0.2.0",
+        world: "connector",
+    });
+}
+
 /// The bindings of `poshub:connector@0.1.0`, which components built before
 /// 0.2.0 target; [`convert::v0_1`] upgrades what they return.
 mod wit_0_1 {

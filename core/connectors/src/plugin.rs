@@ -16,7 +16,7 @@ use wasmtime_wasi::{
 use crate::host::{Host, LoadError, Source, EPOCH_TICK};
 use crate::limits::Limits;
 use crate::types::*;
-use crate::{convert, wit, wit_0_1};
+use crate::{convert, wit, wit_0_1, wit_0_2};
 
 /// Bytes a plugin may write to stdout and stderr in one call.
 const STDIO_CAP: usize = 64 << 10;
@@ -81,6 +81,7 @@ macro_rules! log_host {
 }
 
 log_host!(wit);
+log_host!(wit_0_2);
 log_host!(wit_0_1);
 
 /// The WASI clocks a plugin sees: stopped at the epoch. Time reaches a
@@ -128,6 +129,8 @@ pub enum CallError {
     Plugin(PluginError),
     #[error("the plugin could not be started: {0}")]
     Instantiate(String),
+    #[error("the plugin's answer does not hold together: {0}")]
+    Malformed(String),
 }
 
 impl CallError {
@@ -143,6 +146,7 @@ impl CallError {
             CallError::Trap { .. } => "plugin_trap",
             CallError::Plugin(_) => "plugin_error",
             CallError::Instantiate(_) => "plugin_instantiate",
+            CallError::Malformed(_) => "plugin_malformed_output",
         }
     }
 }
@@ -197,8 +201,10 @@ impl<T> Called<T> {
 /// A connector ready to instantiate, for the world version it was built for.
 #[derive(Clone)]
 pub(crate) enum Pre {
-    /// `poshub:connector@0.2.0`.
+    /// `poshub:connector@0.3.0`.
     Current(wit::ConnectorPre<CallState>),
+    /// `poshub:connector@0.2.0`, through [`convert::v0_2`].
+    V0_2(wit_0_2::ConnectorPre<CallState>),
     /// `poshub:connector@0.1.0`, through [`convert::v0_1`].
     V0_1(wit_0_1::ConnectorPre<CallState>),
 }
@@ -207,7 +213,8 @@ impl Pre {
     /// The world version, as its package names it.
     pub(crate) fn world(&self) -> &'static str {
         match self {
-            Pre::Current(_) => "0.2.0",
+            Pre::Current(_) => "0.3.0",
+            Pre::V0_2(_) => "0.2.0",
             Pre::V0_1(_) => "0.1.0",
         }
     }
@@ -229,6 +236,16 @@ macro_rules! on_world {
                     $w::plugin_error,
                 )
             }
+            Pre::V0_2(pre) => {
+                use convert::v0_2 as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $body,
+                    $w::plugin_error,
+                )
+            }
             Pre::V0_1(pre) => {
                 use convert::v0_1 as $w;
                 $plugin.call(
@@ -236,6 +253,46 @@ macro_rules! on_world {
                     $input,
                     |s| pre.instantiate(s),
                     |$c, $s| $body,
+                    $w::plugin_error,
+                )
+            }
+        }
+    };
+}
+
+/// Like [`on_world!`], with one body for the current world (`$current`)
+/// and one for the worlds before batched pushes (`$legacy`), each with its
+/// world's conversions as `$w`.
+macro_rules! on_push_world {
+    ($plugin:expr, $limits:expr, $input:expr, |$c:ident, $s:ident, $w:ident| current: $current:expr, legacy: $legacy:expr) => {
+        match &$plugin.pre {
+            Pre::Current(pre) => {
+                use convert::current as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $current,
+                    $w::plugin_error,
+                )
+            }
+            Pre::V0_2(pre) => {
+                use convert::v0_2 as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $legacy,
+                    $w::plugin_error,
+                )
+            }
+            Pre::V0_1(pre) => {
+                use convert::v0_1 as $w;
+                $plugin.call(
+                    $limits,
+                    $input,
+                    |s| pre.instantiate(s),
+                    |$c, $s| $legacy,
                     $w::plugin_error,
                 )
             }
@@ -290,6 +347,7 @@ impl Plugin {
                 config_schema: serde_json::Value::Null,
                 api_dialect: false,
                 outbound_auth: vec![],
+                push_limits: PushLimits::default(),
             },
             source: source.clone(),
             sha256,
@@ -528,51 +586,183 @@ impl Plugin {
         out
     }
 
-    /// The requests that tell a storefront about a change.
+    /// The requests that tell a storefront about a batch of changes of one
+    /// store; `key` is unique to the batch and its attempt.
     pub async fn plan_push(
         self: &Arc<Self>,
         limits: Limits,
         ctx: CallContext,
-        change: Change,
-    ) -> Called<Vec<HttpRequest>> {
-        self.blocking(move |p| {
-            on_world!(p, &limits, 0, |c, s, w| {
-                let (wctx, wchange) = (w::context(&ctx), w::change(&change));
-                c.call_plan_push(s, &wctx, &wchange)
-                    .map(|r| r.map(|rs| rs.into_iter().map(w::request_back).collect::<Vec<_>>()))
-            })
-            .and_then(|rs| {
-                check_output(
-                    rs.iter()
-                        .map(|r| r.url.len() + r.body.as_ref().map_or(0, Vec::len))
-                        .sum(),
-                    &limits,
-                )
-                .map(|_| rs)
-            })
-        })
-        .await
+        key: String,
+        changes: Vec<PendingChange>,
+    ) -> Called<PushPlan> {
+        self.blocking(move |p| p.plan_push_sync(&limits, &ctx, &key, &changes))
+            .await
     }
 
-    /// What a storefront's response to a planned request means.
+    /// The synchronous form of [`Plugin::plan_push`] (benchmarks, tools).
+    pub fn plan_push_sync(
+        &self,
+        limits: &Limits,
+        ctx: &CallContext,
+        key: &str,
+        changes: &[PendingChange],
+    ) -> Called<PushPlan> {
+        let input = changes.len() * 256;
+        on_push_world!(self, limits, input, |c, s, w|
+            current: {
+                let (wctx, wchanges) = (w::context(ctx), changes.iter().map(w::pending).collect::<Vec<_>>());
+                c.call_plan_push(s, &wctx, key, &wchanges).map(|r| r.map(w::plan))
+            },
+            legacy: {
+                // One call per change, each of its requests carrying only
+                // it; a change the connector refuses is refused alone.
+                let wctx = w::context(ctx);
+                let mut plan = PushPlan::default();
+                for (i, pending) in changes.iter().enumerate() {
+                    match c.call_plan_push(&mut *s, &wctx, &w::change(&pending.change))? {
+                        Ok(requests) => plan.requests.extend(requests.into_iter().map(|r| PlannedRequest {
+                            request: w::request_back(r),
+                            changes: vec![i as u32],
+                            cost: 1,
+                        })),
+                        Err(e) => plan.refused.push((i as u32, w::plugin_error(e))),
+                    }
+                }
+                Ok(Ok::<_, w::w::Error>(plan))
+            }
+        )
+        .and_then(|plan| {
+            check_planned(&plan.requests, changes.len())?;
+            if let Some((bad, _)) = plan.refused.iter().find(|(c, _)| *c as usize >= changes.len()) {
+                return Err(CallError::Malformed(format!(
+                    "refuses change {bad} of a batch of {}",
+                    changes.len()
+                )));
+            }
+            check_output(
+                plan.requests
+                    .iter()
+                    .map(|p| p.request.url.len() + p.request.body.as_ref().map_or(0, Vec::len))
+                    .sum(),
+                limits,
+            )
+            .map(|_| plan)
+        })
+    }
+
+    /// What a storefront's response to a planned request means for each
+    /// change it carried (`changes`, in the request's order).
     pub async fn interpret_response(
         self: &Arc<Self>,
         limits: Limits,
         ctx: CallContext,
-        change: Change,
+        key: String,
+        changes: Vec<PendingChange>,
         request: HttpRequest,
         response: HttpResponse,
-    ) -> Called<Outcome> {
+    ) -> Called<Reading> {
         self.blocking(move |p| {
-            on_world!(p, &limits, response.body.len(), |c, s, w| {
-                let (wctx, wchange) = (w::context(&ctx), w::change(&change));
-                let (wreq, wres) = (w::request(&request), w::response(&response));
-                c.call_interpret_response(s, &wctx, &wchange, &wreq, &wres)
-                    .map(|r| r.map(w::outcome))
-            })
+            p.interpret_response_sync(&limits, &ctx, &key, &changes, &request, &response)
         })
         .await
     }
+
+    /// The synchronous form of [`Plugin::interpret_response`].
+    pub fn interpret_response_sync(
+        &self,
+        limits: &Limits,
+        ctx: &CallContext,
+        key: &str,
+        changes: &[PendingChange],
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Called<Reading> {
+        let input = response.body.len() + changes.len() * 256;
+        on_push_world!(self, limits, input, |c, s, w|
+            current: {
+                let (wctx, wchanges) = (w::context(ctx), changes.iter().map(w::pending).collect::<Vec<_>>());
+                let (wreq, wres) = (w::request(request), w::response(response));
+                c.call_interpret_response(s, &wctx, key, &wchanges, &wreq, &wres)
+                    .map(|r| r.map(w::reading))
+            },
+            legacy: {
+                // The same response read once per change it carried.
+                let (wctx, wreq, wres) = (w::context(ctx), w::request(request), w::response(response));
+                let mut reading = Reading { outcomes: vec![], follow_ups: vec![], drift: vec![], budget: None };
+                for (i, pending) in changes.iter().enumerate() {
+                    match c.call_interpret_response(&mut *s, &wctx, &w::change(&pending.change), &wreq, &wres)? {
+                        Ok(o) => {
+                            let (outcome, more) = w::outcome(o, i as u32);
+                            reading.outcomes.push(outcome);
+                            reading.follow_ups.extend(more);
+                        }
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+                Ok(Ok(reading))
+            }
+        )
+        .and_then(|reading| {
+            check_reading(&reading, changes.len())?;
+            check_output(
+                reading
+                    .follow_ups
+                    .iter()
+                    .map(|p| p.request.url.len() + p.request.body.as_ref().map_or(0, Vec::len))
+                    .sum(),
+                limits,
+            )
+            .map(|_| reading)
+        })
+    }
+}
+
+/// Every planned request carries at least one of the `n` changes, each by a
+/// position within the list.
+fn check_planned(planned: &[PlannedRequest], n: usize) -> Result<(), CallError> {
+    for (i, p) in planned.iter().enumerate() {
+        if p.changes.is_empty() {
+            return Err(CallError::Malformed(format!(
+                "planned request {i} carries no change"
+            )));
+        }
+        if let Some(bad) = p.changes.iter().find(|&&c| c as usize >= n) {
+            return Err(CallError::Malformed(format!(
+                "planned request {i} names change {bad} of a batch of {n}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A reading has one outcome per change, names only changes of the list,
+/// and every change it says a follow-up carries is carried by one.
+fn check_reading(reading: &Reading, n: usize) -> Result<(), CallError> {
+    if reading.outcomes.len() != n {
+        return Err(CallError::Malformed(format!(
+            "{} outcomes for a request carrying {n} changes",
+            reading.outcomes.len()
+        )));
+    }
+    check_planned(&reading.follow_ups, n)?;
+    if let Some(d) = reading.drift.iter().find(|d| d.change as usize >= n) {
+        return Err(CallError::Malformed(format!(
+            "drift names change {} of {n}",
+            d.change
+        )));
+    }
+    for (i, o) in reading.outcomes.iter().enumerate() {
+        let carried = reading
+            .follow_ups
+            .iter()
+            .any(|p| p.changes.contains(&(i as u32)));
+        if matches!(o, ChangeOutcome::FollowUp) && !carried {
+            return Err(CallError::Malformed(format!(
+                "change {i} is left to a follow-up that no follow-up request carries"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Plugin {

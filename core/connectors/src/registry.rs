@@ -23,8 +23,8 @@ pub struct PluginSummary {
     /// JSON Schema of the store configuration it reads (`writeOnly`
     /// properties are secrets).
     pub config_schema: serde_json::Value,
-    /// The version of the connector world it was built for (`0.2.0`; an
-    /// older one runs through the host's adapter).
+    /// The version of the connector world it was built for (`0.3.0`; an
+    /// older one runs through the host's adapters).
     pub world: String,
 }
 

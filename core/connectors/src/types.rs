@@ -18,6 +18,42 @@ pub struct ConnectorInfo {
     pub api_dialect: bool,
     /// How the host authenticates the requests it plans.
     pub outbound_auth: Vec<Credential>,
+    /// How the host batches and spreads its pushes.
+    pub push_limits: PushLimits,
+}
+
+/// How many changes of each kind one planned request may carry, and how
+/// many of a store's requests may be in flight (WIT `push-limits`). A
+/// connector built before 0.3.0 carries one change per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushLimits {
+    pub stock: u32,
+    pub price: u32,
+    pub status: u32,
+    /// 0: the host's default.
+    pub concurrency: u32,
+}
+
+impl Default for PushLimits {
+    fn default() -> Self {
+        PushLimits {
+            stock: 1,
+            price: 1,
+            status: 1,
+            concurrency: 0,
+        }
+    }
+}
+
+impl PushLimits {
+    /// Changes of `kind` one request may carry (0: the kind is not pushed).
+    pub fn of(&self, kind: ChangeKind) -> u32 {
+        match kind {
+            ChangeKind::Stock => self.stock,
+            ChangeKind::Price => self.price,
+            ChangeKind::Status => self.status,
+        }
+    }
 }
 
 /// A credential the host adds to a connector's planned requests from the
@@ -360,6 +396,92 @@ pub enum Change {
     Status(StatusChange),
 }
 
+/// What a change is about; a push batch holds changes of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Stock,
+    Price,
+    Status,
+}
+
+impl Change {
+    pub fn kind(&self) -> ChangeKind {
+        match self {
+            Change::Stock(_) => ChangeKind::Stock,
+            Change::Price(_) => ChangeKind::Price,
+            Change::Status(_) => ChangeKind::Status,
+        }
+    }
+}
+
+/// A change waiting to be pushed (WIT `pending-change`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    /// The host's id of the change (its outbox row).
+    pub id: u64,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// What the storefront last confirmed for the same thing, as a decimal.
+    pub confirmed: Option<String>,
+    pub change: Change,
+}
+
+/// A request to send and the changes (positions in the call's list) it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRequest {
+    pub request: HttpRequest,
+    pub changes: Vec<u32>,
+    /// Its cost in the unit of the storefront's [`Budget`].
+    pub cost: u32,
+}
+
+/// What a connector plans for a batch (WIT `push-plan`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PushPlan {
+    pub requests: Vec<PlannedRequest>,
+    /// Changes it will not push (position in the call's list, and why).
+    pub refused: Vec<(u32, PluginError)>,
+}
+
+/// What became of one change a request carried (WIT `change-outcome`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeOutcome {
+    Done,
+    Retry {
+        after_seconds: u32,
+        reason: String,
+    },
+    Failed(PluginError),
+    /// A follow-up request of the same reading carries it on.
+    FollowUp,
+}
+
+/// A storefront value that differed from the one the hub last saw confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// Position in the call's list of changes.
+    pub change: u32,
+    pub found: String,
+}
+
+/// A storefront's request budget, as a leaky bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub available: u32,
+    pub maximum: u32,
+    pub restore_per_second: u32,
+}
+
+/// What a connector makes of one response (WIT `reading`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// One per change the request carried.
+    pub outcomes: Vec<ChangeOutcome>,
+    pub follow_ups: Vec<PlannedRequest>,
+    pub drift: Vec<Drift>,
+    pub budget: Option<Budget>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: String,
@@ -415,15 +537,6 @@ impl std::fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What a storefront response means.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Done,
-    RetryAfter(u32),
-    FollowUp(Vec<HttpRequest>),
-    Failed(PluginError),
 }
 
 /// A request to a connector's inbound API dialect (`/compat/{store}/PATH`).

@@ -306,6 +306,20 @@ pub struct OutboxItem {
     pub created_at: DateTime<Utc>,
     /// None when there is nothing to push any more (e.g. the variant was unmapped).
     pub change: Option<PushChange>,
+    /// What the storefront should hold now for the same thing, by what it
+    /// last confirmed (`sync_state`) and, for a stock level, less the sales
+    /// it has reported since (it took them off its own level): the compare
+    /// value of a compare-and-set push. None when nothing was confirmed yet.
+    pub confirmed: Option<String>,
+}
+
+/// A store with pushes due, as the sync worker picks the next store to serve.
+#[derive(Debug, Clone)]
+pub struct DueStore {
+    pub id: i64,
+    pub code: String,
+    pub connector: String,
+    pub config: serde_json::Value,
 }
 
 /// How an attempt to push an outbox row ended (`Outbox::complete_outbox`
@@ -317,6 +331,9 @@ pub enum PushOutcome {
         value: String,
         response_status: Option<i32>,
         summary: String,
+        /// What the storefront held instead of the value it last confirmed,
+        /// when the push found out (a compare-and-set that was stale).
+        drift: Option<String>,
     },
     Retry {
         at: DateTime<Utc>,
@@ -569,16 +586,26 @@ pub trait Mappings: Send + Sync + 'static {
 /// The sync outbox the push workers drain.
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
-    /// Claims due outbox rows (and rows whose lease ran out) for `owner`.
+    /// The enabled stores that have claimable rows, those due longest first.
+    async fn due_stores(&self, limit: u32) -> Result<Vec<DueStore>>;
+
+    /// Claims due outbox rows (and rows whose lease ran out) for `owner`:
+    /// of one store, or of any when `store` is None; oldest due first.
     async fn claim_outbox(
         &self,
         owner: &str,
         lease: std::time::Duration,
+        store: Option<i64>,
         limit: u32,
     ) -> Result<Vec<OutboxItem>>;
 
-    /// Records how an attempt ended; false when `owner` no longer holds the lease.
-    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &PushOutcome) -> Result<bool>;
+    /// Records how attempts ended, all in one transaction; answers the ids
+    /// whose lease `owner` no longer held (recorded as nothing).
+    async fn complete_outbox(
+        &self,
+        owner: &str,
+        deliveries: &[(i64, PushOutcome)],
+    ) -> Result<Vec<i64>>;
 
     /// A store's sync log, newest first.
     async fn sync_log(

@@ -1,7 +1,7 @@
 //! The sync engine's rules: what an outbox row is, how long to wait before
 //! trying a failed push again, and which hosts a planned request may reach.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,11 @@ pub struct SyncEntry {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The value the storefront confirmed, when sent.
     pub sent_value: Option<String>,
+    /// What the storefront held instead of the value it last confirmed, when
+    /// a compare-and-set push found it changed there (a sale or an edit the
+    /// hub had not heard of) and set it from a fresh read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
     /// The rule behind the value pushed: `price_list:CODE` or `last_inward`
     /// for a price, the store's buffer for a held-back stock level.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,6 +155,85 @@ impl RetryPolicy {
     }
 }
 
+/// How fast the sync worker may send to one store: the request budget the
+/// storefront reports (a leaky bucket: GraphQL cost and throttle status,
+/// rate-limit headers) and the pauses it asks for (`Retry-After`, a
+/// throttled answer). Until a storefront reports a budget, only pauses and
+/// the store's concurrency hold requests back.
+#[derive(Debug, Clone, Default)]
+pub struct Pace {
+    bucket: Option<Bucket>,
+    /// Cost of the requests booked and not yet answered.
+    in_flight: f64,
+    paused_until: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    maximum: f64,
+    restore: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        if now > self.at {
+            let restored = (now - self.at).as_secs_f64() * self.restore;
+            self.tokens = (self.tokens + restored).min(self.maximum);
+            self.at = now;
+        }
+    }
+}
+
+impl Pace {
+    /// Books a request costing `cost` at `now`: how long to wait before it
+    /// is sent. The cost is taken from the budget at once (it may go below
+    /// zero), so the requests booked after it wait for it too.
+    pub fn book(&mut self, cost: u32, now: Instant) -> Duration {
+        let start = self.paused_until.map_or(now, |p| p.max(now));
+        self.in_flight += f64::from(cost);
+        let Some(bucket) = &mut self.bucket else {
+            return start - now;
+        };
+        bucket.refill(start);
+        let cost = f64::from(cost).min(bucket.maximum);
+        let short = cost - bucket.tokens;
+        bucket.tokens -= cost;
+        let wait = if short > 0.0 {
+            Duration::from_secs_f64(short / bucket.restore.max(0.001))
+        } else {
+            Duration::ZERO
+        };
+        (start - now) + wait
+    }
+
+    /// A booked request was answered; `budget` is what the storefront then
+    /// reported (available, maximum, restored per second), if it did. The
+    /// requests still in flight are taken off what it reports.
+    pub fn answered(&mut self, cost: u32, budget: Option<(u32, u32, u32)>, now: Instant) {
+        self.in_flight = (self.in_flight - f64::from(cost)).max(0.0);
+        if let Some((available, maximum, restore)) = budget {
+            self.bucket = Some(Bucket {
+                tokens: f64::from(available) - self.in_flight,
+                maximum: f64::from(maximum.max(1)),
+                restore: f64::from(restore),
+                at: now,
+            });
+        }
+    }
+
+    /// The storefront asked for nothing to be sent before `until`.
+    pub fn pause(&mut self, until: Instant) {
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Whether nothing may be sent at `now` (no new rows are claimed then).
+    pub fn paused(&self, now: Instant) -> bool {
+        self.paused_until.is_some_and(|p| p > now)
+    }
+}
+
 /// True when `host` matches a connector's declared host pattern: `*` (any),
 /// `*.example.com` (subdomains), or an exact name (case-insensitive).
 pub fn host_matches(pattern: &str, host: &str) -> bool {
@@ -166,6 +250,54 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pace_without_a_budget_holds_back_only_for_pauses() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        assert_eq!(pace.book(50, t0), Duration::ZERO);
+        pace.pause(t0 + Duration::from_secs(3));
+        assert!(pace.paused(t0 + Duration::from_secs(2)));
+        assert!(!pace.paused(t0 + Duration::from_secs(3)));
+        assert_eq!(
+            pace.book(1, t0 + Duration::from_secs(1)),
+            Duration::from_secs(2)
+        );
+        // A shorter pause asked later does not shorten the first.
+        pace.pause(t0 + Duration::from_secs(1));
+        assert!(pace.paused(t0 + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_pace_spends_the_reported_budget_and_waits_for_its_restore() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        pace.book(10, t0);
+        // Shopify Standard: 2,000 points, 100 restored per second; 25 left.
+        pace.answered(10, Some((25, 2_000, 100)), t0);
+        assert_eq!(pace.book(10, t0), Duration::ZERO, "15 left");
+        assert_eq!(pace.book(10, t0), Duration::ZERO, "5 left");
+        // 5 short: 50 ms of restore.
+        assert_eq!(pace.book(10, t0), Duration::from_millis(50));
+        // Now 5 below zero: the next 10 wait for 15 points, 150 ms.
+        assert_eq!(pace.book(10, t0), Duration::from_millis(150));
+        // A second later 100 points came back (-15 + 100 = 85).
+        assert_eq!(pace.book(80, t0 + Duration::from_secs(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_reported_budget_is_net_of_the_requests_still_in_flight() {
+        let t0 = Instant::now();
+        let mut pace = Pace::default();
+        pace.book(10, t0);
+        pace.book(10, t0);
+        pace.book(10, t0);
+        // The first answer says 30 are left, but two requests of 10 are
+        // still out: 10 are really left.
+        pace.answered(10, Some((30, 1_000, 50)), t0);
+        assert_eq!(pace.book(10, t0), Duration::ZERO);
+        assert_eq!(pace.book(10, t0), Duration::from_millis(200));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_a_cap() {

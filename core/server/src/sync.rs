@@ -1,37 +1,40 @@
-//! The sync worker inside `poshub serve`: claims due outbox rows under a
-//! lease, asks each store's connector to plan the requests, sends them (only
-//! to the host the store's config names and its connector declares, with
-//! timeouts and no redirects), lets the connector read the answers, and
-//! records the outcome: sent, retry later (exponential backoff with jitter,
+//! The sync worker inside `poshub serve`: picks the stores with pushes due,
+//! claims a batch of each store's due outbox rows under a lease, lets the
+//! store's connector plan as few requests as its platform allows (up to its
+//! `push-limits` of changes per request), sends them (only to the host the
+//! store's config names and its connector declares, with timeouts and no
+//! redirects), paced by the budget the storefront reports, lets the
+//! connector read each answer for every change it carried, and records each
+//! row's own outcome: sent, retry later (exponential backoff with jitter,
 //! `Retry-After` honoured) or dead after too many attempts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use poshub_api::Metrics;
 use poshub_connectors::egress::{authenticate, forwarded_headers, Destination};
 use poshub_connectors::types::{
-    CallContext, Change, HttpRequest, HttpResponse, Outcome, PriceChange, StatusChange,
-    StorefrontStock,
+    CallContext, Change, ChangeKind, ChangeOutcome, HttpRequest, HttpResponse, PendingChange,
+    PlannedRequest, PriceChange, PushLimits, StatusChange, StorefrontStock,
 };
-use poshub_connectors::{CallError, Limits, Registry};
-use poshub_db::{Outbox, OutboxItem, PushChange, PushOutcome, Storage, Stores};
-use poshub_model::sync::{AfterFailure, RetryPolicy};
+use poshub_connectors::{CallError, Limits, Plugin, Registry};
+use poshub_db::{DueStore, Outbox, OutboxItem, PushChange, PushOutcome, Storage, Stores};
+use poshub_model::sync::{AfterFailure, Pace, RetryPolicy};
 use rand::Rng;
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 /// How the worker behaves.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// Rows claimed per round.
+    /// Most rows claimed for one store at a time.
     pub batch: u32,
-    /// Deliveries in flight at once, over all stores.
+    /// Batches in flight at once, over all stores.
     pub concurrency: usize,
-    /// Deliveries in flight at once for one store.
+    /// Requests in flight at once to one store, unless its connector
+    /// (`push-limits`) or its config (`push_concurrency`) says otherwise.
     pub per_store_concurrency: usize,
-    /// Requests per second to one store.
-    pub per_store_rate: f64,
     /// How long a claim lasts; a killed process's rows are claimed again after it.
     pub lease: Duration,
     /// How often to look for due rows when idle.
@@ -50,10 +53,9 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
-            batch: 32,
+            batch: 1_000,
             concurrency: 16,
             per_store_concurrency: 4,
-            per_store_rate: 20.0,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(100),
             retry_base: Duration::from_secs(1),
@@ -76,33 +78,44 @@ impl SyncConfig {
     }
 }
 
-/// Most requests (planned plus follow-ups) one outbox row may send.
-const MAX_REQUESTS_PER_ROW: usize = 10;
+/// Most requests (planned plus follow-ups) one batch may send, beyond one
+/// per change it carries.
+const MAX_EXTRA_REQUESTS: usize = 10;
 /// Bytes of a storefront response kept for the connector.
-const MAX_RESPONSE_BYTES: usize = 256 << 10;
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Stores looked at per round.
+const STORES_PER_ROUND: u32 = 64;
 
-/// One store's throttle: deliveries in flight, and when its next request may go.
-type Throttle = (Arc<Semaphore>, Arc<Mutex<Instant>>);
-
-/// Per-store throttles.
-#[derive(Default)]
-struct Throttles {
-    stores: Mutex<HashMap<i64, Throttle>>,
+/// One store's lane: its requests in flight (the semaphore, of `size`
+/// permits) and its pace.
+#[derive(Clone)]
+struct Lane {
+    size: usize,
+    gate: Arc<Semaphore>,
+    pace: Arc<Mutex<Pace>>,
 }
 
-impl Throttles {
-    fn of(&self, store: i64, per_store: usize) -> Throttle {
-        self.stores
-            .lock()
-            .unwrap()
-            .entry(store)
-            .or_insert_with(|| {
-                (
-                    Arc::new(Semaphore::new(per_store)),
-                    Arc::new(Mutex::new(Instant::now())),
-                )
-            })
-            .clone()
+/// Per-store lanes.
+#[derive(Default)]
+struct Lanes {
+    stores: Mutex<HashMap<i64, Lane>>,
+}
+
+impl Lanes {
+    /// The store's lane, with `size` requests in flight (a new gate when
+    /// the size changed; requests in flight keep their old permits).
+    fn of(&self, store: i64, size: usize) -> Lane {
+        let mut stores = self.stores.lock().unwrap();
+        let lane = stores.entry(store).or_insert_with(|| Lane {
+            size,
+            gate: Arc::new(Semaphore::new(size)),
+            pace: Arc::default(),
+        });
+        if lane.size != size {
+            lane.size = size;
+            lane.gate = Arc::new(Semaphore::new(size));
+        }
+        lane.clone()
     }
 }
 
@@ -116,7 +129,7 @@ struct Worker {
     config: SyncConfig,
     owner: String,
     http: reqwest::Client,
-    throttles: Throttles,
+    lanes: Lanes,
 }
 
 /// Starts the worker; it runs until the process ends.
@@ -145,7 +158,7 @@ pub fn spawn(
         config,
         owner,
         http,
-        throttles: Throttles::default(),
+        lanes: Lanes::default(),
     });
     tracing::info!(owner = %worker.owner, "sync worker started");
     if let Some(every) = worker.config.reconcile_every {
@@ -168,40 +181,148 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "hub".into())
 }
 
+/// Requests in flight at once to a store: its config's `push_concurrency`,
+/// else its connector's, else the worker's default.
+fn store_concurrency(config: &serde_json::Value, limits: &PushLimits, default: usize) -> usize {
+    let configured = config
+        .get("push_concurrency")
+        .and_then(serde_json::Value::as_u64)
+        .filter(|&n| n > 0);
+    let declared = Some(u64::from(limits.concurrency)).filter(|&n| n > 0);
+    configured
+        .or(declared)
+        .map_or(default, |n| n.min(64) as usize)
+}
+
+/// Splits a store's claimed rows into batches of one kind, at most the
+/// connector's limit for the kind each; rows with nothing to push any more,
+/// or of a kind the connector does not push, come back on their own.
+fn batches(items: Vec<OutboxItem>, limits: &PushLimits) -> (Vec<Vec<OutboxItem>>, Vec<OutboxItem>) {
+    let mut by_kind: Vec<(ChangeKind, Vec<OutboxItem>)> = Vec::new();
+    let mut alone = Vec::new();
+    for item in items {
+        let Some(kind) = item.change.as_ref().map(push_kind) else {
+            alone.push(item);
+            continue;
+        };
+        if limits.of(kind) == 0 {
+            alone.push(item);
+            continue;
+        }
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, rows)) => rows.push(item),
+            None => by_kind.push((kind, vec![item])),
+        }
+    }
+    let mut out = Vec::new();
+    for (kind, rows) in by_kind {
+        let size = limits.of(kind) as usize;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            out.push(rows.by_ref().take(size).collect());
+        }
+    }
+    (out, alone)
+}
+
+fn push_kind(change: &PushChange) -> ChangeKind {
+    match change {
+        PushChange::Stock { .. } => ChangeKind::Stock,
+        PushChange::Price { .. } => ChangeKind::Price,
+        PushChange::Status { .. } => ChangeKind::Status,
+    }
+}
+
+/// A key unique to a batch and its attempt: the same rows at the same
+/// attempts (a batch sent again after a crash) give the same key.
+fn batch_key(store: &str, items: &[OutboxItem]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(store.as_bytes());
+    for item in items {
+        hash.update(format!(":{}.{}", item.id, item.attempts).as_bytes());
+    }
+    format!("poshub-{}", &hex::encode(hash.finalize())[..32])
+}
+
+/// The `Idempotency-Key` header of a request carrying the rows `ids`: the
+/// same for every attempt at them, `poshub-outbox-<id>` for one row.
+fn request_key(ids: &[i64]) -> String {
+    match ids {
+        [one] => format!("poshub-outbox-{one}"),
+        many => {
+            let mut hash = Sha256::new();
+            for id in many {
+                hash.update(format!("{id}.").as_bytes());
+            }
+            format!("poshub-batch-{}", &hex::encode(hash.finalize())[..24])
+        }
+    }
+}
+
 impl Worker {
     async fn run(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         loop {
-            let free = slots.available_permits().min(self.config.batch as usize) as u32;
-            if free == 0 {
-                tokio::time::sleep(self.config.poll).await;
-                continue;
-            }
-            let items = match self
-                .outbox
-                .claim_outbox(&self.owner, self.config.lease, free)
-                .await
-            {
-                Ok(items) => items,
+            let claimed = match self.round(&slots).await {
+                Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming outbox rows failed");
                     tokio::time::sleep(self.config.poll * 10).await;
                     continue;
                 }
             };
-            if items.is_empty() {
+            if claimed == 0 {
                 tokio::time::sleep(self.config.poll).await;
+            }
+        }
+    }
+
+    /// One round: for every store with rows due whose lane has room and is
+    /// not paused, claims what its free requests can carry and starts the
+    /// batches. Answers how many rows were claimed.
+    async fn round(self: &Arc<Self>, slots: &Arc<Semaphore>) -> anyhow::Result<usize> {
+        let mut claimed = 0;
+        for store in self.outbox.due_stores(STORES_PER_ROUND).await? {
+            let free_slots = slots.available_permits();
+            if free_slots == 0 {
+                break;
+            }
+            let plugin = self.registry.get(&store.connector);
+            let limits = plugin
+                .as_ref()
+                .map_or_else(PushLimits::default, |p| p.info.push_limits);
+            let size = store_concurrency(&store.config, &limits, self.config.per_store_concurrency);
+            let lane = self.lanes.of(store.id, size);
+            if lane.pace.lock().unwrap().paused(Instant::now()) {
                 continue;
             }
-            for item in items {
+            let free = lane.gate.available_permits().min(free_slots);
+            if free == 0 {
+                continue;
+            }
+            let widest = limits.stock.max(limits.price).max(limits.status).max(1);
+            let want = (free as u32).saturating_mul(widest).min(self.config.batch);
+            let items = self
+                .outbox
+                .claim_outbox(&self.owner, self.config.lease, Some(store.id), want)
+                .await?;
+            claimed += items.len();
+            let (batches, alone) = batches(items, &limits);
+            for item in alone {
+                let outcome = nothing_to_push(&item);
+                self.record(&[item], vec![outcome]).await;
+            }
+            for batch in batches {
                 let permit = slots.clone().acquire_owned().await.expect("semaphore open");
-                let w = self.clone();
+                let (w, lane, plugin, store) =
+                    (self.clone(), lane.clone(), plugin.clone(), store.clone());
                 tokio::spawn(async move {
-                    w.deliver(item).await;
+                    w.deliver(&store, &lane, plugin, batch).await;
                     drop(permit);
                 });
             }
         }
+        Ok(claimed)
     }
 
     async fn reconcile_all(&self) -> anyhow::Result<()> {
@@ -214,155 +335,224 @@ impl Worker {
         Ok(())
     }
 
-    async fn deliver(&self, item: OutboxItem) {
-        let (gate, pace) = self
-            .throttles
-            .of(item.store_id, self.config.per_store_concurrency);
-        let _turn = gate.acquire().await.expect("semaphore open");
-        let attempted = self.attempt(&item, &pace).await;
-        let delivery = delivery(
-            attempted,
-            item.attempts + 1,
-            &self.config.retry_policy(),
-            rand::thread_rng().gen(),
-            poshub_model::now(),
-        );
-        match &delivery {
-            PushOutcome::Sent { .. } => {
-                self.metrics.sync_sent(
-                    (poshub_model::now() - item.created_at)
-                        .to_std()
-                        .unwrap_or_default(),
+    /// Pushes one batch and records each row's outcome.
+    async fn deliver(
+        &self,
+        store: &DueStore,
+        lane: &Lane,
+        plugin: Option<Arc<Plugin>>,
+        items: Vec<OutboxItem>,
+    ) {
+        let attempts = match plugin {
+            Some(plugin) => self.attempt(store, lane, &plugin, &items).await,
+            None => {
+                let missing = Failure::new(
+                    format!("connector `{}` is not loaded", store.connector),
+                    true,
                 );
+                vec![Err(missing); items.len()]
             }
-            PushOutcome::Retry { error, .. } | PushOutcome::Dead { error, .. } => {
-                self.metrics
-                    .sync_failed(matches!(delivery, PushOutcome::Dead { .. }));
-                tracing::warn!(store = %item.store_code, outbox = item.id, error = %error, "push failed");
-            }
-        }
-        match self
-            .outbox
-            .complete_outbox(item.id, &self.owner, &delivery)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                outbox = item.id,
+        };
+        self.record(&items, attempts).await;
+    }
+
+    /// Turns attempts into outcomes by the retry rule and records them.
+    async fn record(&self, items: &[OutboxItem], attempts: Vec<Attempt>) {
+        let policy = self.config.retry_policy();
+        let at = poshub_model::now();
+        let deliveries: Vec<(i64, PushOutcome)> = items
+            .iter()
+            .zip(attempts)
+            .map(|(item, attempted)| {
+                let outcome = delivery(
+                    attempted,
+                    item.attempts + 1,
+                    &policy,
+                    rand::thread_rng().gen(),
+                    at,
+                );
+                match &outcome {
+                    PushOutcome::Sent { .. } => self
+                        .metrics
+                        .sync_sent((at - item.created_at).to_std().unwrap_or_default()),
+                    PushOutcome::Retry { error, .. } | PushOutcome::Dead { error, .. } => {
+                        self.metrics
+                            .sync_failed(matches!(outcome, PushOutcome::Dead { .. }));
+                        tracing::warn!(store = %item.store_code, outbox = item.id, error = %error, "push failed");
+                    }
+                }
+                (item.id, outcome)
+            })
+            .collect();
+        match self.outbox.complete_outbox(&self.owner, &deliveries).await {
+            Ok(lost) if lost.is_empty() => {}
+            Ok(lost) => tracing::warn!(
+                outbox = ?lost,
                 "lease lost before the outcome was recorded"
             ),
             Err(e) => {
-                tracing::error!(outbox = item.id, error = %e, "recording a push outcome failed")
+                tracing::error!(rows = deliveries.len(), error = %e, "recording push outcomes failed")
             }
         }
     }
 
-    /// One attempt at one row: plan, send, interpret, until done or failed.
-    async fn attempt(&self, item: &OutboxItem, pace: &Mutex<Instant>) -> Attempt {
-        let Some(change) = item.change.clone() else {
-            return Ok(Pushed {
-                value: "nothing to push".into(),
-                response_status: None,
-                summary: "the change no longer applies (unmapped or deleted)".into(),
-            });
+    /// One attempt at a batch: plan, send each request (and its follow-ups)
+    /// in turn, and let the connector read every answer for the changes it
+    /// carried. Answers one attempt per row, in the batch's order.
+    async fn attempt(
+        &self,
+        store: &DueStore,
+        lane: &Lane,
+        plugin: &Arc<Plugin>,
+        items: &[OutboxItem],
+    ) -> Vec<Attempt> {
+        let mut batch = Batch::new(items, &store.config);
+        let limits = Limits::for_store(&store.config);
+        let ctx =
+            CallContext::for_store(&store.code, poshub_model::now().to_rfc3339(), &store.config);
+        let key = batch_key(&store.code, items);
+        let planned = plugin
+            .plan_push(limits, ctx.clone(), key.clone(), batch.pending.clone())
+            .await;
+        let planned = match planned.result {
+            Ok(plan) => {
+                for (i, e) in plan.refused {
+                    batch.fail(&[i as usize], &Failure::new(e.message, e.retryable));
+                }
+                plan.requests
+            }
+            Err(e) => {
+                // A connector that refused the changes refuses them next time too.
+                let retryable = !matches!(e, CallError::Plugin(_));
+                batch.fail_all(&Failure::new(format!("planning failed: {e}"), retryable));
+                return batch.finish();
+            }
         };
-        let value = change.value();
-        let Some(plugin) = self.registry.get(&item.connector) else {
-            return Err(Failure::new(
-                format!("connector `{}` is not loaded", item.connector),
-                true,
-            ));
+        let destination = match Destination::for_store(&plugin.info.hosts, &store.config) {
+            Ok(d) => d,
+            Err(e) => {
+                batch.fail_all(&Failure::new(e.to_string(), false));
+                return batch.finish();
+            }
         };
-        let limits = Limits::for_store(&item.config);
-        let ctx = CallContext::for_store(
-            &item.store_code,
-            poshub_model::now().to_rfc3339(),
-            &item.config,
-        );
-        let change = to_change(change, &item.config);
-        let planned = plugin.plan_push(limits, ctx.clone(), change.clone()).await;
-        let mut queue: Vec<HttpRequest> = planned.result.map_err(|e| {
-            // A connector that refused the change refuses it next time too.
-            let retryable = !matches!(e, CallError::Plugin(_));
-            Failure::new(format!("planning failed: {e}"), retryable)
-        })?;
-        let destination = Destination::for_store(&plugin.info.hosts, &item.config)
-            .map_err(|e| Failure::new(e.to_string(), false))?;
-        queue.reverse();
+        let mut queue: VecDeque<(PlannedRequest, Vec<usize>)> = planned
+            .into_iter()
+            .map(|p| {
+                let at = p.changes.iter().map(|&c| c as usize).collect();
+                (p, at)
+            })
+            .collect();
         let mut sent = 0;
-        let mut last_status = None;
-        let mut summary = String::new();
-        while let Some(request) = queue.pop() {
+        while let Some((planned, at)) = queue.pop_front() {
+            if at.iter().all(|&i| batch.fates[i].is_err()) {
+                continue;
+            }
             sent += 1;
-            if sent > MAX_REQUESTS_PER_ROW {
-                return Err(Failure::new("too many follow-up requests".into(), false)
-                    .answered(last_status)
-                    .about(summary));
+            if sent > items.len() + MAX_EXTRA_REQUESTS {
+                batch.fail_all(&Failure::new("too many follow-up requests".into(), false));
+                break;
             }
-            summary = format!("{} {}", request.method, request.url);
+            let mut request = planned.request;
+            let summary = format!("{} {}", request.method, request.url);
+            batch.about(&at, &summary);
             if let Err(why) = destination.check(&request) {
-                return Err(Failure::new(format!("refused to send: {why}"), false).about(summary));
+                batch.fail(&at, &Failure::new(format!("refused to send: {why}"), false));
+                continue;
             }
-            let mut request = request;
-            if let Err(why) = authenticate(&mut request, &plugin.info.outbound_auth, &item.config) {
-                return Err(Failure::new(why.to_string(), false).about(summary));
+            if let Err(why) = authenticate(&mut request, &plugin.info.outbound_auth, &store.config)
+            {
+                batch.fail(&at, &Failure::new(why.to_string(), false));
+                continue;
             }
-            self.wait_turn(pace).await;
-            let response = match self.send(&request, item.id).await {
+            let wait = lane.pace.lock().unwrap().book(planned.cost, Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let response = {
+                let _turn = lane.gate.acquire().await.expect("semaphore open");
+                let ids: Vec<i64> = at.iter().map(|&i| items[i].id).collect();
+                self.send(&request, &request_key(&ids)).await
+            };
+            let response = match response {
                 Ok(r) => r,
                 Err(e) => {
-                    return Err(Failure::new(format!("request failed: {e}"), true).about(summary))
-                }
-            };
-            last_status = Some(i32::from(response.status));
-            let read = plugin
-                .interpret_response(limits, ctx.clone(), change.clone(), request, response)
-                .await;
-            let failure = match read.result {
-                Ok(Outcome::Done) => continue,
-                Ok(Outcome::FollowUp(more)) => {
-                    queue.extend(more.into_iter().rev());
+                    lane.pace
+                        .lock()
+                        .unwrap()
+                        .answered(planned.cost, None, Instant::now());
+                    batch.fail(&at, &Failure::new(format!("request failed: {e}"), true));
                     continue;
                 }
-                Ok(Outcome::RetryAfter(secs)) => {
-                    Failure::new(format!("storefront asked to retry after {secs} s"), true)
-                        .after(Duration::from_secs(u64::from(secs)))
-                }
-                Ok(Outcome::Failed(e)) => Failure::new(e.message, e.retryable),
-                Err(e) => Failure::new(format!("reading the response failed: {e}"), true),
             };
-            return Err(failure.answered(last_status).about(summary));
+            batch.answered(&at, response.status);
+            if let Some(wait) = asked_to_wait(&response) {
+                lane.pace.lock().unwrap().pause(Instant::now() + wait);
+            }
+            let carried: Vec<PendingChange> =
+                at.iter().map(|&i| batch.pending[i].clone()).collect();
+            let read = plugin
+                .interpret_response(limits, ctx.clone(), key.clone(), carried, request, response)
+                .await;
+            let reading = match read.result {
+                Ok(reading) => reading,
+                Err(e) => {
+                    lane.pace
+                        .lock()
+                        .unwrap()
+                        .answered(planned.cost, None, Instant::now());
+                    batch.fail(
+                        &at,
+                        &Failure::new(format!("reading the response failed: {e}"), true),
+                    );
+                    continue;
+                }
+            };
+            let budget = reading
+                .budget
+                .map(|b| (b.available, b.maximum, b.restore_per_second));
+            lane.pace
+                .lock()
+                .unwrap()
+                .answered(planned.cost, budget, Instant::now());
+            for (j, outcome) in reading.outcomes.into_iter().enumerate() {
+                let i = at[j];
+                match outcome {
+                    ChangeOutcome::Done | ChangeOutcome::FollowUp => {}
+                    ChangeOutcome::Retry {
+                        after_seconds,
+                        reason,
+                    } => {
+                        let failure = Failure::new(reason, true);
+                        let failure = match after_seconds {
+                            0 => failure,
+                            s => failure.after(Duration::from_secs(u64::from(s))),
+                        };
+                        batch.fail(&[i], &failure);
+                    }
+                    ChangeOutcome::Failed(e) => {
+                        batch.fail(&[i], &Failure::new(e.message, e.retryable))
+                    }
+                }
+            }
+            for d in reading.drift {
+                batch.drifted(at[d.change as usize], d.found);
+            }
+            for follow in reading.follow_ups.into_iter().rev() {
+                let follow_at = follow.changes.iter().map(|&c| at[c as usize]).collect();
+                queue.push_front((follow, follow_at));
+            }
         }
-        Ok(Pushed {
-            value,
-            response_status: last_status,
-            summary,
-        })
+        batch.finish()
     }
 
-    /// Spaces requests to one store to its rate.
-    async fn wait_turn(&self, pace: &Mutex<Instant>) {
-        let gap = Duration::from_secs_f64(1.0 / self.config.per_store_rate.max(0.001));
-        let wait = {
-            let mut next = pace.lock().unwrap();
-            let now = Instant::now();
-            let start = (*next).max(now);
-            *next = start + gap;
-            start - now
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn send(&self, request: &HttpRequest, outbox_id: i64) -> anyhow::Result<HttpResponse> {
+    async fn send(&self, request: &HttpRequest, key: &str) -> anyhow::Result<HttpResponse> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
         let mut req = self.http.request(method, &request.url);
         for (k, v) in forwarded_headers(request) {
             req = req.header(k, v);
         }
-        // Storefronts can drop a repeated push; the key is stable per outbox row.
-        req = req.header("Idempotency-Key", format!("poshub-outbox-{outbox_id}"));
+        // Storefronts can drop a repeated push.
+        req = req.header("Idempotency-Key", key);
         // Which hub process sent it, for operators running several.
         req = req.header("X-Poshub-Worker", &self.owner);
         if let Some(body) = &request.body {
@@ -392,12 +582,153 @@ impl Worker {
     }
 }
 
+/// A row recorded without asking the connector: its change no longer
+/// applies, or the connector pushes nothing of its kind.
+fn nothing_to_push(item: &OutboxItem) -> Attempt {
+    let summary = match &item.change {
+        None => "the change no longer applies (unmapped or deleted)".to_string(),
+        Some(change) => format!(
+            "the store's connector pushes no {} changes",
+            match push_kind(change) {
+                ChangeKind::Stock => "stock",
+                ChangeKind::Price => "price",
+                ChangeKind::Status => "status",
+            }
+        ),
+    };
+    Ok(Pushed {
+        value: item
+            .change
+            .as_ref()
+            .map_or_else(|| "nothing to push".to_string(), PushChange::value),
+        response_status: None,
+        summary,
+        drift: None,
+    })
+}
+
+/// The wait a storefront asked for on a throttled or unavailable answer.
+fn asked_to_wait(response: &HttpResponse) -> Option<Duration> {
+    if !matches!(response.status, 429 | 503) {
+        return None;
+    }
+    response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3_600.0)))
+}
+
+/// A batch in flight: the changes as the connector sees them and what
+/// became of each so far.
+struct Batch {
+    pending: Vec<PendingChange>,
+    /// Per row: still going (what it pushes), or how it failed.
+    fates: Vec<Result<Pushed, Failure>>,
+}
+
+impl Batch {
+    fn new(items: &[OutboxItem], config: &serde_json::Value) -> Batch {
+        let pending = items
+            .iter()
+            .map(|item| PendingChange {
+                id: item.id as u64,
+                attempts: item.attempts.max(0) as u32,
+                confirmed: item.confirmed.clone(),
+                change: to_change(
+                    item.change
+                        .clone()
+                        .expect("batches hold rows with a change"),
+                    config,
+                ),
+            })
+            .collect();
+        let fates = items
+            .iter()
+            .map(|item| {
+                Ok(Pushed {
+                    value: item
+                        .change
+                        .as_ref()
+                        .map(PushChange::value)
+                        .unwrap_or_default(),
+                    response_status: None,
+                    summary: String::new(),
+                    drift: None,
+                })
+            })
+            .collect();
+        Batch { pending, fates }
+    }
+
+    /// The rows at `at` are being sent with the request `summary`.
+    fn about(&mut self, at: &[usize], summary: &str) {
+        for &i in at {
+            match &mut self.fates[i] {
+                Ok(p) => p.summary = summary.to_string(),
+                Err(f) => f.summary = summary.to_string(),
+            }
+        }
+    }
+
+    fn answered(&mut self, at: &[usize], status: u16) {
+        for &i in at {
+            if let Ok(p) = &mut self.fates[i] {
+                p.response_status = Some(i32::from(status));
+            }
+        }
+    }
+
+    fn drifted(&mut self, i: usize, found: String) {
+        let expected = self.pending[i].confirmed.clone();
+        if let Ok(p) = &mut self.fates[i] {
+            p.drift = Some(match expected {
+                Some(expected) => {
+                    format!("the storefront held {found} where the hub expected {expected}")
+                }
+                None => format!("the storefront held {found}"),
+            });
+        }
+    }
+
+    /// The rows at `at` failed (those that had not failed already).
+    fn fail(&mut self, at: &[usize], failure: &Failure) {
+        for &i in at {
+            if let Ok(p) = &self.fates[i] {
+                let failure = Failure {
+                    summary: if failure.summary.is_empty() {
+                        p.summary.clone()
+                    } else {
+                        failure.summary.clone()
+                    },
+                    response_status: failure.response_status.or(p.response_status),
+                    ..failure.clone()
+                };
+                self.fates[i] = Err(failure);
+            }
+        }
+    }
+
+    fn fail_all(&mut self, failure: &Failure) {
+        let all: Vec<usize> = (0..self.fates.len()).collect();
+        self.fail(&all, failure);
+    }
+
+    fn finish(self) -> Vec<Attempt> {
+        self.fates
+    }
+}
+
 /// A row whose planned requests (and follow-ups) all went through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pushed {
     value: String,
     response_status: Option<i32>,
     summary: String,
+    /// What the storefront held instead of what it last confirmed.
+    drift: Option<String>,
 }
 
 /// Why an attempt failed, and whether a later one may succeed.
@@ -422,17 +753,6 @@ impl Failure {
             retryable,
             retry_after: None,
         }
-    }
-
-    fn answered(self, response_status: Option<i32>) -> Failure {
-        Failure {
-            response_status,
-            ..self
-        }
-    }
-
-    fn about(self, summary: String) -> Failure {
-        Failure { summary, ..self }
     }
 
     fn after(self, wait: Duration) -> Failure {
@@ -462,6 +782,7 @@ fn delivery(
                 value: p.value,
                 response_status: p.response_status,
                 summary: p.summary,
+                drift: p.drift,
             }
         }
         Err(f) => f,
@@ -560,11 +881,13 @@ mod tests {
             value: "7".into(),
             response_status: Some(200),
             summary: "POST https://acme.myshopify.com/x".into(),
+            drift: None,
         };
         let PushOutcome::Sent {
             value,
             response_status,
             summary,
+            ..
         } = delivery(Ok(pushed), 1, &policy(), 0.5, at(0))
         else {
             panic!("not sent");
@@ -577,10 +900,12 @@ mod tests {
 
     #[test]
     fn a_failure_is_retried_or_dead_as_the_retry_rule_says() {
-        let failure = Failure::new("storefront asked to retry after 30 s".into(), true)
-            .answered(Some(429))
-            .about("PUT https://acme.myshopify.com/x".into())
-            .after(Duration::from_secs(30));
+        let failure = Failure {
+            response_status: Some(429),
+            summary: "PUT https://acme.myshopify.com/x".into(),
+            ..Failure::new("storefront asked to retry after 30 s".into(), true)
+        }
+        .after(Duration::from_secs(30));
         match delivery(Err(failure.clone()), 1, &policy(), 0.5, at(1_000)) {
             PushOutcome::Retry {
                 at: when,

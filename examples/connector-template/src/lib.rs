@@ -135,9 +135,9 @@ impl Connector for Acme {
         })])
     }
 
-    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
+    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
         let base = require_config(ctx, "base_url")?.trim_end_matches('/');
-        match change {
+        match &change.change {
             Change::Stock(s) => Ok(vec![json_request(
                 "PUT",
                 format!("{base}/api/stock/{}", s.reference_code),

@@ -313,9 +313,9 @@ impl Connector for Canonical {
         }
     }
 
-    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
+    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
         let base = require_config(ctx, "base_url")?.trim_end_matches('/');
-        Ok(vec![match change {
+        Ok(vec![match &change.change {
             Change::Stock(s) => json_request(
                 "POST",
                 format!("{base}/poshub/stock-levels"),

@@ -7,9 +7,9 @@ use serde::Serialize;
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::poshub::connector::log;
 use crate::{
-    BasicCredentials, CallContext, ConnectorInfo, Credential, Error, ErrorKind, Header,
-    HttpRequest, HttpResponse, Level, Outcome, SecretHeader, SignatureEncoding, SignatureScheme,
-    Topic, WebhookAuth,
+    BasicCredentials, CallContext, ChangeOutcome, ConnectorInfo, Credential, Error, ErrorKind,
+    Header, HttpRequest, HttpResponse, Level, PlannedRequest, PushLimits, Reading, Retry,
+    SecretHeader, SignatureEncoding, SignatureScheme, Topic, WebhookAuth,
 };
 
 fn error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> Error {
@@ -51,6 +51,12 @@ pub fn info(id: &str, version: &str, platform: &str) -> InfoBuilder {
         config_schema: "{}".to_string(),
         api_dialect: false,
         outbound_auth: vec![],
+        push_limits: PushLimits {
+            stock: 1,
+            price: 1,
+            status: 1,
+            concurrency: 0,
+        },
     })
 }
 
@@ -58,6 +64,21 @@ pub fn info(id: &str, version: &str, platform: &str) -> InfoBuilder {
 pub struct InfoBuilder(ConnectorInfo);
 
 impl InfoBuilder {
+    /// How many changes of each kind one planned request may carry (1 each
+    /// unless set; 0 pushes nothing of that kind).
+    pub fn push_limits(mut self, stock: u32, price: u32, status: u32) -> Self {
+        self.0.push_limits.stock = stock;
+        self.0.push_limits.price = price;
+        self.0.push_limits.status = status;
+        self
+    }
+
+    /// Requests in flight at once to one store (0: the host's default).
+    pub fn push_concurrency(mut self, requests: u32) -> Self {
+        self.0.push_limits.concurrency = requests;
+        self
+    }
+
     /// A webhook topic the connector translates.
     pub fn topic(mut self, name: &str, description: &str) -> Self {
         self.0.topics.push(Topic {
@@ -249,25 +270,61 @@ pub fn json_request(
 /// The usual reading of a response: 2xx done; 429 and 503 retry after
 /// `Retry-After` (or 30 s); 408 and other 5xx failed but retryable; any other
 /// status failed for good.
-pub fn default_outcome(response: &HttpResponse) -> Outcome {
+pub fn default_outcome(response: &HttpResponse) -> ChangeOutcome {
     let status = response.status;
     let excerpt =
         String::from_utf8_lossy(&response.body[..response.body.len().min(200)]).to_string();
     match status {
-        200..=299 => Outcome::Done,
+        200..=299 => ChangeOutcome::Done,
         429 | 503 => {
             let wait = header(&response.headers, "retry-after")
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .unwrap_or(30);
-            Outcome::RetryAfter(wait)
+            retry(wait, format!("storefront asked to retry after {wait} s"))
         }
-        408 | 500..=599 => Outcome::Failed(upstream(
+        408 | 500..=599 => ChangeOutcome::Failed(upstream(
             format!("storefront answered {status}: {excerpt}"),
             true,
         )),
-        _ => Outcome::Failed(upstream(
+        _ => ChangeOutcome::Failed(upstream(
             format!("storefront refused with {status}: {excerpt}"),
             false,
         )),
+    }
+}
+
+/// A change to try again after `seconds` (0: the host's backoff), and why.
+pub fn retry(seconds: u32, reason: impl Into<String>) -> ChangeOutcome {
+    ChangeOutcome::Retry(Retry {
+        after_seconds: seconds,
+        reason: reason.into(),
+    })
+}
+
+impl PlannedRequest {
+    /// A request carrying the changes at these positions, costing 1.
+    pub fn carrying(request: HttpRequest, changes: Vec<u32>) -> PlannedRequest {
+        PlannedRequest {
+            request,
+            changes,
+            cost: 1,
+        }
+    }
+}
+
+impl Reading {
+    /// The same outcome for all `n` changes a request carried.
+    pub fn all(n: usize, outcome: ChangeOutcome) -> Reading {
+        Reading::of(vec![outcome; n])
+    }
+
+    /// One outcome per change, nothing else.
+    pub fn of(outcomes: Vec<ChangeOutcome>) -> Reading {
+        Reading {
+            outcomes,
+            follow_ups: vec![],
+            drift: vec![],
+            budget: None,
+        }
     }
 }

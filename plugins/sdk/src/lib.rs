@@ -37,10 +37,11 @@ pub mod bindings {
 
 pub use bindings::poshub::connector::log::Level;
 pub use bindings::poshub::connector::types::{
-    ApiCommand, ApiRequest, ApiResponse, BasicCredentials, CallContext, Cancellation, Change,
-    Charge, ChargeKind, ConfigEntry, ConnectorInfo, Credential, Customer, Document, Error,
-    ErrorKind, Header, HttpRequest, HttpResponse, HubAnswer, ItemQuery, Order, OrderLine,
-    OrderQuery, OrderStatus, Outcome, Payment, Price, Refund, ReturnLine, SecretHeader, Shipping,
+    ApiCommand, ApiRequest, ApiResponse, BasicCredentials, Budget, CallContext, Cancellation,
+    Change, ChangeOutcome, Charge, ChargeKind, ConfigEntry, ConnectorInfo, Credential, Customer,
+    Document, Drift, Error, ErrorKind, Header, HttpRequest, HttpResponse, HubAnswer, ItemQuery,
+    Order, OrderLine, OrderQuery, OrderStatus, Payment, PendingChange, PlannedRequest, Price,
+    PushLimits, PushPlan, Reading, Refund, Refusal, Retry, ReturnLine, SecretHeader, Shipping,
     SignatureEncoding, SignatureScheme, StatusChange, StockLevel, Topic, WebhookAuth,
 };
 
@@ -85,21 +86,58 @@ pub trait Connector {
         Err(unsupported("this connector speaks no API dialect"))
     }
 
-    /// The requests that tell the storefront about a change.
-    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
+    /// The requests that tell the storefront about a batch of changes of
+    /// one kind (at most the `push_limits` of [`Connector::describe`]);
+    /// each request names the changes it carries by their position in
+    /// `changes`, and a change the connector cannot push is refused on its
+    /// own. `key` is unique to the batch and its attempt (for the
+    /// platform's idempotency keys). By default each change is planned on
+    /// its own by [`Connector::plan_change`], and its error refuses it.
+    fn plan_push(
+        ctx: &CallContext,
+        key: &str,
+        changes: &[PendingChange],
+    ) -> Result<PushPlan, Error> {
+        let _ = key;
+        let mut plan = PushPlan {
+            requests: vec![],
+            refused: vec![],
+        };
+        for (i, pending) in changes.iter().enumerate() {
+            match Self::plan_change(ctx, pending) {
+                Ok(requests) => plan.requests.extend(
+                    requests
+                        .into_iter()
+                        .map(|r| PlannedRequest::carrying(r, vec![i as u32])),
+                ),
+                Err(error) => plan.refused.push(Refusal {
+                    change: i as u32,
+                    error,
+                }),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The requests for one change, for a connector that sends one change
+    /// per request (the default `plan_push` calls it).
+    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
         let _ = (ctx, change);
         Err(unsupported("this connector pushes nothing"))
     }
 
-    /// What a storefront response means; by default the HTTP status decides.
+    /// What a storefront response means for each change the request
+    /// carried (`changes`, in its order); by default the HTTP status
+    /// decides for all of them ([`default_outcome`]).
     fn interpret_response(
         ctx: &CallContext,
-        change: &Change,
+        key: &str,
+        changes: &[PendingChange],
         request: &HttpRequest,
         response: &HttpResponse,
-    ) -> Result<Outcome, Error> {
-        let _ = (ctx, change, request);
-        Ok(default_outcome(response))
+    ) -> Result<Reading, Error> {
+        let _ = (ctx, key, request);
+        Ok(Reading::all(changes.len(), default_outcome(response)))
     }
 }
 
@@ -148,19 +186,21 @@ macro_rules! register {
 
             fn plan_push(
                 ctx: $crate::CallContext,
-                change: $crate::Change,
-            ) -> Result<Vec<$crate::HttpRequest>, $crate::Error> {
-                <$connector as $crate::Connector>::plan_push(&ctx, &change)
+                key: String,
+                changes: Vec<$crate::PendingChange>,
+            ) -> Result<$crate::PushPlan, $crate::Error> {
+                <$connector as $crate::Connector>::plan_push(&ctx, &key, &changes)
             }
 
             fn interpret_response(
                 ctx: $crate::CallContext,
-                change: $crate::Change,
+                key: String,
+                changes: Vec<$crate::PendingChange>,
                 request: $crate::HttpRequest,
                 response: $crate::HttpResponse,
-            ) -> Result<$crate::Outcome, $crate::Error> {
+            ) -> Result<$crate::Reading, $crate::Error> {
                 <$connector as $crate::Connector>::interpret_response(
-                    &ctx, &change, &request, &response,
+                    &ctx, &key, &changes, &request, &response,
                 )
             }
         }

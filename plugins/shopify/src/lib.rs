@@ -109,17 +109,18 @@ impl Connector for Shopify {
         }
     }
 
-    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
-        push::plan(ctx, change)
+    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
+        push::plan(ctx, &change.change)
     }
 
     fn interpret_response(
         ctx: &CallContext,
-        change: &Change,
+        _key: &str,
+        changes: &[PendingChange],
         request: &HttpRequest,
         response: &HttpResponse,
-    ) -> Result<Outcome, Error> {
-        push::interpret(ctx, change, request, response)
+    ) -> Result<Reading, Error> {
+        push::interpret(ctx, changes, request, response)
     }
 }
 

@@ -19,8 +19,8 @@
 
 use poshub_connector_sdk::{
     config_error, default_outcome, invalid_input, json_request, log, money, upstream, CallContext,
-    Change, Error, Header, HttpRequest, HttpResponse, Level, OrderStatus, Outcome, Price,
-    StatusChange, StockLevel,
+    Change, ChangeOutcome, Error, Header, HttpRequest, HttpResponse, Level, OrderStatus,
+    PendingChange, PlannedRequest, Price, Reading, StatusChange, StockLevel,
 };
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
@@ -44,16 +44,17 @@ pub fn plan(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Erro
 /// final).
 pub fn interpret(
     ctx: &CallContext,
-    change: &Change,
+    changes: &[PendingChange],
     request: &HttpRequest,
     response: &HttpResponse,
-) -> Result<Outcome, Error> {
+) -> Result<Reading, Error> {
     let lookup = request.method == "GET" && request.url.ends_with("/fulfillment_orders.json");
-    match change {
-        Change::Status(s) if lookup && (200..300).contains(&response.status) => {
-            fulfil_open(ctx, s, response)
-        }
-        _ => Ok(default_outcome(response)),
+    match changes {
+        [PendingChange {
+            change: Change::Status(s),
+            ..
+        }] if lookup && (200..300).contains(&response.status) => fulfil_open(ctx, s, response),
+        _ => Ok(Reading::all(changes.len(), default_outcome(response))),
     }
 }
 
@@ -165,17 +166,20 @@ fn fulfil_open(
     ctx: &CallContext,
     s: &StatusChange,
     response: &HttpResponse,
-) -> Result<Outcome, Error> {
+) -> Result<Reading, Error> {
     let body: Value = match serde_json::from_slice(&response.body) {
         Ok(body) => body,
         Err(e) => {
-            return Ok(Outcome::Failed(upstream(
-                format!(
-                    "order {}: the fulfillment orders answer is not JSON: {e}",
-                    s.online_reference_no
-                ),
-                false,
-            )))
+            return Ok(Reading::all(
+                1,
+                ChangeOutcome::Failed(upstream(
+                    format!(
+                        "order {}: the fulfillment orders answer is not JSON: {e}",
+                        s.online_reference_no
+                    ),
+                    false,
+                )),
+            ))
         }
     };
     let mut open = Vec::new();
@@ -198,7 +202,7 @@ fn fulfil_open(
                 s.online_reference_no
             ),
         );
-        return Ok(Outcome::Done);
+        return Ok(Reading::all(1, ChangeOutcome::Done));
     }
     let mut fulfillment = Map::new();
     fulfillment.insert(
@@ -211,12 +215,16 @@ fn fulfil_open(
     if let Some(tracking) = tracking_info(s) {
         fulfillment.insert("tracking_info".into(), tracking);
     }
-    Ok(Outcome::FollowUp(vec![json_request(
+    let fulfil = json_request(
         "POST",
         format!("{}/fulfillments.json", admin_base(ctx)?),
         &json!({ "fulfillment": fulfillment }),
         vec![],
-    )]))
+    );
+    Ok(Reading {
+        follow_ups: vec![PlannedRequest::carrying(fulfil, vec![0])],
+        ..Reading::of(vec![ChangeOutcome::FollowUp])
+    })
 }
 
 /// `{"company", "number"}` from the change's carrier and tracking number.

@@ -145,17 +145,23 @@ impl Connector for WooCommerce {
         }
     }
 
-    fn plan_push(ctx: &CallContext, change: &Change) -> Result<Vec<HttpRequest>, Error> {
-        push::plan(ctx, change)
+    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
+        push::plan(ctx, &change.change)
     }
 
     fn interpret_response(
         _: &CallContext,
-        change: &Change,
+        _key: &str,
+        changes: &[PendingChange],
         request: &HttpRequest,
         response: &HttpResponse,
-    ) -> Result<Outcome, Error> {
-        Ok(push::interpret(change, request, response))
+    ) -> Result<Reading, Error> {
+        Ok(Reading::of(
+            changes
+                .iter()
+                .map(|p| push::interpret(&p.change, request, response))
+                .collect(),
+        ))
     }
 }
 

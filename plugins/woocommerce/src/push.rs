@@ -172,7 +172,7 @@ fn is_id(id: &str) -> bool {
 /// What WooCommerce's answer means: the usual reading, except that a 404 on
 /// a product or variation means the store's mapping is stale, and 401/403
 /// mean the REST API key is wrong.
-pub fn interpret(change: &Change, request: &HttpRequest, response: &HttpResponse) -> Outcome {
+pub fn interpret(change: &Change, request: &HttpRequest, response: &HttpResponse) -> ChangeOutcome {
     let status = response.status;
     let reference_code = match change {
         Change::Stock(s) => Some(&s.reference_code),
@@ -180,14 +180,14 @@ pub fn interpret(change: &Change, request: &HttpRequest, response: &HttpResponse
         Change::Status(_) => None,
     };
     match (status, reference_code) {
-        (404, Some(code)) => Outcome::Failed(upstream(
+        (404, Some(code)) => ChangeOutcome::Failed(upstream(
             format!(
                 "WooCommerce has no product at {} (404): the store's mapping of `{code}` points at a product that no longer exists; map it to the current product or variation",
                 request.url
             ),
             false,
         )),
-        (401 | 403, _) => Outcome::Failed(config_error(format!(
+        (401 | 403, _) => ChangeOutcome::Failed(config_error(format!(
             "WooCommerce refused the REST API key ({status}): check the store's consumer_key and consumer_secret, that the key has read/write permission, and that base_url is https (WooCommerce takes basic auth only over HTTPS)"
         ))),
         _ => default_outcome(response),

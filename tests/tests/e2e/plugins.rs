@@ -230,11 +230,17 @@ async fn a_plugin_built_for_world_0_1_keeps_working(hub: TestHub) {
             .map(|p| p["world"].clone())
     };
     assert_eq!(world("test-world-0-1"), Some(json!("0.1.0")));
-    assert_eq!(world("canonical"), Some(json!("0.2.0")));
+    assert_eq!(world("canonical"), Some(json!("0.3.0")));
 
     hub.load_catalogue().await;
-    hub.create_connector_store("OLD", "test-world-0-1", SECRET, json!({}))
-        .await;
+    let fake = poshub_tests::FakeStorefront::start().await;
+    hub.create_connector_store(
+        "OLD",
+        "test-world-0-1",
+        SECRET,
+        json!({"base_url": fake.base}),
+    )
+    .await;
     // 2 x 100.00 mugs, 12% inside the price, due on delivery.
     let body = order("OLD-1", Some("BLR"), None, &[("MUG", 2, "100.00")], "cod");
     let bytes = body.to_string();
@@ -257,6 +263,87 @@ async fn a_plugin_built_for_world_0_1_keeps_working(hub: TestHub) {
         .as_str()
         .unwrap()
         .contains("translated by a 0.1.0 component"));
+
+    // It pushes too, one change per request, through the host's adapter of
+    // the worlds before batched pushes.
+    pushes_through_the_adapter(&hub, &fake, "OLD", "0.1.0", "8").await;
+}
+
+/// Maps MUG for `store` and waits for its level to reach `fake`, planned by
+/// a connector built for `world`.
+async fn pushes_through_the_adapter(
+    hub: &TestHub,
+    fake: &poshub_tests::FakeStorefront,
+    store: &str,
+    world: &str,
+    level: &str,
+) {
+    hub.map(store, &[("MUG", "old-mug")]).await.expect(200);
+    let pushed = fake
+        .wait_for(std::time::Duration::from_secs(5), |r| {
+            r.path == "/poshub/stock-levels" && r.body["reference_code"] == "MUG"
+        })
+        .await
+        .unwrap_or_else(|| panic!("no push from the {world} component"));
+    assert_eq!(pushed.body["available"], level);
+    assert_eq!(pushed.body["world"], world);
+    assert_eq!(pushed.body["external_id"], "old-mug");
+    let log = hub.wait_all_sent(store).await;
+    let stock = log.iter().find(|e| e["kind"] == "stock").unwrap();
+    assert_eq!(stock["sent_value"], level);
+    assert_eq!(stock["response_status"], 200);
+}
+
+/// A plugin built for `poshub:connector@0.2.0`, before batched pushes: it
+/// loads, says so, and its one-change pushes reach the storefront.
+async fn a_plugin_built_for_world_0_2_still_pushes(hub: TestHub) {
+    let dir = hub.plugins_dir.as_ref().unwrap().path().to_path_buf();
+    std::fs::copy(
+        poshub_tests::test_plugin("poshub_test_plugin_world_0_2.wasm"),
+        dir.join("old.wasm"),
+    )
+    .unwrap();
+    let r = hub.admin_post("/admin/v1/plugins/reload", json!({})).await;
+    assert_eq!(r.expect(200)["loaded"], json!(["test-world-0-2@0.2.0"]));
+    let listed = hub.admin_get("/admin/v1/plugins").await;
+    let old = listed
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "test-world-0-2")
+        .cloned()
+        .unwrap();
+    assert_eq!(old["world"], "0.2.0");
+
+    hub.load_catalogue().await;
+    let fake = poshub_tests::FakeStorefront::start().await;
+    hub.create_connector_store(
+        "OLD2",
+        "test-world-0-2",
+        SECRET,
+        json!({"base_url": fake.base}),
+    )
+    .await;
+    pushes_through_the_adapter(&hub, &fake, "OLD2", "0.2.0", "10").await;
+}
+
+mod world_0_2 {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        let hub =
+            poshub_tests::TestHub::start_with_plugins(poshub_tests::Backend::Sqlite, &[]).await;
+        super::a_plugin_built_for_world_0_2_still_pushes(hub.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        if let Some(hub) =
+            poshub_tests::TestHub::start_with_plugins(poshub_tests::Backend::Postgres, &[]).await
+        {
+            super::a_plugin_built_for_world_0_2_still_pushes(hub).await;
+        }
+    }
 }
 
 mod world_0_1 {

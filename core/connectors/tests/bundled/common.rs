@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use poshub_connectors::types::{
-    ApiCommand, ApiRequest, ApiResponse, CallContext, CanonicalOrder, Change, Document,
-    HttpRequest, HttpResponse, LineKeys, Outcome,
+    ApiCommand, ApiRequest, ApiResponse, CallContext, CanonicalOrder, Change, ChangeOutcome,
+    Document, HttpRequest, HttpResponse, LineKeys, PendingChange, PluginError, Reading,
 };
 use poshub_connectors::{verify_signature, Host, Limits, Plugin, Source};
 use poshub_model::codes::PaymentType;
@@ -156,15 +156,76 @@ pub fn validate(
     )
 }
 
-/// The requests a connector plans for a change.
-pub async fn plan(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> Vec<HttpRequest> {
-    let called = plugin
-        .plan_push(Limits::default(), ctx.clone(), change)
-        .await;
-    called.result.unwrap_or_else(|e| panic!("plan_push: {e}"))
+/// A lone change as a batch of one, never confirmed before.
+pub fn one(change: Change) -> Vec<PendingChange> {
+    vec![PendingChange {
+        id: 1,
+        attempts: 0,
+        confirmed: None,
+        change,
+    }]
 }
 
-/// What a connector makes of a storefront's response.
+/// The requests a connector plans for a lone change.
+pub async fn plan(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> Vec<HttpRequest> {
+    let called = plugin
+        .plan_push(
+            Limits::default(),
+            ctx.clone(),
+            "test-key".into(),
+            one(change),
+        )
+        .await;
+    let plan = called.result.unwrap_or_else(|e| panic!("plan_push: {e}"));
+    assert_eq!(plan.refused, vec![], "the change was refused");
+    plan.requests.into_iter().map(|p| p.request).collect()
+}
+
+/// Why a connector refuses a lone change (its plan must refuse it).
+pub async fn plan_refusal(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> PluginError {
+    let called = plugin
+        .plan_push(
+            Limits::default(),
+            ctx.clone(),
+            "test-key".into(),
+            one(change),
+        )
+        .await;
+    let plan = called.result.unwrap_or_else(|e| panic!("plan_push: {e}"));
+    assert_eq!(plan.requests, vec![], "a refused change sends nothing");
+    let [(0, error)] = <[(u32, PluginError); 1]>::try_from(plan.refused)
+        .unwrap_or_else(|r| panic!("expected one refusal, got {r:?}"))
+    else {
+        panic!("the refusal names another change");
+    };
+    error
+}
+
+/// What became of a lone change, as a connector read the answer to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    RetryAfter(u32),
+    FollowUp(Vec<HttpRequest>),
+    Failed(PluginError),
+}
+
+impl From<Reading> for Outcome {
+    fn from(reading: Reading) -> Outcome {
+        let [outcome] =
+            <[ChangeOutcome; 1]>::try_from(reading.outcomes).expect("one outcome for one change");
+        match outcome {
+            ChangeOutcome::Done => Outcome::Done,
+            ChangeOutcome::Retry { after_seconds, .. } => Outcome::RetryAfter(after_seconds),
+            ChangeOutcome::Failed(e) => Outcome::Failed(e),
+            ChangeOutcome::FollowUp => {
+                Outcome::FollowUp(reading.follow_ups.into_iter().map(|p| p.request).collect())
+            }
+        }
+    }
+}
+
+/// What a connector makes of a storefront's response to a lone change.
 pub async fn interpret(
     plugin: &Arc<Plugin>,
     ctx: &CallContext,
@@ -178,12 +239,31 @@ pub async fn interpret(
         headers: vec![],
         body: body.as_bytes().to_vec(),
     };
+    interpret_response(plugin, ctx, change, request, response).await
+}
+
+/// [`interpret`] with the whole response.
+pub async fn interpret_response(
+    plugin: &Arc<Plugin>,
+    ctx: &CallContext,
+    change: Change,
+    request: HttpRequest,
+    response: HttpResponse,
+) -> Outcome {
     let called = plugin
-        .interpret_response(Limits::default(), ctx.clone(), change, request, response)
+        .interpret_response(
+            Limits::default(),
+            ctx.clone(),
+            "test-key".into(),
+            one(change),
+            request,
+            response,
+        )
         .await;
     called
         .result
         .unwrap_or_else(|e| panic!("interpret_response: {e}"))
+        .into()
 }
 
 /// A planned request's body as JSON.

@@ -9,4 +9,5 @@ mod common;
 mod fuzz_regressions;
 mod gofrugal;
 mod shopify;
+mod wit_versions;
 mod woocommerce;

@@ -5,7 +5,7 @@
 use crate::common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, Outcome, PriceChange,
+    CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, PriceChange,
     ReturnLine, StatusChange, StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits};
@@ -879,15 +879,9 @@ fn status(status: &str, carrier: Option<&str>, tracking: Option<&str>) -> Change
     })
 }
 
-/// The error a plan ends in.
+/// Why the connector refuses a change.
 async fn plan_error(change: Change) -> poshub_connectors::types::PluginError {
-    let called = plugin("shopify")
-        .plan_push(Limits::default(), store(), change)
-        .await;
-    match called.result {
-        Err(CallError::Plugin(e)) => e,
-        other => panic!("expected a connector error, got {other:?}"),
-    }
+    plan_refusal(&plugin("shopify"), &store(), change).await
 }
 
 fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -953,13 +947,15 @@ async fn stock_without_ids_is_a_config_error() {
     assert_eq!(e.kind, ErrorKind::Config);
 
     let no_base = ctx(json!({}));
-    let called = plugin("shopify")
-        .plan_push(Limits::default(), no_base, stock("1", Some("1"), Some("2")))
-        .await;
+    let e = plan_refusal(
+        &plugin("shopify"),
+        &no_base,
+        stock("1", Some("1"), Some("2")),
+    )
+    .await;
     assert!(
-        matches!(called.result, Err(CallError::Plugin(ref e)) if e.kind == ErrorKind::Config && e.message.contains("base_url")),
-        "{:?}",
-        called.result
+        e.kind == ErrorKind::Config && e.message.contains("base_url"),
+        "{e:?}"
     );
 }
 
@@ -1179,16 +1175,9 @@ async fn responses_throttling_and_refusals() {
         headers: vec![("Retry-After".into(), "7".into())],
         body: br#"{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}"#.to_vec(),
     };
-    let called = p
-        .interpret_response(
-            Limits::default(),
-            store(),
-            change.clone(),
-            request.clone(),
-            throttled,
-        )
-        .await;
-    assert_eq!(called.result.unwrap(), Outcome::RetryAfter(7));
+    let outcome =
+        interpret_response(&p, &store(), change.clone(), request.clone(), throttled).await;
+    assert_eq!(outcome, Outcome::RetryAfter(7));
 
     // 422: Shopify refused the request; trying again will not help.
     let refused = interpret(

@@ -6,9 +6,9 @@ use crate::common::*;
 
 use poshub_connectors::types::{
     CanonicalOrder, Change, Credential, Document, ErrorKind, HttpRequest, HttpResponse, LineKeys,
-    Outcome, PriceChange, ReturnLine, SignatureEncoding, StatusChange, StorefrontStock,
+    PriceChange, ReturnLine, SignatureEncoding, StatusChange, StorefrontStock,
 };
-use poshub_connectors::{CallError, Limits};
+use poshub_connectors::Limits;
 use poshub_model::DomainError;
 use serde_json::{json, Value};
 
@@ -682,18 +682,11 @@ async fn stock_of_a_simple_product_floors_a_fractional_level() {
 #[tokio::test]
 async fn stock_without_a_mapped_id_is_a_config_error() {
     let plugin = plugin("woocommerce");
-    let called = plugin
-        .plan_push(Limits::default(), store(), stock(None, None, "5"))
-        .await;
-    match called.result {
-        Err(CallError::Plugin(e)) => {
-            assert_eq!(e.kind, ErrorKind::Config);
-            assert!(!e.retryable);
-            assert!(e.message.contains("`TEE-BLK-M`"), "{}", e.message);
-            assert!(e.message.contains("mapping"), "{}", e.message);
-        }
-        other => panic!("expected a config error, got {other:?}"),
-    }
+    let e = plan_refusal(&plugin, &store(), stock(None, None, "5")).await;
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert!(!e.retryable);
+    assert!(e.message.contains("`TEE-BLK-M`"), "{}", e.message);
+    assert!(e.message.contains("mapping"), "{}", e.message);
 }
 
 #[tokio::test]
@@ -765,17 +758,8 @@ async fn responses_retry_after_429_and_explain_a_stale_mapping_on_404() {
         headers: vec![("Retry-After".into(), "7".into())],
         body: vec![],
     };
-    let outcome = plugin
-        .interpret_response(
-            Limits::default(),
-            store(),
-            change.clone(),
-            request.clone(),
-            limited,
-        )
-        .await
-        .result
-        .expect("interpreted");
+    let outcome =
+        interpret_response(&plugin, &store(), change.clone(), request.clone(), limited).await;
     assert_eq!(outcome, Outcome::RetryAfter(7));
 
     let gone = r#"{"code":"woocommerce_rest_product_invalid_id","message":"Invalid ID.","data":{"status":404}}"#;

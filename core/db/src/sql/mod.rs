@@ -67,8 +67,8 @@ use super::{Backend, Db, DIALECT};
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
-    Actor, CatalogQuery, CatalogRow, Error, LedgerMismatch, LineRef, OrderQuery, OrderScope,
-    OutboxItem, PlaceOrder, Placed, PushChange, PushOutcome, Result,
+    Actor, CatalogQuery, CatalogRow, DueStore, Error, LedgerMismatch, LineRef, OrderQuery,
+    OrderScope, OutboxItem, PlaceOrder, Placed, PushChange, PushOutcome, Result,
 };
 
 pub(crate) mod bulk;

@@ -2,12 +2,67 @@
 
 use super::*;
 
+/// The rows a worker may claim at `$1` (now): due or with a lapsed lease,
+/// and the oldest unsent row of their thing (store and key).
+const CLAIMABLE: &str = "((o.status IN ('pending', 'failed') AND o.next_attempt_at <= $1) \
+     OR (o.status = 'sending' AND o.lease_until < $1)) \
+     AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.store_id = o.store_id AND p.key = o.key AND p.id < o.id \
+     AND p.status IN ('pending', 'sending', 'failed'))";
+
+/// What a store's own orders reserved of a variant at a location since
+/// `since`: the storefront took those sales off its level itself, so the
+/// level it holds is what it last confirmed less them.
+async fn sold_through(
+    conn: &mut Conn,
+    store_id: i64,
+    variant: Option<i64>,
+    location: Option<i64>,
+    since: DateTime<Utc>,
+) -> Result<Decimal> {
+    let quantities = sqlx::query_scalar::<Db, Dec>(
+        "SELECT m.quantity FROM stock_movements m JOIN sales_orders so ON so.id = m.order_id \
+         WHERE m.variant_id = $1 AND m.location_id = $2 AND m.kind = 'reservation' AND so.store_id = $3 \
+         AND m.at > $4",
+    )
+    .bind(variant)
+    .bind(location)
+    .bind(store_id)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(quantities.into_iter().map(|q| q.0).sum())
+}
+
 #[async_trait]
 impl crate::Outbox for Backend {
+    async fn due_stores(&self, limit: u32) -> Result<Vec<DueStore>> {
+        let at = now();
+        let rows = sqlx::query_as::<Db, (i64, String, String, Json<serde_json::Value>)>(&format!(
+            "SELECT s.id, s.code, s.connector, s.config FROM stores s JOIN \
+             (SELECT o.store_id, MIN(o.next_attempt_at) AS due FROM outbox o WHERE {claimable} \
+             GROUP BY o.store_id) d ON d.store_id = s.id WHERE s.enabled ORDER BY d.due, s.id LIMIT $2",
+            claimable = CLAIMABLE
+        ))
+        .bind(at)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, connector, config)| DueStore {
+                id,
+                code,
+                connector,
+                config: config.0,
+            })
+            .collect())
+    }
+
     async fn claim_outbox(
         &self,
         owner: &str,
         lease: std::time::Duration,
+        store: Option<i64>,
         limit: u32,
     ) -> Result<Vec<OutboxItem>> {
         let at = now();
@@ -18,19 +73,18 @@ impl crate::Outbox for Backend {
         let mut tx = self.write.begin().await?;
         let ids = sqlx::query_scalar::<Db, i64>(&format!(
             "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id IN (SELECT o.id FROM outbox o \
-             WHERE ((o.status IN ('pending', 'failed') AND o.next_attempt_at <= $3) \
-             OR (o.status = 'sending' AND o.lease_until < $3)) \
+             WHERE id IN (SELECT o.id FROM outbox o WHERE {claimable} AND ($5 IS NULL OR o.store_id = $5) \
              AND EXISTS (SELECT 1 FROM stores s WHERE s.id = o.store_id AND s.enabled) \
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.store_id = o.store_id AND p.key = o.key AND p.id < o.id \
-             AND p.status IN ('pending', 'sending', 'failed')) \
              ORDER BY o.next_attempt_at, o.id LIMIT $4{skip}) \
-             RETURNING id", skip = DIALECT.skip_locked
+             RETURNING id",
+            claimable = CLAIMABLE.replace("$1", "$3"),
+            skip = DIALECT.skip_locked
         ))
         .bind(owner)
         .bind(until)
         .bind(at)
         .bind(i64::from(limit))
+        .bind(store)
         .fetch_all(&mut *tx)
         .await?;
         let mut claimed = Vec::with_capacity(ids.len());
@@ -38,8 +92,9 @@ impl crate::Outbox for Backend {
             claimed.push(
                 sqlx::query::<Db>(
                     "SELECT o.id, o.store_id, o.kind, o.variant_id, o.location_id, o.order_id, o.attempts, \
-                     o.created_at, s.code, s.connector, s.config FROM outbox o JOIN stores s ON s.id = o.store_id \
-                     WHERE o.id = $1",
+                     o.created_at, s.code, s.connector, s.config, ss.value AS confirmed, ss.confirmed_at \
+                     FROM outbox o JOIN stores s ON s.id = o.store_id \
+                     LEFT JOIN sync_state ss ON ss.store_id = o.store_id AND ss.key = o.key WHERE o.id = $1",
                 )
                 .bind(id)
                 .fetch_one(&mut *tx)
@@ -159,6 +214,16 @@ impl crate::Outbox for Backend {
                     })
                 }
             };
+            let mut confirmed: Option<String> = row.try_get("confirmed")?;
+            if let (Some(value), "stock") = (&confirmed, kind.as_str()) {
+                let since: DateTime<Utc> = row.try_get("confirmed_at")?;
+                let location: Option<i64> = row.try_get("location_id")?;
+                let value = value
+                    .parse::<Decimal>()
+                    .map_err(|_| corrupt("sync_state", id, "value", value))?;
+                let sold = sold_through(&mut conn, store_id, variant, location, since).await?;
+                confirmed = Some((value - sold).normalize().to_string());
+            }
             items.push(OutboxItem {
                 id,
                 store_id,
@@ -168,66 +233,89 @@ impl crate::Outbox for Backend {
                 attempts: row.try_get("attempts")?,
                 created_at: row.try_get("created_at")?,
                 change,
+                confirmed,
             });
         }
         record_sources(&self.write, &sources).await?;
         Ok(items)
     }
 
-    async fn complete_outbox(&self, id: i64, owner: &str, delivery: &PushOutcome) -> Result<bool> {
+    async fn complete_outbox(
+        &self,
+        owner: &str,
+        deliveries: &[(i64, PushOutcome)],
+    ) -> Result<Vec<i64>> {
         let at = now();
-        let (status, next, response, error, summary, value) = match delivery {
-            PushOutcome::Sent {
-                value,
-                response_status,
-                summary,
-            } => ("sent", at, *response_status, None, summary, Some(value)),
-            PushOutcome::Retry {
-                at: next,
-                response_status,
-                error,
-                summary,
-            } => (
-                "failed",
-                *next,
-                *response_status,
-                Some(error.as_str()),
-                summary,
-                None,
-            ),
-            PushOutcome::Dead {
-                response_status,
-                error,
-                summary,
-            } => (
-                "dead",
-                at,
-                *response_status,
-                Some(error.as_str()),
-                summary,
-                None,
-            ),
-        };
+        let mut lost = Vec::new();
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query::<Db>(
-            "UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, \
-             lease_until = NULL, response_status = $3, error = $4, request_summary = $5, sent_value = $6, updated_at = $7, \
-             sent_at = CASE WHEN $1 = 'sent' THEN $7 ELSE sent_at END WHERE id = $8 AND lease_owner = $9 AND status = 'sending'",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(response)
-        .bind(error)
-        .bind(summary)
-        .bind(value)
-        .bind(at)
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if done {
+        for (id, delivery) in deliveries {
+            let (status, next, response, error, summary, value, drift) = match delivery {
+                PushOutcome::Sent {
+                    value,
+                    response_status,
+                    summary,
+                    drift,
+                } => (
+                    "sent",
+                    at,
+                    *response_status,
+                    None,
+                    summary,
+                    Some(value),
+                    drift.as_deref(),
+                ),
+                PushOutcome::Retry {
+                    at: next,
+                    response_status,
+                    error,
+                    summary,
+                } => (
+                    "failed",
+                    *next,
+                    *response_status,
+                    Some(error.as_str()),
+                    summary,
+                    None,
+                    None,
+                ),
+                PushOutcome::Dead {
+                    response_status,
+                    error,
+                    summary,
+                } => (
+                    "dead",
+                    at,
+                    *response_status,
+                    Some(error.as_str()),
+                    summary,
+                    None,
+                    None,
+                ),
+            };
+            let done = sqlx::query::<Db>(
+                "UPDATE outbox SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_owner = NULL, \
+                 lease_until = NULL, response_status = $3, error = $4, request_summary = $5, sent_value = $6, updated_at = $7, \
+                 sent_at = CASE WHEN $1 = 'sent' THEN $7 ELSE sent_at END, drift = COALESCE($10, drift) \
+                 WHERE id = $8 AND lease_owner = $9 AND status = 'sending'",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(response)
+            .bind(error)
+            .bind(summary)
+            .bind(value)
+            .bind(at)
+            .bind(id)
+            .bind(owner)
+            .bind(drift)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !done {
+                lost.push(*id);
+                continue;
+            }
             if let Some(value) = value {
                 sqlx::query::<Db>(
                     "INSERT INTO sync_state (store_id, key, value, confirmed_at) SELECT store_id, key, $2, $3 FROM outbox \
@@ -242,7 +330,7 @@ impl crate::Outbox for Backend {
             }
         }
         tx.commit().await?;
-        Ok(done)
+        Ok(lost)
     }
 
     async fn sync_log(
@@ -254,7 +342,7 @@ impl crate::Outbox for Backend {
         let mut conn = self.read.acquire().await?;
         let store = store_row(&mut conn, store_code).await?;
         let mut qb = QueryBuilder::<Db>::new(
-            "SELECT o.id, o.kind, o.status, o.attempts, o.next_attempt_at, o.sent_value, o.request_summary, \
+            "SELECT o.id, o.kind, o.status, o.attempts, o.next_attempt_at, o.sent_value, o.drift, o.request_summary, \
              o.response_status, o.error, o.created_at, o.updated_at, o.sent_at, o.source, v.reference_code, l.code AS location, \
              so.online_reference_no FROM outbox o LEFT JOIN variants v ON v.id = o.variant_id \
              LEFT JOIN locations l ON l.id = o.location_id LEFT JOIN sales_orders so ON so.id = o.order_id \
@@ -293,6 +381,7 @@ impl crate::Outbox for Backend {
                     attempts: r.try_get("attempts")?,
                     next_attempt_at: r.try_get("next_attempt_at")?,
                     sent_value: r.try_get("sent_value")?,
+                    drift: r.try_get("drift")?,
                     source: r.try_get("source")?,
                     request_summary: r.try_get("request_summary")?,
                     response_status: r.try_get("response_status")?,

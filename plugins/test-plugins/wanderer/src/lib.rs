@@ -15,7 +15,7 @@ impl Connector for Wanderer {
     fn webhook_auth(_: &str) -> Result<WebhookAuth, Error> {
         Ok(hmac_sha256_base64("X-Poshub-Signature"))
     }
-    fn plan_push(ctx: &CallContext, _: &Change) -> Result<Vec<HttpRequest>, Error> {
+    fn plan_change(ctx: &CallContext, _: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
         let target = require_config(ctx, "target")?;
         let mut extra = vec![];
         if let Some(host) = config(ctx, "host_header") {

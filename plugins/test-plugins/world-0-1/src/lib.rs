@@ -1,9 +1,13 @@
 //! A connector exactly as one was built for `poshub:connector@0.1.0`
 //! (`wit/0.1.0/`), with the bindings of that world and not the SDK (which
 //! follows the current one). Its `orders/create` takes the hub's own order
-//! JSON, its one line included, as the canonical connector did then.
+//! JSON, its one line included, as the canonical connector did then; it
+//! pushes stock levels one per call, as connectors did before 0.3.0.
 #![allow(clippy::too_many_arguments)] // generated lowering code
 wit_bindgen::generate!({ path: "../../../wit/0.1.0", world: "connector" });
+
+#[path = "../../legacy_push.rs"]
+mod push;
 
 use poshub::connector::log::{log, Level};
 use poshub::connector::types::*;
@@ -28,7 +32,7 @@ impl Guest for WorldZeroOne {
                 name: "orders/create".into(),
                 description: "the hub's order JSON".into(),
             }],
-            hosts: vec![],
+            hosts: vec!["*".into()],
             config_schema: "{}".into(),
             api_dialect: false,
             outbound_auth: vec![],
@@ -94,24 +98,24 @@ impl Guest for WorldZeroOne {
         Err(nope())
     }
 
-    fn plan_push(_: CallContext, _: Change) -> Result<Vec<HttpRequest>, Error> {
-        Err(nope())
+    fn plan_push(ctx: CallContext, change: Change) -> Result<Vec<HttpRequest>, Error> {
+        push::plan(&ctx, &change, "0.1.0")
     }
 
     fn interpret_response(
         _: CallContext,
         _: Change,
         _: HttpRequest,
-        _: HttpResponse,
+        response: HttpResponse,
     ) -> Result<Outcome, Error> {
-        Err(nope())
+        Ok(push::interpret(&response))
     }
 }
 
 fn nope() -> Error {
     Error {
         kind: ErrorKind::Unsupported,
-        message: "a 0.1.0 test connector does only orders/create".into(),
+        message: "a 0.1.0 test connector does only orders/create and stock".into(),
         retryable: false,
     }
 }
