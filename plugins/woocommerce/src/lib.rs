@@ -14,8 +14,9 @@
 //! webhook is created; that ping becomes no documents at all.
 //!
 //! Outbound ([`push`]), it plans WooCommerce REST API v3 calls against the
-//! store's `base_url`: stock and regular price of products and variations,
-//! and order status. The host adds HTTP basic authentication from the
+//! store's `base_url`: stock and regular price of products and variations
+//! through the batch endpoints (up to 100 a request: simple products
+//! together, variations per parent product), and order status. The host adds HTTP basic authentication from the
 //! store's `consumer_key` and `consumer_secret`, which never reach the plugin.
 //!
 //! WooCommerce line amounts exclude tax whatever the shop's "prices entered
@@ -75,6 +76,12 @@ fn config_schema() -> serde_json::Value {
             "location": {
                 "type": "string",
                 "description": "Hub location code the shop's orders are fulfilled from (optional: the store's only location when absent)"
+            },
+            "batch_items": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100,
+                "description": "Stock levels or prices per WooCommerce batch request (optional, default 100, WooCommerce's own limit): lower it for a shop whose woocommerce_rest_batch_items_limit filter is lower, or whose host times out saving 100 products in one request"
             }
         }
     })
@@ -101,9 +108,13 @@ impl Connector for WooCommerce {
         }
         // Shops live on their own domains; the host still only sends to the
         // host of the store's `base_url`.
+        // Stock and prices go through WooCommerce's batch endpoints, up to
+        // their limit of 100 items a request; an order's status is a
+        // request of its own.
         info.host("*")
             .config_schema(config_schema())
             .basic_auth("consumer_key", "consumer_secret")
+            .push_limits(push::BATCH_LIMIT, push::BATCH_LIMIT, 1)
             .build()
     }
 
@@ -145,8 +156,12 @@ impl Connector for WooCommerce {
         }
     }
 
-    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
-        push::plan(ctx, &change.change)
+    fn plan_push(
+        ctx: &CallContext,
+        _key: &str,
+        changes: &[PendingChange],
+    ) -> Result<PushPlan, Error> {
+        Ok(push::plan_push(ctx, changes))
     }
 
     fn interpret_response(
@@ -156,6 +171,11 @@ impl Connector for WooCommerce {
         request: &HttpRequest,
         response: &HttpResponse,
     ) -> Result<Reading, Error> {
+        if push::is_batch(request) {
+            return Ok(Reading::of(push::interpret_batch(
+                changes, request, response,
+            )));
+        }
         Ok(Reading::of(
             changes
                 .iter()
