@@ -196,7 +196,7 @@ pub fn plan_push(ctx: &CallContext, changes: &[PendingChange]) -> PushPlan {
     for u in updates.into_iter().rev() {
         match kept
             .iter()
-            .find(|k| k.kind == u.kind && k.target == u.target && k.number == u.number)
+            .find(|k| k.kind == u.kind && k.number == u.number)
         {
             Some(later) => plan.refused.push(Refusal {
                 change: u.change,
@@ -527,10 +527,14 @@ pub fn interpret_batch(
                 Ok(u) => u,
                 Err(e) => return ChangeOutcome::Failed(e),
             };
-            // The answer keeps the request's order; the id must agree.
+            // The answer keeps the request's order; the id it echoes must
+            // agree (an item without one is taken by its position).
             let item = items
                 .get(j)
-                .filter(|item| item_id(item) == Some(u.number))
+                .filter(|item| match item.get("id") {
+                    None | Some(Value::Null) => true,
+                    Some(_) => item_id(item) == Some(u.number),
+                })
                 .or_else(|| {
                     let mut same = items.iter().filter(|i| item_id(i) == Some(u.number));
                     same.next().filter(|_| same.next().is_none())

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use poshub_connectors::types::{
     ApiCommand, ApiRequest, ApiResponse, CallContext, CanonicalOrder, Change, ChangeOutcome,
-    Document, HttpRequest, HttpResponse, LineKeys, PendingChange, PluginError, Reading,
+    Document, HttpRequest, HttpResponse, LineKeys, PendingChange, PlannedRequest, PluginError,
+    PushPlan, Reading,
 };
 use poshub_connectors::{verify_signature, Host, Limits, Plugin, Source};
 use poshub_model::codes::PaymentType;
@@ -308,4 +309,95 @@ pub async fn render_api(
         )
         .await;
     called.result.unwrap_or_else(|e| panic!("render_api: {e}"))
+}
+
+/// Changes as a batch, never confirmed before, with ids 1, 2, ...
+pub fn pending(changes: Vec<Change>) -> Vec<PendingChange> {
+    changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| PendingChange {
+            id: i as u64 + 1,
+            attempts: 0,
+            confirmed: None,
+            change,
+        })
+        .collect()
+}
+
+/// What a connector plans for a batch of changes (its requests and refusals).
+pub async fn plan_batch(
+    plugin: &Arc<Plugin>,
+    ctx: &CallContext,
+    batch: &[PendingChange],
+) -> PushPlan {
+    let called = plugin
+        .plan_push(
+            Limits::default(),
+            ctx.clone(),
+            "test-key".into(),
+            batch.to_vec(),
+        )
+        .await;
+    called.result.unwrap_or_else(|e| panic!("plan_push: {e}"))
+}
+
+/// The changes of `batch` a planned request carries, in its order.
+pub fn carried(batch: &[PendingChange], planned: &PlannedRequest) -> Vec<PendingChange> {
+    planned
+        .changes
+        .iter()
+        .map(|&i| batch[i as usize].clone())
+        .collect()
+}
+
+/// What a connector makes of a storefront's response to a planned request
+/// of `batch`: one outcome per change it carried.
+pub async fn interpret_planned(
+    plugin: &Arc<Plugin>,
+    ctx: &CallContext,
+    batch: &[PendingChange],
+    planned: &PlannedRequest,
+    response: HttpResponse,
+) -> Vec<Outcome> {
+    let changes = carried(batch, planned);
+    let n = changes.len();
+    let called = plugin
+        .interpret_response(
+            Limits::default(),
+            ctx.clone(),
+            "test-key".into(),
+            changes,
+            planned.request.clone(),
+            response,
+        )
+        .await;
+    let reading = called
+        .result
+        .unwrap_or_else(|e| panic!("interpret_response: {e}"));
+    assert_eq!(reading.outcomes.len(), n, "one outcome per change carried");
+    let follow_ups: Vec<HttpRequest> = reading
+        .follow_ups
+        .iter()
+        .map(|p| p.request.clone())
+        .collect();
+    reading
+        .outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            ChangeOutcome::Done => Outcome::Done,
+            ChangeOutcome::Retry { after_seconds, .. } => Outcome::RetryAfter(after_seconds),
+            ChangeOutcome::Failed(e) => Outcome::Failed(e),
+            ChangeOutcome::FollowUp => Outcome::FollowUp(follow_ups.clone()),
+        })
+        .collect()
+}
+
+/// A JSON response with this status.
+pub fn json_response(status: u16, body: &Value) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string().into_bytes(),
+    }
 }
