@@ -167,13 +167,7 @@ pub fn plan_push(ctx: &CallContext, changes: &[PendingChange]) -> PushPlan {
             return plan;
         }
     };
-    let size = match batch_items(ctx) {
-        Ok(size) => size,
-        Err(e) => {
-            refuse_all(&mut plan, e);
-            return plan;
-        }
-    };
+    let size = batch_items(ctx);
     let mut updates: Vec<Update> = Vec::new();
     for (i, pending) in changes.iter().enumerate() {
         let i = i as u32;
@@ -216,8 +210,17 @@ pub fn plan_push(ctx: &CallContext, changes: &[PendingChange]) -> PushPlan {
         }
     }
     for ((_, target), group) in groups {
-        for chunk in group.chunks(size) {
-            plan.requests.push(request_for(base, &target, chunk));
+        match &size {
+            Ok(size) => {
+                for chunk in group.chunks(*size) {
+                    plan.requests.push(request_for(base, &target, chunk));
+                }
+            }
+            // A wrong `batch_items` holds back stock and prices, not statuses.
+            Err(e) => plan.refused.extend(group.iter().map(|u| Refusal {
+                change: u.change,
+                error: e.clone(),
+            })),
         }
     }
     plan.refused.sort_by_key(|r| r.change);

@@ -1079,6 +1079,9 @@ async fn a_parent_with_150_variations_is_two_requests_of_100_and_50() {
         let (_, e) = &plan.refused[0];
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains("`batch_items` is `"), "{}", e.message);
+        // An order's status does not wait on it.
+        let plan = plan_batch(&plugin, &wrong, &pending(vec![status("delivered")])).await;
+        assert_eq!((plan.requests.len(), plan.refused.len()), (1, 0), "{bad}");
     }
 }
 
