@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 pub use reqwest;
 pub use serde_json;
 
+pub mod fake_woo;
 pub mod typed;
 pub use typed::{Bill, Order, Problem};
 

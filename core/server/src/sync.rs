@@ -197,6 +197,13 @@ fn store_concurrency(config: &serde_json::Value, limits: &PushLimits, default: u
 /// Splits a store's claimed rows into batches of one kind, at most the
 /// connector's limit for the kind each; rows with nothing to push any more,
 /// or of a kind the connector does not push, come back on their own.
+///
+/// Within a kind, rows of one storefront product (their mapping's parent
+/// id) come side by side, oldest first: a connector that must send each
+/// product's variants apart (WooCommerce's variations, one request per
+/// parent) then gets whole products in a batch and sends as few requests
+/// as its limits allow. The order no longer depends on the order the
+/// database returned the claim in, so the same rows give the same batches.
 fn batches(items: Vec<OutboxItem>, limits: &PushLimits) -> (Vec<Vec<OutboxItem>>, Vec<OutboxItem>) {
     let mut by_kind: Vec<(ChangeKind, Vec<OutboxItem>)> = Vec::new();
     let mut alone = Vec::new();
@@ -215,7 +222,8 @@ fn batches(items: Vec<OutboxItem>, limits: &PushLimits) -> (Vec<Vec<OutboxItem>>
         }
     }
     let mut out = Vec::new();
-    for (kind, rows) in by_kind {
+    for (kind, mut rows) in by_kind {
+        rows.sort_by(|a, b| product_of(a).cmp(&product_of(b)).then(a.id.cmp(&b.id)));
         let size = limits.of(kind) as usize;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
@@ -223,6 +231,17 @@ fn batches(items: Vec<OutboxItem>, limits: &PushLimits) -> (Vec<Vec<OutboxItem>>
         }
     }
     (out, alone)
+}
+
+/// The storefront product a row's change belongs to: its mapping's parent
+/// id, when it has one.
+fn product_of(item: &OutboxItem) -> Option<&str> {
+    match item.change.as_ref()? {
+        PushChange::Stock { parent_id, .. } | PushChange::Price { parent_id, .. } => {
+            parent_id.as_deref()
+        }
+        PushChange::Status { .. } => None,
+    }
 }
 
 fn push_kind(change: &PushChange) -> ChangeKind {
@@ -873,6 +892,54 @@ mod tests {
 
     fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    fn row(id: i64, parent: Option<&str>) -> OutboxItem {
+        OutboxItem {
+            id,
+            store_id: 1,
+            store_code: "WOO".into(),
+            connector: "woocommerce".into(),
+            config: serde_json::json!({}),
+            attempts: 0,
+            created_at: at(0),
+            change: Some(PushChange::Stock {
+                reference_code: format!("V{id}"),
+                external_id: Some(id.to_string()),
+                parent_id: parent.map(str::to_string),
+                inventory_id: None,
+                location: "BLR".into(),
+                available: rust_decimal::Decimal::ONE,
+            }),
+            confirmed: None,
+        }
+    }
+
+    #[test]
+    fn batches_keep_a_products_rows_together_oldest_first() {
+        // A claim as Postgres may return it: ids out of order, products mixed.
+        let claim = vec![
+            row(7, Some("22")),
+            row(2, None),
+            row(5, Some("40")),
+            row(1, Some("22")),
+            row(4, Some("40")),
+            row(3, Some("22")),
+            row(6, None),
+        ];
+        let limits = PushLimits {
+            stock: 3,
+            price: 3,
+            status: 1,
+            concurrency: 0,
+        };
+        let (out, alone) = batches(claim, &limits);
+        assert!(alone.is_empty());
+        let ids: Vec<Vec<i64>> = out
+            .iter()
+            .map(|b| b.iter().map(|i| i.id).collect())
+            .collect();
+        assert_eq!(ids, [vec![2, 6, 1], vec![3, 7, 4], vec![5]]);
     }
 
     #[test]

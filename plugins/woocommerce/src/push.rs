@@ -167,13 +167,7 @@ pub fn plan_push(ctx: &CallContext, changes: &[PendingChange]) -> PushPlan {
             return plan;
         }
     };
-    let size = match batch_items(ctx) {
-        Ok(size) => size,
-        Err(e) => {
-            refuse_all(&mut plan, e);
-            return plan;
-        }
-    };
+    let size = batch_items(ctx);
     let mut updates: Vec<Update> = Vec::new();
     for (i, pending) in changes.iter().enumerate() {
         let i = i as u32;
@@ -216,8 +210,17 @@ pub fn plan_push(ctx: &CallContext, changes: &[PendingChange]) -> PushPlan {
         }
     }
     for ((_, target), group) in groups {
-        for chunk in group.chunks(size) {
-            plan.requests.push(request_for(base, &target, chunk));
+        match &size {
+            Ok(size) => {
+                for chunk in group.chunks(*size) {
+                    plan.requests.push(request_for(base, &target, chunk));
+                }
+            }
+            // A wrong `batch_items` holds back stock and prices, not statuses.
+            Err(e) => plan.refused.extend(group.iter().map(|u| Refusal {
+                change: u.change,
+                error: e.clone(),
+            })),
         }
     }
     plan.refused.sort_by_key(|r| r.change);
@@ -430,8 +433,11 @@ fn refused_key(status: u16) -> Error {
 }
 
 /// What WooCommerce's answer to a single-item request means: the usual
-/// reading, except that a 404 on a product or variation means the store's
-/// mapping is stale, and 401/403 mean the REST API key is wrong.
+/// reading, except that a 404 on a product or variation, or the 400
+/// `woocommerce_rest_product_invalid_id` / `..._variation_invalid_id` that
+/// `WC_REST_CRUD_Controller::update_item` answers for an id it does not
+/// have, means the store's mapping is stale, and 401/403 mean the REST API
+/// key is wrong.
 pub fn interpret(change: &Change, request: &HttpRequest, response: &HttpResponse) -> ChangeOutcome {
     let status = response.status;
     let reference_code = match change {
@@ -439,7 +445,26 @@ pub fn interpret(change: &Change, request: &HttpRequest, response: &HttpResponse
         Change::Price(p) => Some(&p.reference_code),
         Change::Status(_) => None,
     };
+    let invalid_id = || {
+        serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|b| b.get("code").and_then(Value::as_str).map(str::to_string))
+            .is_some_and(|code| {
+                matches!(
+                    code.as_str(),
+                    "woocommerce_rest_product_invalid_id"
+                        | "woocommerce_rest_product_variation_invalid_id"
+                )
+            })
+    };
     match (status, reference_code) {
+        (400, Some(code)) if invalid_id() => ChangeOutcome::Failed(upstream(
+            format!(
+                "WooCommerce has no product at {} (400 invalid id): the store's mapping of `{code}` points at a product that no longer exists; map it to the current product or variation",
+                request.url
+            ),
+            false,
+        )),
         (404, Some(code)) => ChangeOutcome::Failed(upstream(
             format!(
                 "WooCommerce has no product at {} (404): the store's mapping of `{code}` points at a product that no longer exists; map it to the current product or variation",

@@ -16,3 +16,4 @@ mod sync;
 mod tls;
 mod walkthrough;
 mod webhooks;
+mod woo_batch;

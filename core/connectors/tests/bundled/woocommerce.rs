@@ -1079,6 +1079,9 @@ async fn a_parent_with_150_variations_is_two_requests_of_100_and_50() {
         let (_, e) = &plan.refused[0];
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains("`batch_items` is `"), "{}", e.message);
+        // An order's status does not wait on it.
+        let plan = plan_batch(&plugin, &wrong, &pending(vec![status("delivered")])).await;
+        assert_eq!((plan.requests.len(), plan.refused.len()), (1, 0), "{bad}");
     }
 }
 
@@ -1490,4 +1493,45 @@ async fn real_answer_shapes_are_read() {
         e.message
     );
     assert!(e.message.contains("ID no válido."), "{}", e.message);
+}
+
+/// A single PUT to an id WooCommerce does not have answers 400 (not 404):
+/// `WC_REST_CRUD_Controller::update_item` returns `..._invalid_id` with
+/// status 400.
+#[tokio::test]
+async fn a_single_put_to_an_unknown_id_names_the_stale_mapping() {
+    let plugin = plugin("woocommerce");
+    let change = level("TOY-Red-S", Some("23"), Some("22"), "BLR", "7");
+    let request = plan(&plugin, &store(), change.clone()).await.remove(0);
+    let body = r#"{"code":"woocommerce_rest_product_variation_invalid_id","message":"Invalid ID.","data":{"status":400}}"#;
+    match interpret(
+        &plugin,
+        &store(),
+        change.clone(),
+        request.clone(),
+        400,
+        body,
+    )
+    .await
+    {
+        Outcome::Failed(e) => {
+            assert!(!e.retryable);
+            assert!(
+                e.message
+                    .contains("mapping of `TOY-Red-S` points at a product that no longer exists"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // Another 400 stays WooCommerce's refusal.
+    let other = r#"{"code":"rest_invalid_param","message":"Invalid parameter(s): stock_quantity","data":{"status":400}}"#;
+    match interpret(&plugin, &store(), change, request, 400, other).await {
+        Outcome::Failed(e) => {
+            assert!(!e.retryable);
+            assert!(e.message.contains("refused with 400"), "{}", e.message);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }
