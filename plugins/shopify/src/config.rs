@@ -8,8 +8,14 @@
 use poshub_connector_sdk::{config, config_error, require_config, CallContext, Error};
 use serde_json::{json, Value};
 
-/// The Admin API version used when the store's config names none.
-pub const DEFAULT_API_VERSION: &str = "2024-10";
+/// The Admin API version used when the store's config names none: the
+/// current stable one (released 2026-10-01, supported until 2027-10).
+pub const DEFAULT_API_VERSION: &str = "2026-10";
+
+/// The oldest version the connector speaks: from 2026-04 on,
+/// `inventorySetQuantities` takes `changeFromQuantity` and the
+/// `@idempotent` directive, which older versions do not know.
+pub const OLDEST_API_VERSION: &str = "2026-04";
 
 /// Gateway names that always mean cash on delivery (compared ignoring case).
 const COD_GATEWAYS: &[&str] = &["cash on delivery (cod)", "cash_on_delivery", "cod"];
@@ -38,7 +44,7 @@ pub fn schema() -> Value {
             },
             "api_version": {
                 "type": "string",
-                "description": "Admin API version of the requests",
+                "description": "GraphQL Admin API version of the requests (2026-04 or later, or unstable)",
                 "default": DEFAULT_API_VERSION,
                 "pattern": "^([0-9]{4}-[0-9]{2}|unstable)$"
             },
@@ -114,8 +120,9 @@ fn extra_cod_gateways(raw: &str) -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// Where Admin API requests go: `{base_url}/admin/api/{api_version}`.
-pub fn admin_base(ctx: &CallContext) -> Result<String, Error> {
+/// Where GraphQL Admin API requests go:
+/// `{base_url}/admin/api/{api_version}/graphql.json`.
+pub fn graphql_endpoint(ctx: &CallContext) -> Result<String, Error> {
     let base = require_config(ctx, "base_url")?
         .trim()
         .trim_end_matches('/');
@@ -131,5 +138,14 @@ pub fn admin_base(ctx: &CallContext) -> Result<String, Error> {
             "`api_version` `{version}` is not a Shopify API version such as {DEFAULT_API_VERSION}"
         )));
     }
-    Ok(format!("{base}/admin/api/{version}"))
+    // `YYYY-MM` compares as text; `unstable` is the newest of all.
+    let dated = version.len() == 7 && version.as_bytes()[4] == b'-';
+    if (dated && version < OLDEST_API_VERSION) || (!dated && version != "unstable") {
+        return Err(config_error(format!(
+            "`api_version` `{version}` is not supported: stock is set with compare quantities \
+             and idempotency keys, which need {OLDEST_API_VERSION} or later \
+             (default {DEFAULT_API_VERSION})"
+        )));
+    }
+    Ok(format!("{base}/admin/api/{version}/graphql.json"))
 }

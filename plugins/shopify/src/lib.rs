@@ -15,8 +15,8 @@
 //!
 //! An order's `online-reference-no` is Shopify's numeric order `id`, so the
 //! hub's dedupe makes `orders/paid` after `orders/create` (or a redelivery)
-//! harmless. Outbound, stock, prices and order statuses become Admin API
-//! requests (see [`push`]). The connector is a pure translator: no network,
+//! harmless. Outbound, stock, prices and order statuses become GraphQL Admin
+//! API requests (see [`push`]), batched and paced by the store's cost budget. The connector is a pure translator: no network,
 //! clock or secrets; see README.md for every mapping rule.
 
 use poshub_connector_sdk::*;
@@ -24,6 +24,7 @@ use serde_json::Value;
 
 mod catalog;
 mod config;
+mod graphql;
 mod json;
 mod order;
 mod push;
@@ -71,6 +72,8 @@ impl Connector for Shopify {
             .host("*.myshopify.com")
             .config_schema(config::schema())
             .secret_header("X-Shopify-Access-Token", "access_token")
+            .push_limits(push::STOCK_PER_REQUEST, push::PRICES_PER_REQUEST, 1)
+            .push_concurrency(2)
             .build()
     }
 
@@ -109,18 +112,22 @@ impl Connector for Shopify {
         }
     }
 
-    fn plan_change(ctx: &CallContext, change: &PendingChange) -> Result<Vec<HttpRequest>, Error> {
-        push::plan(ctx, &change.change)
+    fn plan_push(
+        ctx: &CallContext,
+        key: &str,
+        changes: &[PendingChange],
+    ) -> Result<PushPlan, Error> {
+        push::plan(ctx, key, changes)
     }
 
     fn interpret_response(
         ctx: &CallContext,
-        _key: &str,
+        key: &str,
         changes: &[PendingChange],
         request: &HttpRequest,
         response: &HttpResponse,
     ) -> Result<Reading, Error> {
-        push::interpret(ctx, changes, request, response)
+        push::interpret(ctx, key, changes, request, response)
     }
 }
 

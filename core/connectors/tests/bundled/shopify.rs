@@ -5,8 +5,9 @@
 use crate::common::*;
 
 use poshub_connectors::types::{
-    CanonicalOrder, Change, Document, ErrorKind, HttpRequest, HttpResponse, PriceChange,
-    ReturnLine, StatusChange, StorefrontStock,
+    Budget, CanonicalOrder, Change, ChangeOutcome, Document, Drift, ErrorKind, HttpRequest,
+    HttpResponse, PendingChange, PlannedRequest, PriceChange, Reading, ReturnLine, StatusChange,
+    StorefrontStock,
 };
 use poshub_connectors::{CallError, Limits};
 use poshub_model::DomainError;
@@ -124,7 +125,7 @@ async fn describes_itself() {
     }
     assert_eq!(props["webhook_secret"]["writeOnly"], true);
     assert_eq!(props["access_token"]["writeOnly"], true);
-    assert_eq!(props["api_version"]["default"], "2024-10");
+    assert_eq!(props["api_version"]["default"], "2026-10");
     assert_eq!(props["location_ids"]["type"], "object");
     assert_eq!(props["cod_gateways"]["type"], "array");
 }
@@ -869,6 +870,11 @@ fn stock(available: &str, inventory: Option<&str>, location: Option<&str>) -> Ch
     })
 }
 
+/// A stock change of inventory item `item` at the configured location.
+fn level(item: &str, available: &str) -> Change {
+    stock(available, Some(item), Some("655441491"))
+}
+
 fn status(status: &str, carrier: Option<&str>, tracking: Option<&str>) -> Change {
     Change::Status(StatusChange {
         order_id: 42,
@@ -876,6 +882,16 @@ fn status(status: &str, carrier: Option<&str>, tracking: Option<&str>) -> Change
         status: status.into(),
         carrier: carrier.map(Into::into),
         tracking_number: tracking.map(Into::into),
+    })
+}
+
+fn price(code: &str, variant: &str, product: Option<&str>, amount: &str) -> Change {
+    Change::Price(PriceChange {
+        reference_code: code.into(),
+        external_id: Some(variant.into()),
+        external_parent_id: product.map(Into::into),
+        price: amount.into(),
+        mrp: None,
     })
 }
 
@@ -892,43 +908,143 @@ fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+const GRAPHQL: &str = "https://demo-shop.myshopify.com/admin/api/2026-10/graphql.json";
+
+/// A GraphQL answer with the Standard plan's throttle status.
+fn answer(data: Value) -> HttpResponse {
+    json_response(
+        200,
+        &json!({"data": data, "extensions": {"cost": {"requestedQueryCost": 10,
+            "actualQueryCost": 10, "throttleStatus": {"maximumAvailable": 2000.0,
+            "currentlyAvailable": 1990, "restoreRate": 100.0}}}}),
+    )
+}
+
+/// The operation name, document and variables of a planned request.
+fn operation(request: &HttpRequest) -> (String, String, Value) {
+    let body = body_json(request);
+    (
+        body["operationName"].as_str().unwrap().to_string(),
+        body["query"].as_str().unwrap().to_string(),
+        body["variables"].clone(),
+    )
+}
+
+/// The whole reading of an answer to a planned request of `batch`.
+async fn reading(
+    batch: &[PendingChange],
+    planned: &PlannedRequest,
+    response: HttpResponse,
+) -> Reading {
+    plugin("shopify")
+        .interpret_response(
+            Limits::default(),
+            store(),
+            "test-key".into(),
+            carried(batch, planned),
+            planned.request.clone(),
+            response,
+        )
+        .await
+        .result
+        .unwrap_or_else(|e| panic!("interpret_response: {e}"))
+}
+
 #[tokio::test]
-async fn stock_sets_the_inventory_level() {
+async fn stock_sets_quantities_with_compare_and_idempotency_key() {
     let p = plugin("shopify");
-    let change = stock("12", Some("45337395429613"), Some("655441491"));
-    let requests = plan(&p, &store(), change).await;
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!(r.method, "POST");
     assert_eq!(
-        r.url,
-        "https://demo-shop.myshopify.com/admin/api/2024-10/inventory_levels/set.json"
+        (
+            p.info.push_limits.stock,
+            p.info.push_limits.price,
+            p.info.push_limits.status
+        ),
+        (250, 250, 1)
     );
+    let mut batch = pending(vec![
+        level("45337395429613", "12"),
+        level("45337395462381", "3.5"),
+        level("45337395495149", "-0.5"),
+    ]);
+    // The hub saw Shopify confirm 15 for the first; never for the others.
+    batch[0].confirmed = Some("15".into());
+    let planned_batch = plan_batch(&p, &store(), &batch).await;
+    assert_eq!(planned_batch.refused, vec![]);
+    assert_eq!(
+        planned_batch.requests.len(),
+        1,
+        "one request for the three levels"
+    );
+    let planned = &planned_batch.requests[0];
+    assert_eq!(planned.changes, vec![0, 1, 2]);
+    assert_eq!(planned.cost, 10);
+    let r = &planned.request;
+    assert_eq!((r.method.as_str(), r.url.as_str()), ("POST", GRAPHQL));
     assert_eq!(header(r, "content-type"), Some("application/json"));
     // The plugin never sees the token; the host adds it.
     assert_eq!(header(r, "X-Shopify-Access-Token"), None);
+    let (name, query, variables) = operation(r);
+    assert_eq!(name, "PoshubSetStock");
+    assert!(
+        query.contains("inventorySetQuantities(input: $input) @idempotent(key: $key)"),
+        "{query}"
+    );
+    let input = &variables["input"];
+    assert_eq!(input["name"], "available");
+    assert_eq!(input["reason"], "correction");
     assert_eq!(
-        body_json(r),
-        json!({"location_id": 655441491u64, "inventory_item_id": 45337395429613u64, "available": 12})
+        input["quantities"],
+        json!([
+            {"inventoryItemId": "gid://shopify/InventoryItem/45337395429613",
+             "locationId": "gid://shopify/Location/655441491", "quantity": 12, "changeFromQuantity": 15},
+            // Whole units: the floor of a fractional level; never confirmed:
+            // an explicit null (Shopify refuses a quantity that leaves it out).
+            {"inventoryItemId": "gid://shopify/InventoryItem/45337395462381",
+             "locationId": "gid://shopify/Location/655441491", "quantity": 3, "changeFromQuantity": null},
+            {"inventoryItemId": "gid://shopify/InventoryItem/45337395495149",
+             "locationId": "gid://shopify/Location/655441491", "quantity": -1, "changeFromQuantity": null}
+        ])
+    );
+    let key = variables["key"].as_str().unwrap();
+    assert!(key.starts_with("test-key-"), "{key}");
+    // The same input repeats its key; another input has another.
+    let again = plan_batch(&p, &store(), &batch).await;
+    assert_eq!(operation(&again.requests[0].request).2["key"], key);
+    batch[0].confirmed = Some("14".into());
+    let other = plan_batch(&p, &store(), &batch).await;
+    assert_ne!(operation(&other.requests[0].request).2["key"], key);
+
+    // Shopify set them: done, and its budget reported.
+    let read = reading(
+        &batch,
+        planned,
+        answer(json!({"inventorySetQuantities": {
+            "inventoryAdjustmentGroup": {"id": "gid://shopify/InventoryAdjustmentGroup/1"},
+            "userErrors": []}})),
+    )
+    .await;
+    assert_eq!(read.outcomes, vec![ChangeOutcome::Done; 3]);
+    assert_eq!(
+        read.budget,
+        Some(Budget {
+            available: 1990,
+            maximum: 2000,
+            restore_per_second: 100
+        })
     );
 
-    // Whole units: the floor of a fractional level.
-    let change = stock("3.5", Some("45337395429613"), Some("655441491"));
-    let r = &plan(&p, &store(), change).await[0];
-    assert_eq!(body_json(r)["available"], 3);
-    let change = stock("-0.5", Some("45337395429613"), Some("655441491"));
-    let r = &plan(&p, &store(), change).await[0];
-    assert_eq!(body_json(r)["available"], -1);
-
-    // The configured API version.
+    // The configured API version; versions before 2026-04 are refused.
     let versioned =
-        ctx(json!({"base_url": "https://demo-shop.myshopify.com", "api_version": "2025-01"}));
-    let change = stock("1", Some("45337395429613"), Some("655441491"));
-    let r = &plan(&p, &versioned, change).await[0];
+        ctx(json!({"base_url": "https://demo-shop.myshopify.com", "api_version": "2026-07"}));
+    let r = &plan(&p, &versioned, level("1", "1")).await[0];
     assert_eq!(
         r.url,
-        "https://demo-shop.myshopify.com/admin/api/2025-01/inventory_levels/set.json"
+        "https://demo-shop.myshopify.com/admin/api/2026-07/graphql.json"
     );
+    let old = ctx(json!({"base_url": "https://demo-shop.myshopify.com", "api_version": "2024-10"}));
+    let e = plan_refusal(&p, &old, level("1", "1")).await;
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert!(e.message.contains("2026-04"), "{}", e.message);
 }
 
 #[tokio::test]
@@ -957,11 +1073,259 @@ async fn stock_without_ids_is_a_config_error() {
         e.kind == ErrorKind::Config && e.message.contains("base_url"),
         "{e:?}"
     );
+
+    // In a batch, only the unmapped change is refused.
+    let batch = pending(vec![
+        level("1", "5"),
+        stock("6", None, Some("655441491")),
+        level("3", "7"),
+    ]);
+    let planned_batch = plan_batch(&plugin("shopify"), &store(), &batch).await;
+    assert_eq!(planned_batch.refused.len(), 1);
+    assert_eq!(planned_batch.refused[0].0, 1);
+    assert_eq!(planned_batch.requests.len(), 1);
+    assert_eq!(planned_batch.requests[0].changes, vec![0, 2]);
+}
+
+fn stale(index: usize) -> Value {
+    json!({"code": "CHANGE_FROM_QUANTITY_STALE",
+           "field": ["input", "quantities", index.to_string(), "changeFromQuantity"],
+           "message": "The changeFromQuantity value does not match persisted value."})
+}
+
+/// A stale compare means Shopify sold something the hub has not heard of:
+/// the others go again at once, the stale one is retried shortly, and
+/// after two tries Shopify's level is read, the drift reported, and the
+/// level set from the fresh compare.
+#[tokio::test]
+async fn a_stale_compare_is_retried_then_read_and_set_fresh() {
+    let p = plugin("shopify");
+    let mut batch = pending(vec![level("1", "10"), level("2", "20"), level("3", "30")]);
+    for (i, p) in batch.iter_mut().enumerate() {
+        p.confirmed = Some(format!("{}", (i + 1) * 10 + 1));
+    }
+    let planned_batch = plan_batch(&p, &store(), &batch).await;
+    let planned = &planned_batch.requests[0];
+    let stale_answer = answer(json!({"inventorySetQuantities": {
+        "inventoryAdjustmentGroup": null, "userErrors": [stale(1)]}}));
+
+    let read = reading(&batch, planned, stale_answer.clone()).await;
+    assert_eq!(read.outcomes[0], ChangeOutcome::FollowUp);
+    assert_eq!(read.outcomes[2], ChangeOutcome::FollowUp);
+    match &read.outcomes[1] {
+        ChangeOutcome::Retry {
+            after_seconds,
+            reason,
+        } => {
+            assert_eq!(*after_seconds, 2);
+            assert!(reason.contains("sale"), "{reason}");
+        }
+        other => panic!("expected a retry, got {other:?}"),
+    }
+    // Shopify applied nothing: the two others are sent again on their own.
+    assert_eq!(read.follow_ups.len(), 1);
+    assert_eq!(read.follow_ups[0].changes, vec![0, 2]);
+    let (name, _, variables) = operation(&read.follow_ups[0].request);
+    assert_eq!(name, "PoshubSetStock");
+    let items: Vec<&Value> = variables["input"]["quantities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| &q["inventoryItemId"])
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "gid://shopify/InventoryItem/1",
+            "gid://shopify/InventoryItem/3"
+        ]
+    );
+    assert_ne!(
+        variables["key"],
+        operation(&planned.request).2["key"],
+        "another input, another key"
+    );
+
+    // Still stale on the third attempt: read Shopify's level.
+    batch[1].attempts = 2;
+    let read = reading(&batch, planned, stale_answer).await;
+    assert_eq!(read.outcomes[1], ChangeOutcome::FollowUp);
+    let lookup = read
+        .follow_ups
+        .iter()
+        .find(|f| operation(&f.request).0 == "PoshubReadStock")
+        .expect("a read of the stale level");
+    assert_eq!(lookup.changes, vec![1]);
+    let (_, query, variables) = operation(&lookup.request);
+    assert!(
+        query.contains("inventoryLevel(locationId: $location)"),
+        "{query}"
+    );
+    assert_eq!(variables["ids"], json!(["gid://shopify/InventoryItem/2"]));
+    assert_eq!(variables["location"], "gid://shopify/Location/655441491");
+
+    // Shopify holds 18 where the hub expected 21: drift, then a fresh set.
+    let lone = vec![batch[1].clone()];
+    let lookup = PlannedRequest {
+        changes: vec![0],
+        ..lookup.clone()
+    };
+    let read = reading(
+        &lone,
+        &lookup,
+        answer(json!({"nodes": [{"id": "gid://shopify/InventoryItem/2",
+            "inventoryLevel": {"quantities": [{"name": "available", "quantity": 18}]}}]})),
+    )
+    .await;
+    assert_eq!(read.outcomes, vec![ChangeOutcome::FollowUp]);
+    assert_eq!(
+        read.drift,
+        vec![Drift {
+            change: 0,
+            found: "18".into()
+        }]
+    );
+    let (name, _, variables) = operation(&read.follow_ups[0].request);
+    assert_eq!(name, "PoshubSetStockFresh");
+    assert_eq!(
+        variables["input"]["quantities"],
+        json!([{"inventoryItemId": "gid://shopify/InventoryItem/2",
+                "locationId": "gid://shopify/Location/655441491",
+                "quantity": 20, "changeFromQuantity": 18}])
+    );
+
+    // An item Shopify does not have fails alone, naming the stale mapping.
+    let read = reading(&lone, &lookup, answer(json!({"nodes": [null]}))).await;
+    match &read.outcomes[0] {
+        ChangeOutcome::Failed(e) => {
+            assert_eq!(e.kind, ErrorKind::Config);
+            assert!(e.message.contains("mapping"), "{}", e.message);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn price_updates_the_variant() {
+async fn an_unknown_inventory_item_fails_alone() {
     let p = plugin("shopify");
+    let batch = pending(vec![level("1", "10"), level("404", "20"), level("3", "30")]);
+    let planned_batch = plan_batch(&p, &store(), &batch).await;
+    let outcomes = interpret_planned(
+        &p,
+        &store(),
+        &batch,
+        &planned_batch.requests[0],
+        answer(json!({"inventorySetQuantities": {"inventoryAdjustmentGroup": null, "userErrors": [
+            {"code": "INVALID_INVENTORY_ITEM", "field": ["input", "quantities", "1", "inventoryItemId"],
+             "message": "The specified inventory item could not be found."}]}})),
+    )
+    .await;
+    match &outcomes[1] {
+        Outcome::Failed(e) => {
+            assert_eq!(e.kind, ErrorKind::Config);
+            assert!(!e.retryable);
+            assert!(
+                e.message.contains("`HRX-M`") && e.message.contains("INVALID_INVENTORY_ITEM"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let Outcome::FollowUp(again) = &outcomes[0] else {
+        panic!("the others go again: {outcomes:?}");
+    };
+    assert_eq!(
+        operation(&again[0]).2["input"]["quantities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn price_updates_variants_per_product() {
+    let p = plugin("shopify");
+    let batch = pending(vec![
+        price("HRX-M", "43242963665133", Some("7905964785901"), "59"),
+        price("TEE-S", "50000000000001", Some("8000000000001"), "19.99"),
+        price("HRX-L", "43242963697901", Some("7905964785901"), "61.50"),
+        price("CAP", "50000000000009", None, "9"),
+    ]);
+    let planned_batch = plan_batch(&p, &store(), &batch).await;
+    assert_eq!(planned_batch.refused, vec![]);
+    assert_eq!(
+        planned_batch.requests.len(),
+        2,
+        "the updates, and one lookup"
+    );
+    let set = &planned_batch.requests[0];
+    // Product by product, in the order of the aliases.
+    assert_eq!(set.changes, vec![0, 2, 1]);
+    assert_eq!(set.cost, 20);
+    let (name, query, variables) = operation(&set.request);
+    assert_eq!(name, "PoshubSetPrices");
+    assert!(
+        query.contains(
+            "p1: productVariantsBulkUpdate(productId: $p1, variants: $v1, allowPartialUpdates: true)"
+        ),
+        "{query}"
+    );
+    assert_eq!(variables["p0"], "gid://shopify/Product/7905964785901");
+    assert_eq!(
+        variables["v0"],
+        json!([
+            {"id": "gid://shopify/ProductVariant/43242963665133", "price": "59.00", "compareAtPrice": null},
+            {"id": "gid://shopify/ProductVariant/43242963697901", "price": "61.50", "compareAtPrice": null}
+        ])
+    );
+    assert_eq!(variables["p1"], "gid://shopify/Product/8000000000001");
+
+    // One variant refused: only it fails.
+    let outcomes = interpret_planned(
+        &p,
+        &store(),
+        &batch,
+        set,
+        answer(json!({
+            "p0": {"productVariants": [{"id": "gid://shopify/ProductVariant/43242963665133"}],
+                   "userErrors": [{"code": "GREATER_THAN_OR_EQUAL_TO", "field": ["variants", "1", "price"],
+                                   "message": "Price must be greater than or equal to 0"}]},
+            "p1": {"productVariants": [{"id": "gid://shopify/ProductVariant/50000000000001"}], "userErrors": []}})),
+    )
+    .await;
+    assert_eq!(outcomes[0], Outcome::Done);
+    assert_eq!(outcomes[2], Outcome::Done);
+    match &outcomes[1] {
+        Outcome::Failed(e) => assert!(e.message.contains("`HRX-L`"), "{}", e.message),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+
+    // The variant mapped without its product: looked up, then updated.
+    let lookup = &planned_batch.requests[1];
+    assert_eq!(lookup.changes, vec![3]);
+    assert_eq!(operation(&lookup.request).0, "PoshubVariantProducts");
+    let outcomes = interpret_planned(
+        &p,
+        &store(),
+        &batch,
+        lookup,
+        answer(
+            json!({"nodes": [{"id": "gid://shopify/ProductVariant/50000000000009",
+                                 "product": {"id": "gid://shopify/Product/8000000000009"}}]}),
+        ),
+    )
+    .await;
+    let Outcome::FollowUp(next) = &outcomes[0] else {
+        panic!("expected the update to follow: {outcomes:?}");
+    };
+    let (name, _, variables) = operation(&next[0]);
+    assert_eq!(name, "PoshubSetPrices");
+    assert_eq!(variables["p0"], "gid://shopify/Product/8000000000009");
+    assert_eq!(variables["v0"][0]["price"], "9.00");
+
+    // MRP is the compare-at price; no variant id is refused.
     let change = Change::Price(PriceChange {
         reference_code: "HRX-M".into(),
         external_id: Some("43242963665133".into()),
@@ -969,33 +1333,8 @@ async fn price_updates_the_variant() {
         price: "59.00".into(),
         mrp: Some("79.00".into()),
     });
-    let requests = plan(&p, &store(), change).await;
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!(r.method, "PUT");
-    assert_eq!(
-        r.url,
-        "https://demo-shop.myshopify.com/admin/api/2024-10/variants/43242963665133.json"
-    );
-    assert_eq!(
-        body_json(r),
-        json!({"variant": {"id": 43242963665133u64, "price": "59.00", "compare_at_price": "79.00"}})
-    );
-
-    // No MRP clears the compare-at price.
-    let change = Change::Price(PriceChange {
-        reference_code: "HRX-M".into(),
-        external_id: Some("43242963665133".into()),
-        external_parent_id: None,
-        price: "59".into(),
-        mrp: None,
-    });
     let r = &plan(&p, &store(), change).await[0];
-    assert_eq!(
-        body_json(r),
-        json!({"variant": {"id": 43242963665133u64, "price": "59.00", "compare_at_price": null}})
-    );
-
+    assert_eq!(operation(r).2["v0"][0]["compareAtPrice"], "79.00");
     let e = plan_error(Change::Price(PriceChange {
         reference_code: "HRX-M".into(),
         external_id: None,
@@ -1010,14 +1349,11 @@ async fn price_updates_the_variant() {
 
 /// Shopify's answer to the fulfillment-order lookup: one order already
 /// closed (an earlier shipment), one still open.
-const FULFILLMENT_ORDERS: &str = r#"{"fulfillment_orders":[
-  {"id":1046000778,"shop_id":548380009,"order_id":5361237360854,"assigned_location_id":73971466454,
-   "request_status":"unsubmitted","status":"closed","supported_actions":[],
-   "line_items":[{"id":1058737482,"fulfillment_order_id":1046000778,"quantity":1,"line_item_id":13340248998102}]},
-  {"id":1046000779,"shop_id":548380009,"order_id":5361237360854,"assigned_location_id":73971466454,
-   "request_status":"unsubmitted","status":"open","supported_actions":["create_fulfillment","move"],
-   "line_items":[{"id":1058737483,"fulfillment_order_id":1046000779,"quantity":4,"line_item_id":13340248965334}]}
-]}"#;
+fn fulfillment_orders(second: &str) -> Value {
+    json!({"order": {"id": "gid://shopify/Order/5361237360854", "fulfillmentOrders": {"nodes": [
+        {"id": "gid://shopify/FulfillmentOrder/1046000778", "status": "CLOSED"},
+        {"id": "gid://shopify/FulfillmentOrder/1046000779", "status": second}]}}})
+}
 
 #[tokio::test]
 async fn delivered_fulfils_the_open_fulfillment_orders() {
@@ -1026,122 +1362,131 @@ async fn delivered_fulfils_the_open_fulfillment_orders() {
     let requests = plan(&p, &store(), change.clone()).await;
     assert_eq!(requests.len(), 1);
     let lookup = &requests[0];
-    assert_eq!(lookup.method, "GET");
-    assert_eq!(
-        lookup.url,
-        "https://demo-shop.myshopify.com/admin/api/2024-10/orders/5361237360854/fulfillment_orders.json"
-    );
-    assert_eq!(lookup.body, None);
+    let (name, query, variables) = operation(lookup);
+    assert_eq!(name, "PoshubFulfillmentOrders");
+    assert!(query.contains("fulfillmentOrders(first: 20)"), "{query}");
+    assert_eq!(variables["id"], "gid://shopify/Order/5361237360854");
 
-    let outcome = interpret(
+    let outcome = interpret_response(
         &p,
         &store(),
         change.clone(),
         lookup.clone(),
-        200,
-        FULFILLMENT_ORDERS,
+        answer(fulfillment_orders("OPEN")),
     )
     .await;
     let Outcome::FollowUp(next) = outcome else {
         panic!("expected a follow-up, got {outcome:?}");
     };
-    assert_eq!(next.len(), 1);
     let fulfil = &next[0];
-    assert_eq!(fulfil.method, "POST");
-    assert_eq!(
-        fulfil.url,
-        "https://demo-shop.myshopify.com/admin/api/2024-10/fulfillments.json"
+    let (name, query, variables) = operation(fulfil);
+    assert_eq!(name, "PoshubFulfil");
+    assert!(
+        query.contains("f0: fulfillmentCreate(fulfillment: $f0)"),
+        "{query}"
     );
     assert_eq!(
-        body_json(fulfil),
-        json!({"fulfillment": {
-            "line_items_by_fulfillment_order": [{"fulfillment_order_id": 1046000779u64}],
-            "notify_customer": false,
-            "tracking_info": {"company": "Delhivery", "number": "DL123456789IN"}
-        }})
+        variables["f0"],
+        json!({
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/1046000779"}],
+            "notifyCustomer": false,
+            "trackingInfo": {"company": "Delhivery", "number": "DL123456789IN"}
+        })
     );
-    // Shopify's 201 to the fulfilment: done.
-    let created = interpret(
+    let created = interpret_response(
         &p,
         &store(),
         change.clone(),
         fulfil.clone(),
-        201,
-        r#"{"fulfillment":{"id":255858046}}"#,
+        answer(json!({"f0": {"fulfillment": {"id": "gid://shopify/Fulfillment/255858046", "status": "SUCCESS"},
+                             "userErrors": []}})),
     )
     .await;
     assert_eq!(created, Outcome::Done);
+    let refused = interpret_response(
+        &p,
+        &store(),
+        change.clone(),
+        fulfil.clone(),
+        answer(json!({"f0": {"fulfillment": null,
+                             "userErrors": [{"field": ["fulfillment"], "message": "Fulfillment order is closed"}]}})),
+    )
+    .await;
+    assert!(matches!(refused, Outcome::Failed(ref e) if e.message.contains("is closed")));
 
     // Nothing open any more (already fulfilled on Shopify): done.
-    let closed = FULFILLMENT_ORDERS.replace(r#""status":"open""#, r#""status":"closed""#);
-    let outcome = interpret(&p, &store(), change, lookup.clone(), 200, &closed).await;
+    let outcome = interpret_response(
+        &p,
+        &store(),
+        change.clone(),
+        lookup.clone(),
+        answer(fulfillment_orders("CLOSED")),
+    )
+    .await;
     assert_eq!(outcome, Outcome::Done);
+    // No such order: failed.
+    let outcome = interpret_response(
+        &p,
+        &store(),
+        change,
+        lookup.clone(),
+        answer(json!({"order": null})),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Failed(ref e) if !e.retryable));
 
     // Without carrier or tracking number: no tracking info.
     let bare = status("delivered", None, None);
-    let outcome = interpret(&p, &store(), bare, lookup.clone(), 200, FULFILLMENT_ORDERS).await;
-    let Outcome::FollowUp(next) = outcome else {
-        panic!("expected a follow-up, got {outcome:?}");
-    };
-    assert_eq!(
-        body_json(&next[0]),
-        json!({"fulfillment": {
-            "line_items_by_fulfillment_order": [{"fulfillment_order_id": 1046000779u64}],
-            "notify_customer": false
-        }})
-    );
-}
-
-/// Shipping fulfils with the carrier's tracking; the later delivery finds
-/// nothing open and sends nothing more.
-#[tokio::test]
-async fn shipped_fulfils_with_tracking_and_delivery_then_finds_nothing_open() {
-    let p = plugin("shopify");
-    let shipped = status("shipped", Some("Blue Dart"), Some("BD998877"));
-    let requests = plan(&p, &store(), shipped.clone()).await;
-    assert_eq!(requests.len(), 1);
-    let lookup = &requests[0];
-    assert_eq!(lookup.method, "GET");
-    assert!(lookup
-        .url
-        .ends_with("/orders/5361237360854/fulfillment_orders.json"));
-    let outcome = interpret(
+    let outcome = interpret_response(
         &p,
         &store(),
-        shipped,
+        bare,
         lookup.clone(),
-        200,
-        FULFILLMENT_ORDERS,
+        answer(fulfillment_orders("IN_PROGRESS")),
     )
     .await;
     let Outcome::FollowUp(next) = outcome else {
         panic!("expected a follow-up, got {outcome:?}");
     };
-    assert_eq!(
-        body_json(&next[0])["fulfillment"]["tracking_info"],
-        json!({"company": "Blue Dart", "number": "BD998877"})
-    );
-    // Delivered afterwards: the lookup runs again and finds every
-    // fulfillment order closed by the shipment.
-    let delivered = status("delivered", Some("Blue Dart"), Some("BD998877"));
-    let requests = plan(&p, &store(), delivered.clone()).await;
-    assert_eq!(requests[0].url, lookup.url);
-    let closed = FULFILLMENT_ORDERS.replace(r#""status":"open""#, r#""status":"closed""#);
-    let outcome = interpret(&p, &store(), delivered, requests[0].clone(), 200, &closed).await;
-    assert_eq!(outcome, Outcome::Done);
+    assert_eq!(operation(&next[0]).2["f0"].get("trackingInfo"), None);
 }
 
 #[tokio::test]
 async fn cancelled_cancels_and_other_statuses_send_nothing() {
     let p = plugin("shopify");
-    let requests = plan(&p, &store(), status("cancelled", None, None)).await;
+    let change = status("cancelled", None, None);
+    let requests = plan(&p, &store(), change.clone()).await;
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].method, "POST");
-    assert_eq!(
-        requests[0].url,
-        "https://demo-shop.myshopify.com/admin/api/2024-10/orders/5361237360854/cancel.json"
+    let (name, query, variables) = operation(&requests[0]);
+    assert_eq!(name, "PoshubCancel");
+    assert!(
+        query.contains(
+            "orderCancel(orderId: $id, reason: OTHER, restock: false, notifyCustomer: false"
+        ),
+        "{query}"
     );
-    assert_eq!(body_json(&requests[0]), json!({}));
+    assert_eq!(variables["id"], "gid://shopify/Order/5361237360854");
+    let done = interpret_response(
+        &p,
+        &store(),
+        change.clone(),
+        requests[0].clone(),
+        answer(json!({"orderCancel": {"job": {"id": "gid://shopify/Job/1"}, "orderCancelUserErrors": []}})),
+    )
+    .await;
+    assert_eq!(done, Outcome::Done);
+    let refused = interpret_response(
+        &p,
+        &store(),
+        change,
+        requests[0].clone(),
+        answer(
+            json!({"orderCancel": {"job": null, "orderCancelUserErrors": [
+            {"code": "NOT_FOUND", "field": ["orderId"], "message": "Order does not exist"}]}}),
+        ),
+    )
+    .await;
+    assert!(matches!(refused, Outcome::Failed(ref e) if e.message.contains("NOT_FOUND")));
     for other in [
         "pending",
         "billed",
@@ -1161,42 +1506,48 @@ async fn cancelled_cancels_and_other_statuses_send_nothing() {
 #[tokio::test]
 async fn responses_throttling_and_refusals() {
     let p = plugin("shopify");
-    let change = stock("12", Some("45337395429613"), Some("655441491"));
+    let change = level("45337395429613", "12");
     let request = plan(&p, &store(), change.clone()).await.remove(0);
 
-    assert_eq!(
-        interpret(&p, &store(), change.clone(), request.clone(), 200, "{}").await,
-        Outcome::Done
+    // THROTTLED: wait until the bucket holds the requested cost again.
+    let throttled = json_response(
+        200,
+        &json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED",
+                "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": null,
+                "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 4, "restoreRate": 100.0}}}}),
     );
-
-    // 429 with Retry-After: wait as told.
-    let throttled = HttpResponse {
-        status: 429,
-        headers: vec![("Retry-After".into(), "7".into())],
-        body: br#"{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}"#.to_vec(),
-    };
     let outcome =
         interpret_response(&p, &store(), change.clone(), request.clone(), throttled).await;
-    assert_eq!(outcome, Outcome::RetryAfter(7));
+    assert_eq!(outcome, Outcome::RetryAfter(1));
 
-    // 422: Shopify refused the request; trying again will not help.
+    // 401: a wrong token; trying again will not help.
     let refused = interpret(
         &p,
         &store(),
         change.clone(),
         request.clone(),
-        422,
-        r#"{"errors":["Inventory item does not have inventory tracking enabled"]}"#,
+        401,
+        r#"{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}"#,
     )
     .await;
     match refused {
         Outcome::Failed(e) => {
             assert_eq!(e.kind, ErrorKind::Upstream);
             assert!(!e.retryable);
-            assert!(e.message.contains("422"), "{}", e.message);
+            assert!(e.message.contains("401"), "{}", e.message);
         }
         other => panic!("expected a failure, got {other:?}"),
     }
+
+    // A document Shopify refuses is a failure, named.
+    let invalid = json_response(
+        200,
+        &json!({"errors": [{"message": "Field 'inventorySetQuantitie' doesn't exist on type 'Mutation'",
+                "extensions": {"code": "undefinedField"}}]}),
+    );
+    let outcome = interpret_response(&p, &store(), change, request, invalid).await;
+    assert!(matches!(outcome, Outcome::Failed(ref e) if e.message.contains("doesn't exist")));
 
     // A failed lookup is read the usual way too.
     let delivered = status("delivered", None, None);
