@@ -220,49 +220,9 @@ impl Pre {
     }
 }
 
-/// Runs `$body` in a fresh instance of the world the plugin was built for:
-/// `$c` is the instance, `$s` the store and `$w` that world's conversions
-/// (so that the body reads the same for every version).
-macro_rules! on_world {
-    ($plugin:expr, $limits:expr, $input:expr, |$c:ident, $s:ident, $w:ident| $body:expr) => {
-        match &$plugin.pre {
-            Pre::Current(pre) => {
-                use convert::current as $w;
-                $plugin.call(
-                    $limits,
-                    $input,
-                    |s| pre.instantiate(s),
-                    |$c, $s| $body,
-                    $w::plugin_error,
-                )
-            }
-            Pre::V0_2(pre) => {
-                use convert::v0_2 as $w;
-                $plugin.call(
-                    $limits,
-                    $input,
-                    |s| pre.instantiate(s),
-                    |$c, $s| $body,
-                    $w::plugin_error,
-                )
-            }
-            Pre::V0_1(pre) => {
-                use convert::v0_1 as $w;
-                $plugin.call(
-                    $limits,
-                    $input,
-                    |s| pre.instantiate(s),
-                    |$c, $s| $body,
-                    $w::plugin_error,
-                )
-            }
-        }
-    };
-}
-
-/// Like [`on_world!`], with one body for the current world (`$current`)
-/// and one for the worlds before batched pushes (`$legacy`), each with its
-/// world's conversions as `$w`.
+/// Calls into the plugin's component with the bindings of the world it was
+/// built for: `$current` for the current world, `$legacy` for the worlds
+/// before batched pushes, each with its world's conversions as `$w`.
 macro_rules! on_push_world {
     ($plugin:expr, $limits:expr, $input:expr, |$c:ident, $s:ident, $w:ident| current: $current:expr, legacy: $legacy:expr) => {
         match &$plugin.pre {
@@ -297,6 +257,15 @@ macro_rules! on_push_world {
                 )
             }
         }
+    };
+}
+
+/// Runs `$body` in a fresh instance of the world the plugin was built for:
+/// `$c` is the instance, `$s` the store and `$w` that world's conversions
+/// (so that the body reads the same for every version).
+macro_rules! on_world {
+    ($plugin:expr, $limits:expr, $input:expr, |$c:ident, $s:ident, $w:ident| $body:expr) => {
+        on_push_world!($plugin, $limits, $input, |$c, $s, $w| current: $body, legacy: $body)
     };
 }
 
