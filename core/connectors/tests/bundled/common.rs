@@ -169,30 +169,14 @@ pub fn one(change: Change) -> Vec<PendingChange> {
 
 /// The requests a connector plans for a lone change.
 pub async fn plan(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> Vec<HttpRequest> {
-    let called = plugin
-        .plan_push(
-            Limits::default(),
-            ctx.clone(),
-            "test-key".into(),
-            one(change),
-        )
-        .await;
-    let plan = called.result.unwrap_or_else(|e| panic!("plan_push: {e}"));
+    let plan = plan_batch(plugin, ctx, &one(change)).await;
     assert_eq!(plan.refused, vec![], "the change was refused");
     plan.requests.into_iter().map(|p| p.request).collect()
 }
 
 /// Why a connector refuses a lone change (its plan must refuse it).
 pub async fn plan_refusal(plugin: &Arc<Plugin>, ctx: &CallContext, change: Change) -> PluginError {
-    let called = plugin
-        .plan_push(
-            Limits::default(),
-            ctx.clone(),
-            "test-key".into(),
-            one(change),
-        )
-        .await;
-    let plan = called.result.unwrap_or_else(|e| panic!("plan_push: {e}"));
+    let plan = plan_batch(plugin, ctx, &one(change)).await;
     assert_eq!(plan.requests, vec![], "a refused change sends nothing");
     let [(0, error)] = <[(u32, PluginError); 1]>::try_from(plan.refused)
         .unwrap_or_else(|r| panic!("expected one refusal, got {r:?}"))
