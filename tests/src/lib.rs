@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 pub use reqwest;
 pub use serde_json;
 
+pub mod fake_shopify;
 pub mod fake_woo;
 pub mod typed;
 pub use typed::{Bill, Order, Problem};
@@ -397,6 +398,9 @@ impl Received {
 /// A scripted answer: status and an optional `Retry-After` in seconds.
 pub type Scripted = (u16, Option<u64>);
 
+/// A leaky bucket of requests: size, leaked per second, level, when.
+type RestBucket = (f64, f64, f64, std::time::Instant);
+
 /// A storefront on 127.0.0.1 that records every push and answers from a
 /// script (then 200).
 #[derive(Clone)]
@@ -410,6 +414,9 @@ pub struct FakeStorefront {
     required: Arc<std::sync::Mutex<Vec<(String, String)>>>,
     /// Canned JSON bodies by (method, path).
     bodies: Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+    /// A REST call limit, as Shopify's REST Admin API had one: a leaky
+    /// bucket of requests (size, leaked per second, and its level then).
+    rate: Arc<std::sync::Mutex<Option<RestBucket>>>,
 }
 
 impl FakeStorefront {
@@ -421,6 +428,7 @@ impl FakeStorefront {
             fallback: Arc::new(std::sync::atomic::AtomicU16::new(200)),
             required: Default::default(),
             bodies: Default::default(),
+            rate: Default::default(),
         };
         let state = fake.clone();
         let app = axum::Router::new().fallback(
@@ -433,7 +441,21 @@ impl FakeStorefront {
                     let authentic = state.required.lock().unwrap().iter().all(|(k, v)| {
                         headers.get(k.as_str()).and_then(|h| h.to_str().ok()) == Some(v.as_str())
                     });
-                    let (status, retry_after) = if authentic {
+                    let limited = state.rate.lock().unwrap().as_mut().is_some_and(
+                        |(size, leak, level, at)| {
+                            let now = std::time::Instant::now();
+                            *level = (*level - (now - *at).as_secs_f64() * *leak).max(0.0);
+                            *at = now;
+                            if *level + 1.0 > *size {
+                                return true;
+                            }
+                            *level += 1.0;
+                            false
+                        },
+                    );
+                    let (status, retry_after) = if limited {
+                        (429, Some(1))
+                    } else if authentic {
                         state
                             .script
                             .lock()
@@ -484,6 +506,13 @@ impl FakeStorefront {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeStorefront { base, ..fake }
+    }
+
+    /// Limits requests as Shopify's REST Admin API did: a bucket of `size`
+    /// requests leaking `per_second`; a request that finds it full is
+    /// answered 429 with `Retry-After: 1`.
+    pub fn rate_limit(&self, size: f64, per_second: f64) {
+        *self.rate.lock().unwrap() = Some((size, per_second, 0.0, std::time::Instant::now()));
     }
 
     /// Answers these statuses (with an optional Retry-After) before the fallback.
@@ -579,6 +608,18 @@ impl TestHub {
         )
         .await
         .expect(201);
+    }
+
+    /// A store's sync log rows with this status (the newest 500).
+    pub async fn sync_log(&self, store: &str, status: &str) -> Vec<Value> {
+        self.admin_get(&format!(
+            "/admin/v1/stores/{store}/sync-log?status={status}&limit=500"
+        ))
+        .await
+        .expect(200)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
     }
 
     /// Posts a webhook signed with `secret` (None: unsigned).
@@ -738,4 +779,86 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// A catalogue of `variants` variants for the load benchmarks: items
+/// `IT000000`... of five sizes each (`IT000000-S` ... `-XXL`), imported as
+/// CSV in chunks of 4,000 items, without stock.
+pub async fn import_variants(hub: &TestHub, variants: usize) {
+    let items = variants.div_ceil(5);
+    let chunk = 4_000;
+    for start in (0..items).step_by(chunk) {
+        let mut csv =
+            String::from("item_code,name,tax_rate,price,attributes,reference_code_template\n");
+        for i in start..(start + chunk).min(items) {
+            csv.push_str(&format!(
+                "IT{i:06},Item {i},12,{}.00,size=S|M|L|XL|XXL,{{item_code}}-{{size}}\n",
+                100 + i % 400
+            ));
+        }
+        let res = hub
+            .client
+            .post(format!("{}/admin/v1/import/items", hub.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("import");
+        assert!(
+            res.status().is_success(),
+            "import: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
+}
+
+/// `on_hand` of every variant at every location, with the inward movements
+/// that put them there (the ledger balances). Written with two statements:
+/// half a million inward lines through the API would take minutes and are
+/// not what the benchmarks measure.
+pub async fn stock_everywhere(hub: &TestHub, on_hand: i64) {
+    let at = poshub_model::now();
+    let balances =
+        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) \
+                    SELECT v.id, l.id, $1, $2, $3 FROM variants v CROSS JOIN locations l";
+    let movements =
+        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, \
+                     reserved_delta, cost, price, order_id, reference, at) \
+                     SELECT v.id, l.id, 'inward', $1, $1, $2, NULL, NULL, NULL, 'BENCH', $3 \
+                     FROM variants v CROSS JOIN locations l";
+    match hub.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&hub.database_url)
+                .await
+                .expect("sqlite");
+            for sql in [balances, movements] {
+                sqlx::query(sql)
+                    .bind(on_hand.to_string())
+                    .bind("0")
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .expect("stock");
+            }
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&hub.database_url)
+                .await
+                .expect("postgres");
+            let (level, zero) = (
+                rust_decimal::Decimal::from(on_hand),
+                rust_decimal::Decimal::ZERO,
+            );
+            for sql in [balances, movements] {
+                sqlx::query(sql)
+                    .bind(level)
+                    .bind(zero)
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .expect("stock");
+            }
+        }
+    }
 }

@@ -1,21 +1,24 @@
 //! The bundled storefront connectors end to end: the real hub, real
 //! payloads from `fixtures/`, and fake Shopify / WooCommerce
 //! servers on 127.0.0.1 that check what the hub sends them (paths, bodies,
-//! authentication) the way the platforms would.
+//! authentication) the way the platforms would: Shopify's GraphQL Admin
+//! API through `poshub_tests::fake_shopify`, WooCommerce's REST API through
+//! a generic fake storefront.
 
 use std::time::Duration;
 
+use poshub_tests::fake_shopify::{FakeShopify, FulfillmentOrderSpec, Plan};
 use poshub_tests::serde_json::{json, Value};
 use poshub_tests::{both_backends, fixture, sign, Answer, FakeStorefront, TestHub, ADMIN_TOKEN};
 use reqwest::Method;
 
-const SHOPIFY_SECRET: &str = "shopify-app-secret";
-const SHOPIFY_TOKEN: &str = "shpat_test_token";
+pub(crate) const SHOPIFY_SECRET: &str = "shopify-app-secret";
+pub(crate) const SHOPIFY_TOKEN: &str = "shpat_test_token";
 const SHOPIFY_LOCATION: &str = "905684977";
-const INVENTORY: &str = "/admin/api/2024-10/inventory_levels/set.json";
+pub(crate) const LOCATION: u64 = 905684977;
 
 /// Three plain items whose codes are the SKUs of the INR Shopify fixture.
-async fn hrx_shoes(hub: &TestHub) {
+pub(crate) async fn hrx_shoes(hub: &TestHub) {
     for code in ["tffffv456", "tffffv457", "tffffv458"] {
         hub.admin_post(
             "/admin/v1/items",
@@ -32,7 +35,7 @@ async fn hrx_shoes(hub: &TestHub) {
     }
 }
 
-async fn put_mappings(hub: &TestHub, store: &str, mappings: Value) -> Answer {
+pub(crate) async fn put_mappings(hub: &TestHub, store: &str, mappings: Value) -> Answer {
     hub.call(
         Method::PUT,
         &format!("/admin/v1/stores/{store}/mappings"),
@@ -43,23 +46,17 @@ async fn put_mappings(hub: &TestHub, store: &str, mappings: Value) -> Answer {
     .await
 }
 
-/// A Shopify store selling from BLR in the hub's currency, pushing to
-/// `fake`, its legacy API readable through the gofrugal dialect.
-async fn shopify_store(hub: &TestHub, code: &str, secret: &str, fake: &FakeStorefront) {
-    shopify_store_in(hub, code, secret, fake, json!({})).await
+/// A Shopify store selling from BLR in the hub's currency, pushing to the
+/// shop at `base`, its legacy API readable through the gofrugal dialect.
+pub(crate) async fn shopify_store(hub: &TestHub, code: &str, secret: &str, base: &str) {
+    shopify_store_in(hub, code, secret, base, json!({})).await
 }
 
 /// [`shopify_store`] with more store settings (`currency`,
 /// `accept_test_orders` ...).
-async fn shopify_store_in(
-    hub: &TestHub,
-    code: &str,
-    secret: &str,
-    fake: &FakeStorefront,
-    settings: Value,
-) {
+async fn shopify_store_in(hub: &TestHub, code: &str, secret: &str, base: &str, settings: Value) {
     let mut store = json!({"code": code, "name": "Shopify shop", "connector": "shopify",
-           "config": {"webhook_secret": secret, "base_url": fake.base, "access_token": SHOPIFY_TOKEN,
+           "config": {"webhook_secret": secret, "base_url": base, "access_token": SHOPIFY_TOKEN,
                       "allow_hosts": ["127.0.0.1"], "location_ids": {"BLR": SHOPIFY_LOCATION},
                       "api_dialect": "gofrugal"},
            "locations": ["BLR"], "payment_types": ["prepaid", "cod"], "prices_include_tax": false});
@@ -69,7 +66,7 @@ async fn shopify_store_in(
     hub.admin_post("/admin/v1/stores", store).await.expect(201);
 }
 
-async fn shopify_webhook(
+pub(crate) async fn shopify_webhook(
     hub: &TestHub,
     store: &str,
     topic: &str,
@@ -87,36 +84,53 @@ async fn shopify_webhook(
     .await
 }
 
-/// The inventory level Shopify was told for an inventory item, if any yet.
-async fn shopify_level(fake: &FakeStorefront, inventory_item: u64, available: i64) {
-    let got = fake
-        .wait_for(Duration::from_secs(5), |r| {
-            r.path == INVENTORY
-                && r.body["inventory_item_id"] == inventory_item
-                && r.body["available"] == available
-                && r.answered == 200
+/// Waits until Shopify holds `available` of an inventory item at the
+/// shop's location, set by the hub with its access token.
+async fn shopify_level(fake: &FakeShopify, inventory_item: u64, available: i64) {
+    let reached = fake
+        .wait_until(Duration::from_secs(10), |f| {
+            f.level(inventory_item, LOCATION) == Some(available)
         })
         .await;
-    let got = got.unwrap_or_else(|| {
-        panic!(
-            "Shopify never heard inventory item {inventory_item} at {available}: {:?}",
-            fake.received()
-                .iter()
-                .map(|r| (&r.method, &r.path, &r.body))
-                .collect::<Vec<_>>()
-        )
-    });
-    assert_eq!(got.method, "POST");
-    assert_eq!(got.body["location_id"], 905684977u64);
-    assert_eq!(got.header("x-shopify-access-token"), Some(SHOPIFY_TOKEN));
+    assert!(
+        reached,
+        "Shopify never held inventory item {inventory_item} at {available} (it holds {:?}): {:?}",
+        fake.level(inventory_item, LOCATION),
+        fake.calls()
+            .iter()
+            .map(|c| (&c.operation, c.status, &c.errors, &c.user_errors))
+            .collect::<Vec<_>>()
+    );
+    let set = fake
+        .calls()
+        .into_iter()
+        .rfind(|c| c.root_fields.iter().any(|f| f == "inventorySetQuantities"))
+        .expect("a stock mutation");
+    assert_eq!(set.header("x-shopify-access-token"), Some(SHOPIFY_TOKEN));
 }
+
+/// The fixture's shop: the three HRX Shoes variants (product
+/// 7905964785901) with their inventory items, and location 905684977.
+pub(crate) fn hrx_shop(fake: &FakeShopify) {
+    fake.location(LOCATION);
+    for (variant, item) in HRX_VARIANTS {
+        fake.variant(7905964785901, variant, item, "54.00");
+    }
+}
+
+/// Variant and inventory item ids of tffffv456, 457 and 458 in the fixture.
+pub(crate) const HRX_VARIANTS: [(u64, u64); 3] = [
+    (43242963665133, 45338463404269),
+    (43242963697901, 45338463437037),
+    (43242963730669, 45338463469805),
+];
 
 async fn shopify_orders_flow_both_ways(hub: TestHub) {
     hub.load_catalogue().await;
     hrx_shoes(&hub).await;
-    let fake = FakeStorefront::start().await;
-    fake.require_header("X-Shopify-Access-Token", SHOPIFY_TOKEN);
-    shopify_store(&hub, "SHOP", SHOPIFY_SECRET, &fake).await;
+    let fake = FakeShopify::start(SHOPIFY_TOKEN, Plan::Standard).await;
+    hrx_shop(&fake);
+    shopify_store(&hub, "SHOP", SHOPIFY_SECRET, &fake.base).await;
     let mapped = put_mappings(
         &hub,
         "SHOP",
@@ -126,10 +140,14 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
     )
     .await;
     assert_eq!(mapped.expect(200)[0]["inventory_id"], "45338463404269");
-    // Mapping pushes the first level, as an inventory-level set request.
+    // Mapping pushes the first level, as an inventorySetQuantities mutation.
     shopify_level(&fake, 45338463404269, 10).await;
     let key = hub.api_key("SHOP", &["BLR"]).await;
 
+    // The order was placed on Shopify: its level went down there first.
+    for (_, item) in HRX_VARIANTS {
+        fake.sell(item, LOCATION, 1);
+    }
     let body = fixture("shopify/orders_create__sanjeev_inr_3_variants_sku_igst.json");
     let signature = sign(SHOPIFY_SECRET, &body);
     let hook = shopify_webhook(&hub, "SHOP", "orders/create", &body, &signature).await;
@@ -191,11 +209,9 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
     // Billing takes the reserved stock out (the level Shopify shows stays
     // 9); delivering plans a fulfilment: look up the fulfilment orders, then
     // fulfil the open one.
-    fake.answer_json(
-        "GET",
-        "/admin/api/2024-10/orders/4894495473901/fulfillment_orders.json",
-        json!({"fulfillment_orders": [{"id": 1046000778, "status": "open"}, {"id": 1046000779, "status": "closed"}]}),
-    );
+    let open: FulfillmentOrderSpec = (1046000778, "OPEN", &[(1, 1), (2, 1), (3, 1)]);
+    let closed: FulfillmentOrderSpec = (1046000779, "CLOSED", &[]);
+    fake.order(4894495473901, &[open, closed]);
     hub.admin_post(
         &format!("/admin/v1/sales-orders/{id}/bill"),
         json!({"payment_type": "prepaid"}),
@@ -205,20 +221,18 @@ async fn shopify_orders_flow_both_ways(hub: TestHub) {
     hub.admin_post(&format!("/admin/v1/sales-orders/{id}/deliver"), json!({}))
         .await
         .expect(200);
-    let fulfilment = fake
-        .wait_for(Duration::from_secs(5), |r| {
-            r.path == "/admin/api/2024-10/fulfillments.json"
-        })
-        .await
-        .expect("a fulfilment reaches Shopify");
-    assert_eq!(fulfilment.method, "POST");
-    assert_eq!(
-        fulfilment.body["fulfillment"]["line_items_by_fulfillment_order"],
-        json!([{"fulfillment_order_id": 1046000778}])
+    assert!(
+        fake.wait_until(Duration::from_secs(5), |f| !f
+            .fulfilled(4894495473901)
+            .is_empty())
+            .await,
+        "a fulfilment reaches Shopify"
     );
-    assert_eq!(
-        fulfilment.header("x-shopify-access-token"),
-        Some(SHOPIFY_TOKEN)
+    let fulfilment = &fake.fulfilled(4894495473901)[0];
+    assert!(
+        fulfilment.to_string().contains("1046000778")
+            && !fulfilment.to_string().contains("1046000779"),
+        "only the open fulfillment order is fulfilled: {fulfilment}"
     );
     // The hub records the row as sent once Shopify has answered the
     // fulfilment, a moment after the fake saw it.
@@ -329,7 +343,7 @@ async fn shopify_lines_map_by_variant_id(hub: TestHub) {
         &hub,
         "SHOP",
         SHOPIFY_SECRET,
-        &fake,
+        &fake.base,
         json!({"currency": "HKD"}),
     )
     .await;
@@ -415,7 +429,7 @@ async fn shopify_signatures_as_stored(hub: TestHub) {
         &hub,
         "SAMPLE",
         secret,
-        &fake,
+        &fake.base,
         json!({"currency": "USD", "accept_test_orders": true}),
     )
     .await;
@@ -437,8 +451,8 @@ async fn shopify_signatures_as_stored(hub: TestHub) {
     // A tampered body, a wrong secret and an empty secret are refused.
     let mut tampered = body.clone();
     tampered[10] ^= 1;
-    shopify_store(&hub, "OTHER", "another-secret", &fake).await;
-    shopify_store(&hub, "NOSECRET", "", &fake).await;
+    shopify_store(&hub, "OTHER", "another-secret", &fake.base).await;
+    shopify_store(&hub, "NOSECRET", "", &fake.base).await;
     for (store, bytes, code) in [
         ("SAMPLE", &tampered, "invalid_signature"),
         ("OTHER", &body, "invalid_signature"),

@@ -12,6 +12,7 @@ mod plugins;
 mod real_orders;
 mod scope;
 mod security;
+mod shopify_graphql;
 mod sync;
 mod tls;
 mod walkthrough;

@@ -58,18 +58,6 @@ struct Mapped {
     level: i64,
 }
 
-/// The store's sync log (the newest 500 rows).
-async fn sync_log(hub: &TestHub, status: &str) -> Vec<Value> {
-    hub.admin_get(&format!(
-        "/admin/v1/stores/WOO/sync-log?status={status}&limit=500"
-    ))
-    .await
-    .expect(200)
-    .as_array()
-    .unwrap()
-    .clone()
-}
-
 async fn batched_pushes_reach_woocommerce(hub: TestHub) {
     hub.admin_post(
         "/admin/v1/locations",
@@ -169,7 +157,7 @@ async fn batched_pushes_reach_woocommerce(hub: TestHub) {
     // not retried: WooCommerce said the variation does not exist.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let dead = loop {
-        let dead = sync_log(&hub, "dead").await;
+        let dead = hub.sync_log("WOO", "dead").await;
         if dead.len() >= 2 {
             break dead;
         }
@@ -212,7 +200,7 @@ async fn batched_pushes_reach_woocommerce(hub: TestHub) {
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let sent = sync_log(&hub, "sent").await;
+        let sent = hub.sync_log("WOO", "sent").await;
         if sent.len() == 2 * 229 {
             break;
         }
