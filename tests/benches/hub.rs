@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use poshub_tests::serde_json::{json, Value};
-use poshub_tests::{order, Backend, TestHub, ADMIN_TOKEN};
+use poshub_tests::{order, Backend, TestHub};
 
 const CLIENTS: usize = 32;
 const SKUS: [&str; 3] = ["tffffv456", "tffffv457", "tffffv458"];
@@ -350,33 +350,8 @@ async fn items(backend: Backend, variants: usize) -> f64 {
         .expect(201);
     }
     let loading = Instant::now();
-    let items = variants.div_ceil(5);
-    let chunk = 4_000;
-    for start in (0..items).step_by(chunk) {
-        let mut csv =
-            String::from("item_code,name,tax_rate,price,attributes,reference_code_template\n");
-        for i in start..(start + chunk).min(items) {
-            csv.push_str(&format!(
-                "IT{i:06},Item {i},12,{}.00,size=S|M|L|XL|XXL,{{item_code}}-{{size}}\n",
-                100 + i % 400
-            ));
-        }
-        let res = hub
-            .client
-            .post(format!("{}/admin/v1/import/items", hub.base))
-            .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", "text/csv")
-            .body(csv)
-            .send()
-            .await
-            .expect("import");
-        assert!(
-            res.status().is_success(),
-            "import: {}",
-            res.text().await.unwrap_or_default()
-        );
-    }
-    stock_everywhere(&hub).await;
+    poshub_tests::import_variants(&hub, variants).await;
+    poshub_tests::stock_everywhere(&hub, 12).await;
     let loaded = loading.elapsed();
     hub.create_store("WEB", &locations, false).await;
     let key = hub.api_key("WEB", &locations).await;
@@ -429,53 +404,6 @@ async fn items(backend: Backend, variants: usize) -> f64 {
         loaded.as_secs_f64()
     );
     ms(percentile(&page_times, 99.0))
-}
-
-/// 12 on hand of every variant at every location, with the inward movements
-/// that put them there (the ledger balances). Written with two statements:
-/// half a million inward lines through the API would take minutes and are
-/// not what this measures.
-async fn stock_everywhere(hub: &TestHub) {
-    let at = chrono::Utc::now();
-    let balances =
-        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) \
-                    SELECT v.id, l.id, $1, $2, $3 FROM variants v CROSS JOIN locations l";
-    let movements =
-        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, \
-                     reserved_delta, cost, price, order_id, reference, at) \
-                     SELECT v.id, l.id, 'inward', $1, $1, $2, NULL, NULL, NULL, 'BENCH', $3 \
-                     FROM variants v CROSS JOIN locations l";
-    match hub.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&hub.database_url)
-                .await
-                .expect("sqlite");
-            for sql in [balances, movements] {
-                sqlx::query(sql)
-                    .bind("12")
-                    .bind("0")
-                    .bind(at)
-                    .execute(&pool)
-                    .await
-                    .expect("stock");
-            }
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&hub.database_url)
-                .await
-                .expect("postgres");
-            let (twelve, zero) = (rust_decimal::Decimal::from(12), rust_decimal::Decimal::ZERO);
-            for sql in [balances, movements] {
-                sqlx::query(sql)
-                    .bind(twelve)
-                    .bind(zero)
-                    .bind(at)
-                    .execute(&pool)
-                    .await
-                    .expect("stock");
-            }
-        }
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
