@@ -194,13 +194,23 @@ async fn a_sale_on_shopify_is_not_erased(hub: TestHub) {
     for (_, item) in HRX_VARIANTS {
         assert_eq!(fake.level(item, LOCATION), Some(9));
     }
-    let retried = hub.sync_log("SHOP", "failed").await;
-    assert!(
-        retried
+    // The hub records the rows as waiting to be tried again (a moment
+    // after Shopify answered), saying why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let retried = hub.sync_log("SHOP", "failed").await;
+        let said = retried
             .iter()
-            .any(|e| e["error"].as_str().unwrap_or_default().contains("sale")),
-        "{retried:?}"
-    );
+            .any(|e| e["error"].as_str().unwrap_or_default().contains("sale"));
+        if said {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no row waits for a retry: {retried:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // The order webhook arrives: the hub books the sale (15 -> 14), and the
     // retried push's compare (10 less the store's own sale) now matches.
