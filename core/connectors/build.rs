@@ -12,6 +12,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("poshub-connector-shopify", "POSHUB_BUNDLED_SHOPIFY"),
     ("poshub-connector-woocommerce", "POSHUB_BUNDLED_WOOCOMMERCE"),
     ("poshub-connector-gofrugal", "POSHUB_BUNDLED_GOFRUGAL"),
+    ("poshub-connector-vendure", "POSHUB_BUNDLED_VENDURE"),
 ];
 
 fn main() {

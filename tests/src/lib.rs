@@ -15,6 +15,7 @@ pub use serde_json;
 pub mod fake_shopify;
 pub mod fake_woo;
 pub mod typed;
+pub mod vendure;
 pub use typed::{Bill, Order, Problem};
 
 /// Which database a test runs on.
@@ -183,12 +184,41 @@ impl TestHub {
         Some(hub)
     }
 
+    /// Starts a hub on a fresh database whose sync worker runs with `sync`
+    /// instead of [`test_sync_config`].
+    pub async fn start_with_sync(
+        backend: Backend,
+        sync: poshub_server::sync::SyncConfig,
+    ) -> Option<TestHub> {
+        let (url, dir) = fresh_database(backend).await?;
+        Some(Self::start_configured(backend, url, dir, None, None, sync).await)
+    }
+
     pub async fn start_on(
         backend: Backend,
         database_url: String,
         dir: Option<tempfile::TempDir>,
         tls: Option<poshub_server::Tls>,
         plugins_dir: Option<std::path::PathBuf>,
+    ) -> TestHub {
+        Self::start_configured(
+            backend,
+            database_url,
+            dir,
+            tls,
+            plugins_dir,
+            test_sync_config(),
+        )
+        .await
+    }
+
+    async fn start_configured(
+        backend: Backend,
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        tls: Option<poshub_server::Tls>,
+        plugins_dir: Option<std::path::PathBuf>,
+        sync: poshub_server::sync::SyncConfig,
     ) -> TestHub {
         let config = poshub_server::Config {
             database_url: database_url.clone(),
@@ -197,7 +227,7 @@ impl TestHub {
             currency: None,
             plugins_dir,
             plugin_cache: Some(std::env::temp_dir().join("poshub-test-plugin-cache")),
-            sync: Some(test_sync_config()),
+            sync: Some(sync),
         };
         let hub = poshub_server::build(&config).await.expect("hub builds");
         let bound = poshub_server::bind("127.0.0.1:0".parse().unwrap(), tls).expect("bind");

@@ -17,6 +17,8 @@ pub fn build_plugins(plugins: &Path, packages: &[&str]) -> PathBuf {
         "shopify",
         "woocommerce",
         "gofrugal",
+        "vendure/src",
+        "vendure/Cargo.toml",
         "test-plugins",
     ] {
         println!("cargo:rerun-if-changed={}", plugins.join(watched).display());

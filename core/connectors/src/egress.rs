@@ -93,6 +93,10 @@ impl Destination {
 /// Adds the connector's declared credentials from the store's config; a
 /// header of the same name planned by the connector is replaced, so a
 /// connector cannot choose its own credentials.
+///
+/// Declared credentials are alternatives (Vendure takes an API key or a
+/// bearer token): each one the store's config fills in is added, and a
+/// store that fills in none is refused, naming the missing key of each.
 pub fn authenticate(
     request: &mut HttpRequest,
     credentials: &[Credential],
@@ -103,34 +107,46 @@ pub fn authenticate(
             .get(key)
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| EgressError::MissingCredential(key.to_string()))
+            .ok_or_else(|| key.to_string())
     };
+    let mut missing = vec![];
+    let mut added = 0;
     for credential in credentials {
-        let (name, header) = match credential {
-            Credential::SecretHeader { name, key } => (name.clone(), value(key)?.to_string()),
+        let header = match credential {
+            Credential::SecretHeader { name, key } => {
+                value(key).map(|secret| (name.clone(), secret.to_string()))
+            }
             Credential::Basic {
                 user_key,
                 password_key,
-            } => {
+            } => value(user_key).and_then(|user| {
                 use base64::Engine;
-                let pair = format!("{}:{}", value(user_key)?, value(password_key)?);
-                (
+                let pair = format!("{user}:{}", value(password_key)?);
+                Ok((
                     "Authorization".to_string(),
                     format!(
                         "Basic {}",
                         base64::engine::general_purpose::STANDARD.encode(pair)
                     ),
-                )
+                ))
+            }),
+            Credential::Bearer { key } => {
+                value(key).map(|token| ("Authorization".to_string(), format!("Bearer {token}")))
             }
-            Credential::Bearer { key } => (
-                "Authorization".to_string(),
-                format!("Bearer {}", value(key)?),
-            ),
         };
-        request
-            .headers
-            .retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-        request.headers.push((name, header));
+        match header {
+            Ok((name, header)) => {
+                request
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+                request.headers.push((name, header));
+                added += 1;
+            }
+            Err(key) => missing.push(key),
+        }
+    }
+    if added == 0 && !missing.is_empty() {
+        return Err(EgressError::MissingCredential(missing.join(" or ")));
     }
     Ok(())
 }
@@ -335,5 +351,40 @@ mod tests {
         let e =
             authenticate(&mut request, &bearer, &serde_json::json!({"api_token": ""})).unwrap_err();
         assert_eq!(e, EgressError::MissingCredential("api_token".into()));
+    }
+
+    #[test]
+    fn declared_credentials_are_alternatives() {
+        let vendure = [
+            Credential::SecretHeader {
+                name: "vendure-api-key".into(),
+                key: "api_key".into(),
+            },
+            Credential::Bearer {
+                key: "auth_token".into(),
+            },
+        ];
+        let sent = |config: serde_json::Value| {
+            let mut request = req("https://shop.example.com/admin-api");
+            authenticate(&mut request, &vendure, &config).map(|()| request.headers)
+        };
+        assert_eq!(
+            sent(serde_json::json!({"api_key": "k1"})).unwrap(),
+            vec![("vendure-api-key".to_string(), "k1".to_string())]
+        );
+        assert_eq!(
+            sent(serde_json::json!({"auth_token": "t1", "api_key": ""})).unwrap(),
+            vec![("Authorization".to_string(), "Bearer t1".to_string())]
+        );
+        assert_eq!(
+            sent(serde_json::json!({"api_key": "k1", "auth_token": "t1"}))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            sent(serde_json::json!({})).unwrap_err(),
+            EgressError::MissingCredential("api_key or auth_token".into())
+        );
     }
 }

@@ -80,5 +80,9 @@ pub mod bundled {
             "gofrugal.wasm",
             include_bytes!(env!("POSHUB_BUNDLED_GOFRUGAL")),
         ),
+        (
+            "vendure.wasm",
+            include_bytes!(env!("POSHUB_BUNDLED_VENDURE")),
+        ),
     ];
 }

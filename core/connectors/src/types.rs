@@ -98,6 +98,8 @@ pub struct CallContext {
 pub const SECRET_KEYS: &[&str] = &[
     "webhook_secret",
     "api_token",
+    "api_key",
+    "auth_token",
     "access_token",
     "consumer_key",
     "consumer_secret",

@@ -15,6 +15,7 @@ mod security;
 mod shopify_graphql;
 mod sync;
 mod tls;
+mod vendure;
 mod walkthrough;
 mod webhooks;
 mod woo_batch;

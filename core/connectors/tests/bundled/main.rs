@@ -9,5 +9,6 @@ mod common;
 mod fuzz_regressions;
 mod gofrugal;
 mod shopify;
+mod vendure;
 mod wit_versions;
 mod woocommerce;

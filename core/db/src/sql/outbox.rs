@@ -327,6 +327,9 @@ impl crate::Outbox for Backend {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+                if value == "cancelled" {
+                    requeue_cancelled_stock(&mut tx, *id, at).await?;
+                }
             }
         }
         tx.commit().await?;
@@ -445,4 +448,33 @@ impl crate::Outbox for Backend {
         .await?;
         Ok((waiting, dead))
     }
+}
+
+/// Once a store confirms an order's cancellation (a `status` row sent with
+/// the value `cancelled`), its stock levels of the order's variants are
+/// pushed again. A storefront that held stock for the order gives it back
+/// when it cancels (Vendure releases its allocation, WooCommerce restocks
+/// a cancelled order), while the hub has already put those units back in
+/// the available figure it last pushed: without a fresh push the same
+/// units would be on sale twice there.
+async fn requeue_cancelled_stock(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    outbox_id: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    sqlx::query::<Db>(
+        "INSERT INTO outbox (store_id, kind, key, variant_id, location_id, status, next_attempt_at, created_at, updated_at) \
+         SELECT DISTINCT o.store_id, 'stock', 'stock:' || a.variant_id || ':' || a.location_id, a.variant_id, \
+         a.location_id, 'pending', $2, $2, $2 FROM outbox o \
+         JOIN order_allocations a ON a.order_id = o.order_id \
+         JOIN store_mappings m ON m.store_id = o.store_id AND m.variant_id = a.variant_id \
+         JOIN store_locations sl ON sl.store_id = o.store_id AND sl.location_id = a.location_id \
+         JOIN stores s ON s.id = o.store_id AND s.push_enabled \
+         WHERE o.id = $1 AND o.kind = 'status' ON CONFLICT (store_id, key) WHERE status = 'pending' DO NOTHING",
+    )
+    .bind(outbox_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

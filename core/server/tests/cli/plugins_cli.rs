@@ -33,6 +33,16 @@ fn plugins_list_shows_bundled_and_directory_connectors() {
         "{line}"
     );
     assert!(line.contains("poshub") && line.contains("0.1.0"), "{line}");
+    let vendure = bundled
+        .lines()
+        .find(|l| l.starts_with("vendure "))
+        .unwrap_or_else(|| panic!("no vendure connector: {bundled}"));
+    assert!(
+        vendure.contains("Vendure")
+            && vendure.contains("orders/placed,orders/cancelled,refunds/settled")
+            && vendure.contains("bundled (vendure.wasm)"),
+        "{vendure}"
+    );
 
     // A file in the plugins directory with the same id replaces the bundled one.
     let dir = tempfile::tempdir().unwrap();
