@@ -34,6 +34,7 @@ pub const TARGETS: &[&str] = &[
     "canonical",
     "shopify",
     "woocommerce",
+    "vendure",
     "gofrugal",
     "phone",
     "decimal",
@@ -46,6 +47,7 @@ pub fn run(name: &str, data: &[u8]) {
         "canonical" => canonical(data),
         "shopify" => shopify(data),
         "woocommerce" => woocommerce(data),
+        "vendure" => vendure(data),
         "gofrugal" => gofrugal(data),
         "phone" => phone(data),
         "decimal" => decimal(data),
@@ -336,6 +338,29 @@ pub fn woocommerce(data: &[u8]) {
         &headers,
         body,
     ));
+}
+
+/// The Vendure plugin's events: bits 0-1 pick the topic (`orders/placed`,
+/// `orders/cancelled`, `refunds/settled`, an unknown one), bit 2 sets a
+/// `location`, bit 3 a `money_precision` of 0.
+pub fn vendure(data: &[u8]) {
+    use poshub_connector_vendure::Vendure;
+    const TOPICS: &[&str] = &[
+        "orders/placed",
+        "orders/cancelled",
+        "refunds/settled",
+        "orders/updated",
+    ];
+    let (selector, body) = split(data);
+    let topic = TOPICS[usize::from(selector & 3)];
+    let mut config = vec![("base_url", "https://shop.example.com")];
+    if selector & 4 != 0 {
+        config.push(("location", "BLR"));
+    }
+    if selector & 8 != 0 {
+        config.push(("money_precision", "0"));
+    }
+    no_panic_documents(Vendure::translate_webhook(&ctx(&config), topic, &[], body));
 }
 
 /// The gofrugal API dialect's `plan_api`: bits 0-1 pick the request

@@ -154,7 +154,10 @@ async fn a_placed_order_keeps_vendures_prices_and_tax() {
     // The billing address is all nulls: the shipping address stands in.
     assert_eq!(customer["address"]["city"], "Bengaluru");
     assert_eq!(customer["address"]["countryCode"], "IN");
-    assert!(customer["address"].get("company").is_none(), "nulls left out");
+    assert!(
+        customer["address"].get("company").is_none(),
+        "nulls left out"
+    );
     let valid = validate(&order, true, &["prepaid", "cod"]).expect("the hub takes it");
     assert_eq!(valid.total.to_string(), "1497.00");
 }
