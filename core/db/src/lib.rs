@@ -2,8 +2,8 @@
 //! embedded default) and Postgres, each with its own migrations, chosen by the
 //! URL scheme at start-up.
 //!
-//! Both backends share one implementation of the trait (`ops.rs`, compiled
-//! once per backend with that backend's concrete types) so that the same
+//! Both backends share one implementation of the trait (the `sql/` tree,
+//! compiled once per backend with that backend's concrete types) so that the same
 //! transaction runs on both; what differs (row locking, partial-index
 //! predicates, pool shape) is a handful of constants in each backend module.
 //! The rules themselves live in `poshub-model`: storage looks things up,
@@ -194,6 +194,9 @@ pub(crate) struct Dialect {
     pub email_only: &'static str,
     /// Whether several statements may go to the database as one query.
     pub multi_statement: bool,
+    /// Whether rows are locked row by row, by writers that may be other
+    /// processes (Postgres), rather than by the one writer connection.
+    pub row_locks: bool,
 }
 
 /// The `Idempotency-Key` header and a hash of the request body it came with.

@@ -1,6 +1,13 @@
 //! The Postgres backend, for larger set-ups and several hub processes on one
 //! database. Stock balances and orders are locked row by row
 //! (`SELECT ... FOR UPDATE`), always in the same order.
+//!
+//! Orders without an Idempotency-Key (and connector events) are
+//! group-committed as on SQLite (`sql/group.rs`): the ones that arrive
+//! while a batch is being written go in the next, one transaction, their
+//! balance rows locked once for all of them. Orders for the same items
+//! used to queue on the same balance rows, one transaction (and fsync)
+//! each.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,12 +38,14 @@ const DIALECT: Dialect = Dialect {
     email_only: "phone IS NULL AND NOT walk_in",
     // The extended protocol takes one statement per query.
     multi_statement: false,
+    row_locks: true,
 };
 
 /// Postgres storage (`postgres://...`).
 pub struct PgStorage {
     write: Pool<Postgres>,
     read: Pool<Postgres>,
+    intake: sql::group::Intake,
 }
 
 impl PgStorage {
@@ -56,31 +65,51 @@ impl PgStorage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let intake = sql::group::Intake::start(pool.clone(), pool.clone());
         Ok(PgStorage {
             write: pool.clone(),
             read: pool,
+            intake,
         })
     }
 
-    /// Postgres takes concurrent orders on as many connections: each order
-    /// is a transaction of its own, its balances locked row by row.
+    /// Places an order and waits until it is committed; a new one is read
+    /// back.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        let outcome = self.intake_unread(order).await?;
+        let outcome = self.place(order, true).await?;
         sql::writes::read_back(&self.read, outcome).await
     }
 
     /// Places an order; a new one is answered by id, not read back.
     async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placement> {
-        sql::writes::place_alone(&self.write, order).await
+        self.place(order, false).await
     }
 
+    /// An order without an Idempotency-Key goes to the intake task and is
+    /// placed with the others waiting; one with a key is a transaction of
+    /// its own (its key row is claimed before its stock, which in a batch
+    /// would lock rows in two passes, where another hub may lock them in
+    /// the other order).
+    async fn place(
+        &self,
+        order: &crate::PlaceOrder,
+        read_back: bool,
+    ) -> crate::Result<crate::Placement> {
+        if order.idempotency.is_some() {
+            sql::writes::place_alone(&self.write, order).await
+        } else {
+            self.intake.order(order, read_back).await
+        }
+    }
+
+    /// Queues a connector event for the intake task, which writes it with
+    /// its next batch; [`PgStorage::settle`] waits for it.
     async fn log_event(&self, event: &poshub_model::store::NewConnectorEvent) -> crate::Result<()> {
-        let mut conn = self.write.acquire().await?;
-        sql::writes::insert_events(&mut conn, &[event]).await
+        self.intake.event(event).await
     }
 
-    /// Every event is written when it is recorded: nothing to wait for.
+    /// Waits until every write queued so far is committed (or has failed).
     async fn settle(&self) -> crate::Result<()> {
-        Ok(())
+        self.intake.settle().await
     }
 }

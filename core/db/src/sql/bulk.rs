@@ -1,5 +1,5 @@
-//! Bulk tools, compiled into each backend's `ops` module after `ops.rs` (whose
-//! helpers they use): reference codes regenerated in bulk, mappings imported
+//! Bulk tools, compiled into each backend's `sql` tree (they use its
+//! helpers): reference codes regenerated in bulk, mappings imported
 //! row by row, auto-match by SKU and the storefront catalogue hints it draws
 //! on. The rules live in `poshub_model::{codegen, automatch}`; this file
 //! looks things up and writes the outcome.

@@ -1,21 +1,38 @@
-//! The SQLite backend's group commit: the writes the intake task takes
-//! together (orders and connector events), done in one transaction, or one
-//! by one in savepoints when that fails, so that only the write at fault
-//! fails. The statements are the shared ones of `sql/`.
+//! Group commit, for both backends: one intake task per storage takes the
+//! orders (and connector events) that arrive while the previous batch is
+//! being written, and does them in one transaction, the orders placed
+//! set-wise ([`place_orders`]: one read of what they need, their stock
+//! rows locked once in one order, refusals decided in memory in arrival
+//! order, a few set-wise statements, one commit). Should the database fail
+//! on any of it, nothing was kept and the writes are done again one by one
+//! ([`write_one_by_one`]), so that only the write at fault fails.
+//!
+//! On SQLite every statement is a round trip to the one writer
+//! connection's thread and a commit is a write of the WAL; on Postgres a
+//! statement is a network round trip, a commit an fsync, and orders for the
+//! same items queue on the same balance rows. Either way one batch of n
+//! orders costs about what one order does.
 
 use std::collections::HashMap;
 
-use poshub_model::order::Order;
 use poshub_model::store::NewConnectorEvent;
-use sqlx::{Connection, Pool, Sqlite};
+use sqlx::{Connection, Pool};
 
-use super::sql::intake::place_orders;
-use super::sql::orders::load_orders;
-use super::sql::writes::{insert_events, place_alone, place_within};
-use super::sql::Conn;
+use super::intake::place_orders;
+use super::orders::load_orders;
+use super::writes::{insert_events, place_alone, place_within};
+use super::{Conn, Db, DIALECT};
 use crate::{Error, OrderScope, PlaceOrder, Placement, Result};
 
-/// A write the SQLite backend's intake task does together with others.
+/// Most writes done in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// Most request lines placed set-wise in one go; a larger order is placed on
+/// its own (so that no statement outgrows the backends' limits on bind
+/// parameters).
+const SET_LINES: usize = 256;
+
+/// A write the intake task does together with others.
 pub(crate) enum Write {
     Order(Box<PlaceOrder>),
     Event(NewConnectorEvent),
@@ -53,10 +70,125 @@ impl Written {
     }
 }
 
-/// Most request lines placed set-wise in one go; a larger order is placed on
-/// its own (so that no statement outgrows the backends' limits on bind
-/// parameters).
-const SET_LINES: usize = 256;
+/// A write waiting for the intake task, and where its outcome goes.
+type Job = (Write, Reply);
+
+/// Where a write's outcome goes, and whether a new order is read back for
+/// it (a webhook's answer needs only the id).
+struct Reply {
+    to: tokio::sync::oneshot::Sender<Written>,
+    read_back: bool,
+}
+
+/// The way into a storage's intake task.
+pub(crate) struct Intake {
+    writes: tokio::sync::mpsc::Sender<Job>,
+}
+
+impl Intake {
+    /// Starts the intake task on `write` (orders read back on `read`); it
+    /// ends when the storage, and with it this, is dropped.
+    pub(crate) fn start(write: Pool<Db>, read: Pool<Db>) -> Intake {
+        let (writes, queue) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(take_writes(write, read, queue));
+        Intake { writes }
+    }
+
+    /// Places an order through the intake task and waits until the
+    /// transaction holding it has committed (or failed); a new order is
+    /// read back when `read_back` says so.
+    pub(crate) async fn order(&self, order: &PlaceOrder, read_back: bool) -> Result<Placement> {
+        match self
+            .submit(Write::Order(Box::new(order.clone())), read_back)
+            .await?
+        {
+            Written::Order(outcome) => outcome,
+            _ => unreachable!("an order's outcome is an order's"),
+        }
+    }
+
+    /// Queues a connector event, written with the next batch; the caller
+    /// does not wait for that commit (a webhook's answer would otherwise
+    /// wait for two). [`Intake::settle`] does.
+    pub(crate) async fn event(&self, event: &NewConnectorEvent) -> Result<()> {
+        let (to, _) = tokio::sync::oneshot::channel();
+        let reply = Reply {
+            to,
+            read_back: false,
+        };
+        self.writes
+            .send((Write::Event(event.clone()), reply))
+            .await
+            .map_err(|_| Error::Batch("the write intake has stopped".into()))
+    }
+
+    /// Waits until every write queued so far is committed (or has failed).
+    pub(crate) async fn settle(&self) -> Result<()> {
+        self.submit(Write::Settle, false).await.map(|_| ())
+    }
+
+    async fn submit(&self, write: Write, read_back: bool) -> Result<Written> {
+        let (to, outcome) = tokio::sync::oneshot::channel();
+        let stopped = || Error::Batch("the write intake has stopped".into());
+        self.writes
+            .send((write, Reply { to, read_back }))
+            .await
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())
+    }
+}
+
+/// The intake task: waits for a write, takes every other one already
+/// waiting (up to [`MAX_BATCH`]), and does them in one transaction. A single
+/// waiting write gets a transaction of its own. The orders a batch created
+/// are read back together on a read connection while the next batch is
+/// written.
+async fn take_writes(write: Pool<Db>, read: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let outcomes = if batch.len() == 1 {
+            vec![write_alone(&write, &batch[0].0).await]
+        } else {
+            let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
+            write_together(&write, &jobs).await
+        };
+        let replies: Vec<_> = batch.drain(..).map(|(_, reply)| reply).collect();
+        tokio::spawn(answer(read.clone(), replies, outcomes));
+    }
+}
+
+/// Answers the writes of a committed batch, with the orders it created read
+/// back in one go. The callers may have gone (their requests dropped, or
+/// nobody waits, as for an event): the writes stand all the same, as
+/// committed writes do.
+async fn answer(read: Pool<Db>, replies: Vec<Reply>, outcomes: Vec<Written>) {
+    let created: Vec<i64> = replies
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(reply, w)| match w {
+            Written::Order(Ok(Placement::Created(id))) if reply.read_back => Some(*id),
+            _ => None,
+        })
+        .collect();
+    // Should that fail, the orders are committed all the same and each
+    // caller reads its own back instead.
+    let mut orders = read_back_all(&read, &created).await.unwrap_or_default();
+    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let outcome = match outcome {
+            Written::Order(Ok(Placement::Created(id))) => match orders.remove(&id) {
+                Some(order) => {
+                    Written::Order(Ok(Placement::Done(crate::Placed::Created(Box::new(order)))))
+                }
+                None => Written::Order(Ok(Placement::Created(id))),
+            },
+            other => other,
+        };
+        // A queued event has no one waiting: its failure is logged here.
+        if let Err(Written::Event(Err(e))) = reply.to.send(outcome) {
+            tracing::error!(error = %e, "could not record a connector event");
+        }
+    }
+}
 
 /// Splits a batch into runs of orders to place set-wise, each within
 /// [`SET_LINES`] lines (an order larger than that is a run of its own).
@@ -82,16 +214,20 @@ fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
 /// Does several writes in one transaction: orders without an
 /// Idempotency-Key placed set-wise (see [`place_orders`]), one with a key
 /// on its own in a savepoint, connector events in one insert. Should the
-/// database fail on any of it, nothing was kept and the writes are done
-/// again one by one (see [`write_one_by_one`]), so that only the write at
-/// fault fails. (SQLite's intake batches writes; Postgres does each alone.)
-pub(super) async fn write_together(write: &Pool<Sqlite>, jobs: &[&Write]) -> Vec<Written> {
+/// database fail on any of it (on Postgres also a deadlock with another
+/// hub, or a reference another hub took meanwhile), nothing was kept and
+/// the writes are done again one by one.
+async fn write_together(write: &Pool<Db>, jobs: &[&Write]) -> Vec<Written> {
     let mut conn = match write.acquire().await {
         Ok(c) => c,
         Err(e) => return jobs.iter().map(|j| j.failed(e.to_string())).collect(),
     };
     match all_at_once(&mut conn, jobs).await {
         Ok(results) => results,
+        Err(_) if DIALECT.row_locks => {
+            drop(conn);
+            each_alone(write, jobs).await
+        }
         Err(_) => write_one_by_one(&mut conn, jobs).await,
     }
 }
@@ -144,7 +280,8 @@ async fn all_at_once(conn: &mut Conn, jobs: &[&Write]) -> Result<Vec<Written>> {
 /// Does several writes in one transaction, each order in a savepoint of
 /// its own (a failed order leaves no trace and does not affect the others),
 /// each event as an insert of its own. What succeeded is kept only if the
-/// whole transaction commits.
+/// whole transaction commits. (SQLite: one writer, so nothing waits on the
+/// locks the savepoints keep.)
 async fn write_one_by_one(conn: &mut Conn, jobs: &[&Write]) -> Vec<Written> {
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
@@ -166,8 +303,20 @@ async fn write_one_by_one(conn: &mut Conn, jobs: &[&Write]) -> Vec<Written> {
     results
 }
 
+/// Does each write in a transaction of its own. On a backend with row
+/// locks (Postgres) this is the fallback: one transaction with a savepoint
+/// per order would keep every order's rows locked until the last, in no
+/// single order, where other hubs lock them too.
+async fn each_alone(write: &Pool<Db>, jobs: &[&Write]) -> Vec<Written> {
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        results.push(write_alone(write, job).await);
+    }
+    results
+}
+
 /// Does one write in a transaction of its own.
-pub(super) async fn write_alone(write: &Pool<Sqlite>, job: &Write) -> Written {
+async fn write_alone(write: &Pool<Db>, job: &Write) -> Written {
     match job {
         Write::Order(order) => Written::Order(place_alone(write, order).await),
         Write::Event(event) => Written::Event(
@@ -182,7 +331,10 @@ pub(super) async fn write_alone(write: &Pool<Sqlite>, job: &Write) -> Written {
 }
 
 /// New orders read back together, by id.
-pub(super) async fn read_back_all(read: &Pool<Sqlite>, ids: &[i64]) -> Result<HashMap<i64, Order>> {
+async fn read_back_all(
+    read: &Pool<Db>,
+    ids: &[i64],
+) -> Result<HashMap<i64, poshub_model::order::Order>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

@@ -1,5 +1,5 @@
-//! Order intake, compiled once per backend next to `ops.rs` (same module,
-//! same `Db`, `Conn` and dialect constants).
+//! Order intake, compiled once per backend in the `sql` tree (the same
+//! `Db`, `Conn` and dialect constants as the rest of it).
 //!
 //! Orders are placed set-wise. A batch's orders are checked against one read
 //! of what they need (their stores' channels, the catalogue, the references
@@ -544,6 +544,9 @@ pub(super) async fn resolve_customers(
             None => by_phone.push((phone.as_str(), contact.clone())),
         }
     }
+    // In phone order, as every writer takes them: two hubs' batches on one
+    // Postgres never wait for each other's customers in a circle.
+    by_phone.sort_by(|a, b| a.0.cmp(b.0));
     let mut ids: HashMap<String, i64> = HashMap::new();
     if !by_phone.is_empty() {
         let at = now();

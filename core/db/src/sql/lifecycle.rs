@@ -1,5 +1,5 @@
-//! The order lifecycle's storage, compiled into each backend right after
-//! `ops.rs` (the same module: it uses that file's helpers and types):
+//! The order lifecycle's storage, compiled into each backend's `sql` tree
+//! (it uses that tree's helpers and types):
 //! delivery tracking, partial cancellation, returns and credit notes. The
 //! rules are `poshub_model::lifecycle`'s; this file looks things up, calls
 //! them under the order's row lock, and writes the outcome.

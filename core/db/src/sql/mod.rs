@@ -74,6 +74,7 @@ use crate::{
 pub(crate) mod bulk;
 pub(crate) mod catalogue;
 pub(crate) mod commerce;
+pub(crate) mod group;
 pub(crate) mod hub;
 pub(crate) mod intake;
 pub(crate) mod lifecycle;
