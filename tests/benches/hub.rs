@@ -2,7 +2,9 @@
 //! server in this process, as the end-to-end tests start it):
 //!
 //! - order intake through the store API: 32 clients posting 3-line orders
-//!   that reserve stock, half from repeat customers and half from new ones;
+//!   that reserve stock, half from repeat customers and half from new ones
+//!   (and one client alone, for the latency a lone order sees), and
+//!   Postgres as a ratio to SQLite;
 //! - the same orders as signed Shopify `orders/create` webhooks, translated by
 //!   the bundled Shopify plugin, as a ratio to the store-API path;
 //! - `GET /api/v1/items` over 100,000 variants x 5 locations: pages of 500
@@ -64,16 +66,21 @@ async fn run() {
             Path::ShopifyWebhook
         };
         for backend in &backends {
-            intake(*backend, path, seconds).await;
+            intake(*backend, path, CLIENTS, seconds).await;
         }
         return;
     }
+    // Store-API (orders/s, p99 ms) at 32 clients and p50 ms of one client,
+    // per backend, for the Postgres / SQLite rows.
+    let mut api_runs: Vec<(Backend, f64, f64, f64)> = Vec::new();
     if only.is_empty() || only == "intake" {
         println!("| Backend | Path | Clients | Orders | Orders/s | p50 ms | p99 ms | Errors |");
         println!("|---|---|---|---|---|---|---|---|");
         for backend in &backends {
-            let (api, p99) = intake(*backend, Path::StoreApi, seconds).await;
-            let (hook, _) = intake(*backend, Path::ShopifyWebhook, seconds).await;
+            let (api, _, p99) = intake(*backend, Path::StoreApi, CLIENTS, seconds).await;
+            let (_, alone, _) = intake(*backend, Path::StoreApi, 1, seconds).await;
+            api_runs.push((*backend, api, p99, alone));
+            let (hook, _, _) = intake(*backend, Path::ShopifyWebhook, CLIENTS, seconds).await;
             let ratio = hook / api;
             println!(
                 "| {} | Shopify webhook / store API | | | **{ratio:.2}x** | | | |",
@@ -95,6 +102,29 @@ async fn run() {
                 format!("{}: webhook path >= 0.8x store API", name(*backend)),
                 format!("{ratio:.2}x"),
                 ratio >= 0.8,
+            ));
+        }
+        if let [(Backend::Sqlite, sqlite, _, sqlite_alone), (Backend::Postgres, pg, pg_p99, pg_alone)] =
+            api_runs[..]
+        {
+            let ratio = pg / sqlite;
+            println!("| Postgres / SQLite, store API | | | | **{ratio:.2}x** | | | |");
+            let alone = pg_alone / sqlite_alone;
+            println!("| Postgres / SQLite, one client's p50 | | | | | **{alone:.2}x** | | |");
+            targets.push((
+                "Postgres store-API intake >= 0.8x SQLite's".into(),
+                format!("{ratio:.2}x"),
+                ratio >= 0.8,
+            ));
+            targets.push((
+                "Postgres store-API intake p99 < 25 ms".into(),
+                format!("{pg_p99:.1} ms"),
+                pg_p99 < 25.0,
+            ));
+            targets.push((
+                "Postgres: one client's p50 at most 1.5x SQLite's".into(),
+                format!("{pg_alone:.1} ms vs {sqlite_alone:.1} ms ({alone:.2}x)"),
+                alone <= 1.5,
             ));
         }
         println!();
@@ -139,9 +169,9 @@ async fn start(backend: Backend) -> TestHub {
         .expect("the backend is configured")
 }
 
-/// Runs 32 clients for `seconds` (after a 2 s warm-up) and prints a row;
-/// returns orders/s and p99 in ms.
-async fn intake(backend: Backend, path: Path, seconds: u64) -> (f64, f64) {
+/// Runs `clients` clients for `seconds` (after a 2 s warm-up) and prints a
+/// row; returns orders/s, p50 and p99 in ms.
+async fn intake(backend: Backend, path: Path, clients: usize, seconds: u64) -> (f64, f64, f64) {
     let hub = Arc::new(start(backend).await);
     hub.admin_post(
         "/admin/v1/locations",
@@ -195,14 +225,14 @@ async fn intake(backend: Backend, path: Path, seconds: u64) -> (f64, f64) {
         }
     };
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CLIENTS)
+        .pool_max_idle_per_host(clients)
         .build()
         .expect("client");
     let next = Arc::new(AtomicU64::new(1));
     let warm_up = Instant::now() + Duration::from_secs(2);
     let end = warm_up + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..CLIENTS {
+    for _ in 0..clients {
         let (hub, client, next, target) =
             (hub.clone(), client.clone(), next.clone(), target.clone());
         tasks.push(tokio::spawn(async move {
@@ -244,7 +274,7 @@ async fn intake(backend: Backend, path: Path, seconds: u64) -> (f64, f64) {
     let rate = orders as f64 / seconds as f64;
     latencies.sort();
     println!(
-        "| {} | {} | {CLIENTS} | {orders} | {rate:.0} | {:.1} | {:.1} | {errors} |",
+        "| {} | {} | {clients} | {orders} | {rate:.0} | {:.1} | {:.1} | {errors} |",
         name(backend),
         match path {
             Path::StoreApi => "store API `POST /api/v1/sales-orders`",
@@ -255,7 +285,11 @@ async fn intake(backend: Backend, path: Path, seconds: u64) -> (f64, f64) {
     );
     // What was accepted is really there, with its stock reserved.
     hub.assert_ledger_balances().await;
-    (rate, ms(percentile(&latencies, 99.0)))
+    (
+        rate,
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0)),
+    )
 }
 
 #[derive(Clone)]

@@ -239,9 +239,9 @@ impl Vendure {
         data["orders"]["items"][0].clone()
     }
 
-    /// Waits (up to 5 s) until an order is in `state`.
+    /// Waits (up to 15 s) until an order is in `state`.
     pub async fn wait_order_state(&self, code: &str, state: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let order = self.order(code).await;
             if order["state"] == state {
@@ -482,9 +482,9 @@ impl Relay {
         self.seen.lock().unwrap().clone()
     }
 
-    /// Waits (up to 10 s) for a forwarded event that `wanted` picks.
+    /// Waits (up to 20 s) for a forwarded event that `wanted` picks.
     pub async fn wait_for(&self, wanted: impl Fn(&Relayed) -> bool) -> Relayed {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(found) = self.seen().into_iter().find(|r| wanted(r)) {
                 return found;

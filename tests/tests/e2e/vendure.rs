@@ -40,10 +40,10 @@ async fn vendure_postgres() {
     }
 }
 
-/// The hub's order for a Vendure order code, waiting (up to 10 s) for its
+/// The hub's order for a Vendure order code, waiting (up to 20 s) for its
 /// event to arrive.
 async fn hub_order(hub: &TestHub, code: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let page = hub
             .admin_get(&format!("/admin/v1/sales-orders?store={STORE}&limit=500"))
@@ -87,7 +87,7 @@ async fn wait_available(hub: &TestHub, code: &str, wanted: &str, within: Duratio
 }
 
 async fn hub_status(hub: &TestHub, id: i64, wanted: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let order = hub.admin_get(&format!("/admin/v1/sales-orders/{id}")).await;
         if order.expect(200)["status"] == wanted {
@@ -151,7 +151,7 @@ async fn story(hub: TestHub) {
     // The hub's levels and prices reach Vendure (it starts with 0 on hand).
     for sku in ["TEE-Blue-M", "MUG", "NOTEBOOK"] {
         vendure
-            .wait_stock(sku, Duration::from_secs(10), |s| s.0 == 25 && s.1 == 0)
+            .wait_stock(sku, Duration::from_secs(20), |s| s.0 == 25 && s.1 == 0)
             .await;
     }
     assert_eq!(vendure.variant_stock("TEE-Blue-M").await.2, 59900);
@@ -191,11 +191,11 @@ async fn story(hub: TestHub) {
     assert_eq!(order["customer"]["email"], "asha@example.com");
     let vendure_order = vendure.order(&code).await;
     assert_eq!(vendure_order["totalWithTax"], 149700);
-    wait_available(&hub, "TEE-Blue-M", "23", Duration::from_secs(2)).await;
-    wait_available(&hub, "MUG", "24", Duration::from_secs(2)).await;
+    wait_available(&hub, "TEE-Blue-M", "23", Duration::from_secs(10)).await;
+    wait_available(&hub, "MUG", "24", Duration::from_secs(10)).await;
     // Vendure shows the same: 25 on hand, 2 allocated to its order.
     let blue = vendure
-        .wait_stock("TEE-Blue-M", Duration::from_secs(5), |s| saleable(s) == 23)
+        .wait_stock("TEE-Blue-M", Duration::from_secs(15), |s| saleable(s) == 23)
         .await;
     assert_eq!((blue.0, blue.1), (25, 2));
 
@@ -233,7 +233,7 @@ async fn story(hub: TestHub) {
     // The fulfilment made Vendure's allocation a sale: 23 on hand, none
     // allocated, 23 saleable, as the hub has it.
     vendure
-        .wait_stock("TEE-Blue-M", Duration::from_secs(5), |s| {
+        .wait_stock("TEE-Blue-M", Duration::from_secs(15), |s| {
             s.0 == 23 && s.1 == 0
         })
         .await;
@@ -245,7 +245,7 @@ async fn story(hub: TestHub) {
         .place_order(&[("NOTEBOOK", 3)], "ravi@example.com")
         .await;
     let second_order = hub_order(&hub, &second).await;
-    wait_available(&hub, "NOTEBOOK", "22", Duration::from_secs(2)).await;
+    wait_available(&hub, "NOTEBOOK", "22", Duration::from_secs(10)).await;
     let second_id = second_order["id"].as_i64().unwrap();
     hub.admin_post(
         &format!("/admin/v1/sales-orders/{second_id}/cancel"),
@@ -255,7 +255,7 @@ async fn story(hub: TestHub) {
     .expect(200);
     vendure.wait_order_state(&second, "Cancelled").await;
     vendure
-        .wait_stock("NOTEBOOK", Duration::from_secs(5), |s| {
+        .wait_stock("NOTEBOOK", Duration::from_secs(15), |s| {
             s.1 == 0 && saleable(s) == 25
         })
         .await;
@@ -270,7 +270,7 @@ async fn story(hub: TestHub) {
         .place_order(&[("MUG", 1)], "meera@example.com")
         .await;
     let third_order = hub_order(&hub, &third).await;
-    wait_available(&hub, "MUG", "23", Duration::from_secs(2)).await;
+    wait_available(&hub, "MUG", "23", Duration::from_secs(10)).await;
     let vendure_third = vendure.order(&third).await;
     let cancelled = vendure
         .admin(
@@ -283,9 +283,9 @@ async fn story(hub: TestHub) {
         "{cancelled}"
     );
     hub_status(&hub, third_order["id"].as_i64().unwrap(), "cancelled").await;
-    wait_available(&hub, "MUG", "24", Duration::from_secs(5)).await;
+    wait_available(&hub, "MUG", "24", Duration::from_secs(15)).await;
     vendure
-        .wait_stock("MUG", Duration::from_secs(5), |s| {
+        .wait_stock("MUG", Duration::from_secs(15), |s| {
             s.1 == 0 && saleable(s) == 24
         })
         .await;
