@@ -147,6 +147,15 @@ try {
             type: 'sqljs',
             location: dbPath,
             autoSave: true,
+            // sql.js rewrites the whole database file on every change. Written in
+            // place, a SIGKILL during the write (the harness's "Vendure down")
+            // left a truncated file, which the restart read as an empty database.
+            // A temporary file renamed over the old one is all or nothing.
+            autoSaveCallback: data => {
+                const tmp = `${dbPath}.saving`;
+                fs.writeFileSync(tmp, data);
+                fs.renameSync(tmp, dbPath);
+            },
             synchronize: true,
             logging: false,
         },
