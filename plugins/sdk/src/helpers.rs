@@ -267,6 +267,37 @@ pub fn json_request(
     }
 }
 
+/// A GraphQL request: `POST url` with `{query, operationName, variables}`.
+/// The operation's name is also how the connector matches the answer back
+/// to what it asked ([`graphql_operation`]).
+pub fn graphql_request(
+    url: String,
+    operation: &str,
+    query: &str,
+    variables: serde_json::Value,
+    extra: Vec<Header>,
+) -> HttpRequest {
+    json_request(
+        "POST",
+        url,
+        &serde_json::json!({"query": query, "operationName": operation, "variables": variables}),
+        extra,
+    )
+}
+
+/// The operation name and variables of a request made with
+/// [`graphql_request`].
+pub fn graphql_operation(request: &HttpRequest) -> Option<(String, serde_json::Value)> {
+    let body: serde_json::Value = serde_json::from_slice(request.body.as_deref()?).ok()?;
+    let operation = body.get("operationName")?.as_str()?.to_string();
+    Some((
+        operation,
+        body.get("variables")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+    ))
+}
+
 /// The usual reading of a response: 2xx done; 429 and 503 retry after
 /// `Retry-After` (or 30 s); 408 and other 5xx failed but retryable; any other
 /// status failed for good.

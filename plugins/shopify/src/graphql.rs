@@ -11,10 +11,10 @@
 //! `GRAPHQL-NOTES.md` next to this crate.
 
 use poshub_connector_sdk::{
-    default_outcome, json_request, retry, upstream, Budget, CallContext, ChangeOutcome, Error,
+    default_outcome, graphql_request, retry, upstream, Budget, CallContext, ChangeOutcome, Error,
     HttpRequest, HttpResponse,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::graphql_endpoint;
 
@@ -29,21 +29,12 @@ pub fn request(
     query: &str,
     variables: Value,
 ) -> Result<HttpRequest, Error> {
-    Ok(json_request(
-        "POST",
+    Ok(graphql_request(
         graphql_endpoint(ctx)?,
-        &json!({"query": query, "operationName": operation, "variables": variables}),
-        vec![],
-    ))
-}
-
-/// The operation and variables of a request this connector planned.
-pub fn asked(request: &HttpRequest) -> Option<(String, Value)> {
-    let body: Value = serde_json::from_slice(request.body.as_deref()?).ok()?;
-    let operation = body.get("operationName")?.as_str()?.to_string();
-    Some((
         operation,
-        body.get("variables").cloned().unwrap_or(Value::Null),
+        query,
+        variables,
+        vec![],
     ))
 }
 
@@ -251,6 +242,7 @@ fn message(error: &Value) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn answer(status: u16, body: Value) -> Answer {
         read(&HttpResponse {

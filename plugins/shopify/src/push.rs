@@ -18,8 +18,8 @@
 //! carry the store's cost budget, which the host paces the store by.
 
 use poshub_connector_sdk::{
-    config_error, log, CallContext, Change, Error, HttpRequest, HttpResponse, Level, PendingChange,
-    PlannedRequest, PushPlan, Reading, Refusal,
+    config_error, graphql_operation, log, CallContext, Change, Error, HttpRequest, HttpResponse,
+    Level, PendingChange, PlannedRequest, PushPlan, Reading, Refusal,
 };
 
 use crate::config::graphql_endpoint;
@@ -75,7 +75,7 @@ pub fn interpret(
     request: &HttpRequest,
     response: &HttpResponse,
 ) -> Result<Reading, Error> {
-    let (operation, variables) = graphql::asked(request)
+    let (operation, variables) = graphql_operation(request)
         .ok_or_else(|| config_error("a request this connector did not plan"))?;
     let answer = graphql::read(response);
     let mut reading = match answer.answered {

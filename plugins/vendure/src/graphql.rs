@@ -4,10 +4,10 @@
 //! union members a mutation answers with instead of throwing).
 
 use poshub_connector_sdk::{
-    config, config_error, default_outcome, json_request, upstream, CallContext, ChangeOutcome,
+    config, config_error, default_outcome, graphql_request, upstream, CallContext, ChangeOutcome,
     Error, Header, HttpRequest, HttpResponse,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::config::admin_api;
 
@@ -27,21 +27,12 @@ pub fn request(
             value: token.trim().to_string(),
         });
     }
-    Ok(json_request(
-        "POST",
+    Ok(graphql_request(
         admin_api(ctx)?,
-        &json!({"query": query, "operationName": operation, "variables": variables}),
-        headers,
-    ))
-}
-
-/// The operation and variables of a request this connector planned.
-pub fn asked(request: &HttpRequest) -> Option<(String, Value)> {
-    let body: Value = serde_json::from_slice(request.body.as_deref()?).ok()?;
-    let operation = body.get("operationName")?.as_str()?.to_string();
-    Some((
         operation,
-        body.get("variables").cloned().unwrap_or(Value::Null),
+        query,
+        variables,
+        headers,
     ))
 }
 

@@ -20,12 +20,14 @@
 //! last saw confirmed reports it as drift.
 
 use poshub_connector_sdk::{
-    config_error, CallContext, Change, Error, HttpRequest, HttpResponse, PendingChange,
-    PlannedRequest, PushPlan, Reading, Refusal,
+    config_error, graphql_operation, CallContext, Change, ChangeOutcome, Error, HttpRequest,
+    HttpResponse, PendingChange, PlannedRequest, PushPlan, Reading, Refusal,
 };
+use serde_json::{json, Value};
 
 use crate::config::admin_api;
 use crate::graphql;
+use crate::json::{id, list};
 
 mod price;
 mod status;
@@ -70,7 +72,7 @@ pub fn interpret(
     request: &HttpRequest,
     response: &HttpResponse,
 ) -> Result<Reading, Error> {
-    let (operation, variables) = graphql::asked(request)
+    let (operation, variables) = graphql_operation(request)
         .ok_or_else(|| config_error("a request this connector did not plan"))?;
     let data = match graphql::read(response) {
         graphql::Answered::Not(outcome) => return Ok(Reading::all(changes.len(), outcome)),
@@ -101,4 +103,60 @@ fn carrying(request: HttpRequest, changes: Vec<u32>) -> PlannedRequest {
 
 fn refuse(plan: &mut PushPlan, change: u32, error: Error) {
     plan.refused.push(Refusal { change, error });
+}
+
+/// One read of the variants that a batch's changes name: each change comes
+/// with its mapped Vendure variant id, or the error that refuses it alone.
+/// The read carries the mapped ones; `document` takes `$ids` and `$take`.
+fn read_variants(
+    ctx: &CallContext,
+    changes: Vec<(u32, Result<String, Error>)>,
+    operation: &str,
+    document: &str,
+    plan: &mut PushPlan,
+) -> Result<(), Error> {
+    let mut carried = vec![];
+    let mut ids: Vec<String> = vec![];
+    for (at, variant) in changes {
+        match variant {
+            Ok(variant) => {
+                if !ids.contains(&variant) {
+                    ids.push(variant);
+                }
+                carried.push(at);
+            }
+            Err(e) => refuse(plan, at, e),
+        }
+    }
+    if carried.is_empty() {
+        return Ok(());
+    }
+    debug_assert!(ids.len() <= VARIANTS_PER_REQUEST as usize);
+    let take = ids.len();
+    let request = graphql::request(ctx, operation, document, json!({"ids": ids, "take": take}))?;
+    plan.requests.push(carrying(request, carried));
+    Ok(())
+}
+
+/// The items of a `productVariants` read.
+fn read_items(data: &Value) -> &[Value] {
+    list(
+        data.pointer("/productVariants").unwrap_or(&Value::Null),
+        "items",
+    )
+}
+
+/// The variant with this id among `variants` (Vendure answers them sorted
+/// by id, not in the order asked).
+fn variant<'a>(variants: &'a [Value], variant_id: &str) -> Option<&'a Value> {
+    variants
+        .iter()
+        .find(|v| v.get("id").and_then(id).as_deref() == Some(variant_id))
+}
+
+/// A change whose variant the read did not find.
+fn no_variant(reference_code: &str, variant_id: &str) -> ChangeOutcome {
+    ChangeOutcome::Failed(config_error(format!(
+        "{reference_code}: Vendure has no product variant {variant_id} (deleted there, or a stale mapping)"
+    )))
 }

@@ -12,10 +12,10 @@ use poshub_connector_sdk::{
 };
 use serde_json::{json, Value};
 
-use super::{carrying, refuse, VARIANTS_PER_REQUEST};
+use super::{carrying, no_variant, read_items, read_variants, variant};
 use crate::config::money_precision;
 use crate::graphql::{self, mapped};
-use crate::json::{id, list, text};
+use crate::json::{list, text};
 use crate::money::{from_minor, to_minor};
 
 /// The read of the variants' prices.
@@ -37,43 +37,32 @@ fn price(pending: &PendingChange) -> &Price {
     }
 }
 
-/// One read for the batch's mapped variants; an unmapped one is refused.
+/// One read for the batch's mapped variants; an unmapped one, or a price
+/// that is not an amount, is refused.
 pub fn plan(
     ctx: &CallContext,
     changes: &[(u32, &PendingChange)],
     plan: &mut PushPlan,
 ) -> Result<(), Error> {
     let precision = money_precision(ctx);
-    let mut carried = vec![];
-    let mut ids: Vec<String> = vec![];
-    for (at, pending) in changes {
-        let change = price(pending);
-        let checked = precision.clone().and_then(|p| {
-            to_minor(&change.price, p).ok_or_else(|| {
-                config_error(format!(
-                    "{}: price `{}` is not an amount",
-                    change.reference_code, change.price
-                ))
-            })
-        });
-        match checked.and_then(|_| mapped(change.external_id.as_deref(), &change.reference_code)) {
-            Ok(variant) => {
-                if !ids.contains(&variant) {
-                    ids.push(variant);
-                }
-                carried.push(*at);
-            }
-            Err(e) => refuse(plan, *at, e),
-        }
-    }
-    if carried.is_empty() {
-        return Ok(());
-    }
-    debug_assert!(ids.len() <= VARIANTS_PER_REQUEST as usize);
-    let take = ids.len();
-    let request = graphql::request(ctx, READ, READ_DOCUMENT, json!({"ids": ids, "take": take}))?;
-    plan.requests.push(carrying(request, carried));
-    Ok(())
+    let mapped = changes
+        .iter()
+        .map(|(at, pending)| {
+            let change = price(pending);
+            let checked = precision.clone().and_then(|p| {
+                to_minor(&change.price, p).ok_or_else(|| {
+                    config_error(format!(
+                        "{}: price `{}` is not an amount",
+                        change.reference_code, change.price
+                    ))
+                })
+            });
+            let variant =
+                checked.and_then(|_| mapped(change.external_id.as_deref(), &change.reference_code));
+            (*at, variant)
+        })
+        .collect();
+    read_variants(ctx, mapped, READ, READ_DOCUMENT, plan)
 }
 
 /// A variant's price in its (the channel's default) currency, in minor
@@ -96,24 +85,17 @@ pub fn read_answered(
     data: &Value,
 ) -> Result<Reading, Error> {
     let precision = money_precision(ctx)?;
-    let items = list(
-        data.pointer("/productVariants").unwrap_or(&Value::Null),
-        "items",
-    );
+    let items = read_items(data);
     let mut reading = Reading::of(vec![]);
     let mut input: BTreeMap<String, i64> = BTreeMap::new();
     let mut written = vec![];
     for (i, pending) in changes.iter().enumerate() {
         let change = price(pending);
         let variant_id = change.external_id.clone().unwrap_or_default();
-        let Some(variant) = items
-            .iter()
-            .find(|v| v.get("id").and_then(id).as_deref() == Some(variant_id.as_str()))
-        else {
-            reading.outcomes.push(ChangeOutcome::Failed(config_error(format!(
-                "{}: Vendure has no product variant {variant_id} (deleted there, or a stale mapping)",
-                change.reference_code
-            ))));
+        let Some(variant) = variant(items, &variant_id) else {
+            reading
+                .outcomes
+                .push(no_variant(&change.reference_code, &variant_id));
             continue;
         };
         let wanted = to_minor(&change.price, precision).unwrap_or_default();
@@ -165,10 +147,7 @@ pub fn set_answered(
             let change = price(pending);
             let variant_id = change.external_id.clone().unwrap_or_default();
             let wanted = to_minor(&change.price, precision);
-            let now = answered
-                .iter()
-                .find(|v| v.get("id").and_then(id).as_deref() == Some(variant_id.as_str()))
-                .and_then(current);
+            let now = variant(answered, &variant_id).and_then(current);
             match now {
                 None => ChangeOutcome::Failed(upstream(
                     format!(

@@ -19,7 +19,7 @@ use poshub_connector_sdk::{
 };
 use serde_json::{json, Value};
 
-use super::{carrying, refuse, VARIANTS_PER_REQUEST};
+use super::{carrying, no_variant, read_items, read_variants, variant};
 use crate::graphql::{self, mapped};
 use crate::json::{id, list};
 
@@ -48,28 +48,17 @@ pub fn plan(
     changes: &[(u32, &PendingChange)],
     plan: &mut PushPlan,
 ) -> Result<(), Error> {
-    let mut carried = vec![];
-    let mut ids: Vec<String> = vec![];
-    for (at, pending) in changes {
-        let level = level(pending);
-        match mapped(level.external_id.as_deref(), &level.reference_code) {
-            Ok(variant) => {
-                if !ids.contains(&variant) {
-                    ids.push(variant);
-                }
-                carried.push(*at);
-            }
-            Err(e) => refuse(plan, *at, e),
-        }
-    }
-    if carried.is_empty() {
-        return Ok(());
-    }
-    debug_assert!(ids.len() <= VARIANTS_PER_REQUEST as usize);
-    let take = ids.len();
-    let request = graphql::request(ctx, READ, READ_DOCUMENT, json!({"ids": ids, "take": take}))?;
-    plan.requests.push(carrying(request, carried));
-    Ok(())
+    let mapped = changes
+        .iter()
+        .map(|(at, pending)| {
+            let level = level(pending);
+            (
+                *at,
+                mapped(level.external_id.as_deref(), &level.reference_code),
+            )
+        })
+        .collect();
+    read_variants(ctx, mapped, READ, READ_DOCUMENT, plan)
 }
 
 /// A variant's level at one stock location.
@@ -144,10 +133,7 @@ pub fn read_answered(
     changes: &[PendingChange],
     data: &Value,
 ) -> Result<Reading, Error> {
-    let items = list(
-        data.pointer("/productVariants").unwrap_or(&Value::Null),
-        "items",
-    );
+    let items = read_items(data);
     let mut reading = Reading::of(vec![]);
     // variant id -> (stock location -> on hand to set), in a stable order.
     let mut input: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
@@ -155,14 +141,10 @@ pub fn read_answered(
     for (i, pending) in changes.iter().enumerate() {
         let level = level(pending);
         let variant_id = level.external_id.clone().unwrap_or_default();
-        let Some(variant) = items
-            .iter()
-            .find(|v| v.get("id").and_then(id).as_deref() == Some(variant_id.as_str()))
-        else {
-            reading.outcomes.push(ChangeOutcome::Failed(config_error(format!(
-                "{}: Vendure has no product variant {variant_id} (deleted there, or a stale mapping)",
-                level.reference_code
-            ))));
+        let Some(variant) = variant(items, &variant_id) else {
+            reading
+                .outcomes
+                .push(no_variant(&level.reference_code, &variant_id));
             continue;
         };
         let found = match found_level(level, variant) {
@@ -232,8 +214,7 @@ pub fn set_answered(changes: &[PendingChange], variables: &Value, data: &Value) 
         .map(|pending| {
             let level = level(pending);
             let variant_id = level.external_id.clone().unwrap_or_default();
-            let is_variant = |v: &&Value| v.get("id").and_then(id).as_deref() == Some(variant_id.as_str());
-            let Some(levels) = sent.iter().find(is_variant).map(|v| list(v, "stockLevels")) else {
+            let Some(levels) = variant(sent, &variant_id).map(|v| list(v, "stockLevels")) else {
                 return ChangeOutcome::Failed(config_error("a change this write did not carry"));
             };
             let location = match level.external_location_id.as_deref().map(str::trim) {
@@ -248,9 +229,7 @@ pub fn set_answered(changes: &[PendingChange], variables: &Value, data: &Value) 
                 .find(|l| l.get("stockLocationId").and_then(id) == location)
                 .and_then(|l| l.get("stockOnHand"))
                 .and_then(Value::as_i64);
-            let now = answered
-                .iter()
-                .find(is_variant)
+            let now = variant(answered, &variant_id)
                 .map(|v| list(v, "stockLevels"))
                 .and_then(|levels| {
                     levels
