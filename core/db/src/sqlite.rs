@@ -25,6 +25,9 @@ use crate::Dialect;
 )]
 mod sql;
 
+/// This backend's set-wise statements for the shared intake.
+mod setwise;
+
 type Db = Sqlite;
 type Backend = SqliteStorage;
 

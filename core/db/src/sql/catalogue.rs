@@ -58,17 +58,7 @@ pub(super) async fn catalog_entries(
     if codes.is_empty() {
         return Ok(vec![]);
     }
-    let sql = format!(
-        "SELECT v.id, v.reference_code, i.item_code, i.tax_rate FROM variants v \
-         JOIN items i ON i.id = v.item_id WHERE v.reference_code IN ({})",
-        placeholders(0, codes.len())
-    );
-    let mut q = sqlx::query_as::<Db, (i64, String, String, Dec)>(&sql);
-    for c in codes {
-        q = q.bind(*c);
-    }
-    let found: HashMap<String, CatalogEntry> = q
-        .fetch_all(&mut *conn)
+    let found: HashMap<String, CatalogEntry> = setwise::variants_by_code(conn, codes)
         .await?
         .into_iter()
         .map(|(id, code, item_code, rate)| {

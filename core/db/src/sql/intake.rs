@@ -16,17 +16,17 @@ use super::*;
 
 /// Statements that take no answer, run in order: as one multi-statement
 /// query where the backend takes one (a single round trip), else one by one.
-pub(super) struct Script<'args> {
-    pub(super) parts: Vec<QueryBuilder<'args, Db>>,
+pub(crate) struct Script<'args> {
+    pub(crate) parts: Vec<QueryBuilder<'args, Db>>,
 }
 
 impl<'args> Script<'args> {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Script { parts: Vec::new() }
     }
 
     /// Begins the next statement with `sql`, to be completed on the builder.
-    pub(super) fn statement(&mut self, sql: &str) -> &mut QueryBuilder<'args, Db> {
+    pub(crate) fn statement(&mut self, sql: &str) -> &mut QueryBuilder<'args, Db> {
         match self.parts.last_mut() {
             Some(q) if DIALECT.multi_statement => {
                 q.push("; ").push(sql);
@@ -36,22 +36,7 @@ impl<'args> Script<'args> {
         self.parts.last_mut().expect("a statement was begun")
     }
 
-    /// Runs the script, the rows of its last statement (the only one that
-    /// may answer with rows) its answer.
-    pub(super) async fn fetch_last<T>(mut self, conn: &mut Conn) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
-    {
-        let mut last = self.parts.pop().expect("a script has a statement");
-        self.run(conn).await?;
-        Ok(last
-            .build_query_as::<T>()
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await?)
-    }
-
-    pub(super) async fn run(self, conn: &mut Conn) -> Result<()> {
+    pub(crate) async fn run(self, conn: &mut Conn) -> Result<()> {
         for mut q in self.parts {
             // Its text is this batch's alone: not worth a cached statement.
             q.build().persistent(false).execute(&mut *conn).await?;
@@ -307,29 +292,8 @@ pub(super) async fn orders_with_references(
     conn: &mut Conn,
     references: &[(i64, &str)],
 ) -> Result<HashMap<(i64, String), i64>> {
-    let mut by_store: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
-    for (store, reference) in references {
-        by_store.entry(*store).or_default().push(reference);
-    }
-    // Per store, so that the (store, reference) index serves the lookup.
-    let mut q = QueryBuilder::<Db>::new(
-        "SELECT store_id, online_reference_no, id FROM sales_orders WHERE ",
-    );
-    for (i, (store, refs)) in by_store.iter().enumerate() {
-        if i > 0 {
-            q.push(" OR ");
-        }
-        q.push("(store_id = ")
-            .push_bind(*store)
-            .push(" AND online_reference_no IN (");
-        let mut list = q.separated(", ");
-        for r in refs {
-            list.push_bind(*r);
-        }
-        q.push("))");
-    }
-    let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows
+    Ok(setwise::orders_by_reference(conn, references)
+        .await?
         .into_iter()
         .map(|(store, reference, id)| ((store, reference), id))
         .collect())
@@ -337,7 +301,8 @@ pub(super) async fn orders_with_references(
 
 /// Locks the balances at `pairs` of (variant, location), creating empty
 /// ones, in variant then location order as every stock change does (so that
-/// concurrent orders cannot deadlock): two statements whatever the count.
+/// concurrent orders cannot deadlock), and reads them as they stand under
+/// the lock.
 pub(super) async fn lock_balances(
     conn: &mut Conn,
     pairs: &[(i64, i64)],
@@ -345,44 +310,8 @@ pub(super) async fn lock_balances(
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut script = Script::new();
-    let insert = script.statement(
-        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
-    );
-    let at = now();
-    insert.push_values(pairs, |mut row, (v, l)| {
-        row.push_bind(*v)
-            .push_bind(*l)
-            .push_bind(Dec(Decimal::ZERO))
-            .push_bind(Dec(Decimal::ZERO))
-            .push_bind(at);
-    });
-    insert.push(" ON CONFLICT DO NOTHING");
-    // Every pair of the variants and locations named: a superset of `pairs`
-    // when orders of a batch draw on different locations, never fewer rows.
-    let mut variants: Vec<i64> = pairs.iter().map(|(v, _)| *v).collect();
-    variants.dedup();
-    let mut locations: Vec<i64> = pairs.iter().map(|(_, l)| *l).collect();
-    locations.sort_unstable();
-    locations.dedup();
-    let select = script.statement(
-        "SELECT variant_id, location_id, on_hand, reserved FROM stock_balances WHERE variant_id IN (",
-    );
-    let mut list = select.separated(", ");
-    for v in &variants {
-        list.push_bind(*v);
-    }
-    select.push(") AND location_id IN (");
-    let mut list = select.separated(", ");
-    for l in &locations {
-        list.push_bind(*l);
-    }
-    select.push(format!(
-        ") ORDER BY variant_id, location_id{}",
-        DIALECT.for_update
-    ));
-    let rows: Vec<(i64, i64, Dec, Dec)> = script.fetch_last(conn).await?;
-    Ok(rows
+    Ok(setwise::lock_balances(conn, pairs, now())
+        .await?
         .into_iter()
         .map(|(v, l, on_hand, reserved)| {
             (
@@ -395,6 +324,51 @@ pub(super) async fn lock_balances(
         })
         .collect())
 }
+
+/// An accepted order's row, as `sales_orders` gets it.
+pub(crate) struct NewOrderRow<'a> {
+    pub(crate) store_id: i64,
+    pub(crate) location_id: i64,
+    pub(crate) group_id: Option<i64>,
+    pub(crate) customer_id: i64,
+    pub(crate) order: &'a ValidOrder,
+}
+
+/// Where one line's stock is held at one location, and the reservation
+/// movement that holds it.
+pub(crate) struct Held {
+    pub(crate) order_id: i64,
+    pub(crate) line_no: i32,
+    /// Its place among the line's locations (sourcing order).
+    pub(crate) position: i32,
+    pub(crate) variant_id: i64,
+    pub(crate) location_id: i64,
+    pub(crate) quantity: Decimal,
+    pub(crate) on_hand_delta: Decimal,
+    pub(crate) reserved_delta: Decimal,
+}
+
+/// Everything a batch's accepted orders write once their order rows have
+/// ids: lines, history, where each line is held (allocations, one
+/// reservation movement each), each balance touched as the batch left it,
+/// the variants touched, and the (variant, location) pairs whose available
+/// stock moved (the stores that sell them are told).
+pub(crate) struct Details<'a> {
+    pub(crate) lines: Vec<(i64, i32, &'a poshub_model::order::ValidLine)>,
+    pub(crate) history: Vec<i64>,
+    pub(crate) held: Vec<Held>,
+    pub(crate) balances: BTreeMap<(i64, i64), Balance>,
+    pub(crate) variants: Vec<i64>,
+    pub(crate) moved: Vec<(i64, i64)>,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// The status, actor and movement kind a new order is written with.
+pub(crate) const NEW_ORDER: (OrderStatus, Actor, MovementKind) = (
+    OrderStatus::Pending,
+    Actor::Store,
+    MovementKind::Reservation,
+);
 
 /// Writes the accepted orders of a batch: customers, orders, lines, where
 /// each line is held (allocations), the reservation movements, the balances
@@ -410,30 +384,18 @@ pub(super) async fn write_orders(
     }
     let customers = resolve_customers(conn, accepted).await?;
     let at = now();
-    let mut insert = QueryBuilder::<Db>::new(
-        "INSERT INTO sales_orders (store_id, online_reference_no, location_id, location_group_id, customer_id, \
-         status, total, shipping, charges, payments, currency, test, notes, placed_at, created_at, updated_at) ",
-    );
-    insert.push_values(accepted.iter().zip(&customers), |mut row, (a, customer)| {
-        row.push_bind(a.order.principal.store_id)
-            .push_bind(a.valid.online_reference_no.clone())
-            .push_bind(a.location)
-            .push_bind(a.group_id)
-            .push_bind(*customer)
-            .push_bind(OrderStatus::Pending.as_str())
-            .push_bind(Dec(a.valid.total))
-            .push_bind(a.valid.shipping.clone().map(Json))
-            .push_bind(Json(a.valid.charges.clone()))
-            .push_bind(Json(a.valid.payments.clone()))
-            .push_bind(a.valid.currency.code())
-            .push_bind(a.valid.test)
-            .push_bind(a.valid.notes.clone())
-            .push_bind(a.valid.placed_at)
-            .push_bind(at)
-            .push_bind(at);
-    });
-    insert.push(" RETURNING store_id, online_reference_no, id");
-    let rows: Vec<(i64, String, i64)> = match insert.build_query_as().fetch_all(&mut *conn).await {
+    let rows: Vec<NewOrderRow> = accepted
+        .iter()
+        .zip(&customers)
+        .map(|(a, customer)| NewOrderRow {
+            store_id: a.order.principal.store_id,
+            location_id: a.location,
+            group_id: a.group_id,
+            customer_id: *customer,
+            order: &a.valid,
+        })
+        .collect();
+    let inserted = match setwise::insert_orders(conn, &rows, at).await {
         Ok(rows) => rows,
         // A concurrent transaction took one of the references first.
         Err(e) if is_unique_violation(&e) => {
@@ -445,7 +407,7 @@ pub(super) async fn write_orders(
         }
         Err(e) => return Err(e.into()),
     };
-    let by_reference: HashMap<(i64, String), i64> = rows
+    let by_reference: HashMap<(i64, String), i64> = inserted
         .into_iter()
         .map(|(store, reference, id)| ((store, reference), id))
         .collect();
@@ -458,66 +420,55 @@ pub(super) async fn write_orders(
             )]
         })
         .collect();
+    let details = details(accepted, &ids, balances, at);
+    setwise::write_details(conn, &details).await?;
+    Ok(accepted.iter().map(|a| a.index).zip(ids).collect())
+}
 
-    let mut script = Script::new();
-    let all_lines = accepted.iter().zip(&ids).flat_map(|(a, id)| {
-        a.valid
-            .lines
-            .iter()
-            .enumerate()
-            .map(move |(i, l)| (*id, i, l))
-    });
-    // A batch of orders that move no stock (gift cards sold) has no lines.
-    if accepted.iter().any(|a| !a.valid.lines.is_empty()) {
-        let lines = script.statement(
-            "INSERT INTO sales_order_lines (order_id, line_no, variant_id, reference_code, item_code, quantity, \
-             unit_price, discount, tax_rate, tax_amount, amount) ",
-        );
-        lines.push_values(all_lines, |mut row, (id, i, line)| {
-            row.push_bind(id)
-                .push_bind(i as i32 + 1)
-                .push_bind(line.variant_id)
-                .push_bind(line.reference_code.clone())
-                .push_bind(line.item_code.clone())
-                .push_bind(Dec(line.quantity))
-                .push_bind(Dec(line.unit_price))
-                .push_bind(Dec(line.discount))
-                .push_bind(Dec(line.tax_rate))
-                .push_bind(Dec(line.tax_amount))
-                .push_bind(Dec(line.amount));
-        });
-    }
-
-    // (order, line no, position, variant, location, quantity), in order.
-    let mut held = Vec::new();
-    for (a, id) in accepted.iter().zip(&ids) {
+/// What the accepted orders (with these ids) write besides their rows.
+fn details<'a>(
+    accepted: &'a [Accepted<'_>],
+    ids: &[i64],
+    after: &HashMap<(i64, i64), Balance>,
+    at: DateTime<Utc>,
+) -> Details<'a> {
+    let kind = NEW_ORDER.2;
+    let mut details = Details {
+        lines: Vec::new(),
+        history: ids.to_vec(),
+        held: Vec::new(),
+        balances: BTreeMap::new(),
+        variants: Vec::new(),
+        moved: Vec::new(),
+        at,
+    };
+    for (a, id) in accepted.iter().zip(ids) {
         for (i, line) in a.valid.lines.iter().enumerate() {
+            let line_no = i as i32 + 1;
+            details.lines.push((*id, line_no, line));
             for (position, (location, quantity)) in a.allocations[i].iter().enumerate() {
-                held.push((
-                    *id,
-                    i as i32 + 1,
-                    position as i32,
-                    line.variant_id,
-                    *location,
-                    *quantity,
-                ));
+                let pair = (line.variant_id, *location);
+                let delta = kind.delta(*quantity);
+                details.balances.insert(pair, after[&pair]);
+                if delta.on_hand != delta.reserved && !details.moved.contains(&pair) {
+                    details.moved.push(pair);
+                }
+                details.held.push(Held {
+                    order_id: *id,
+                    line_no,
+                    position: position as i32,
+                    variant_id: line.variant_id,
+                    location_id: *location,
+                    quantity: *quantity,
+                    on_hand_delta: delta.on_hand,
+                    reserved_delta: delta.reserved,
+                });
             }
         }
     }
-    let insert_history =
-        script.statement("INSERT INTO order_history (order_id, status, by_actor, note, at) ");
-    insert_history.push_values(ids.iter().copied(), |mut row, id| {
-        row.push_bind(id)
-            .push_bind(OrderStatus::Pending.as_str())
-            .push_bind(Actor::Store.as_str())
-            .push_bind(None::<String>)
-            .push_bind(at);
-    });
-    if !held.is_empty() {
-        reserve(&mut script, &held, balances, at);
-    }
-    script.run(conn).await?;
-    Ok(accepted.iter().map(|a| a.index).zip(ids).collect())
+    details.variants = details.balances.keys().map(|(v, _)| *v).collect();
+    details.variants.dedup();
+    details
 }
 
 /// The customer of each accepted order, as [`resolve_customer`] finds or
@@ -549,27 +500,7 @@ pub(super) async fn resolve_customers(
     by_phone.sort_by(|a, b| a.0.cmp(b.0));
     let mut ids: HashMap<String, i64> = HashMap::new();
     if !by_phone.is_empty() {
-        let at = now();
-        let mut upsert = QueryBuilder::<Db>::new(
-            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) ",
-        );
-        upsert.push_values(&by_phone, |mut row, (phone, c)| {
-            row.push_bind(*phone)
-                .push_bind(c.email.as_ref().map(Email::as_str))
-                .push_bind(c.name.clone())
-                .push_bind(c.address.clone().map(Json))
-                .push_bind(false)
-                .push_bind(at)
-                .push_bind(at);
-        });
-        upsert.push(
-            " ON CONFLICT (phone) DO UPDATE SET email = COALESCE(customers.email, excluded.email), \
-             name = COALESCE(customers.name, excluded.name), \
-             address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
-             RETURNING phone, id",
-        );
-        let rows: Vec<(String, i64)> = upsert.build_query_as().fetch_all(&mut *conn).await?;
-        ids.extend(rows);
+        ids.extend(setwise::upsert_phone_customers(conn, &by_phone, now()).await?);
     }
     let mut customers = Vec::with_capacity(accepted.len());
     for a in accepted {
@@ -580,91 +511,4 @@ pub(super) async fn resolve_customers(
         });
     }
     Ok(customers)
-}
-
-/// Records where each line is held and reserves it: one reservation
-/// movement per allocation; each balance it touched written once, as the
-/// allocation left it (`after`); every variant touched marked updated, and
-/// the stores that sell what moved told.
-pub(super) fn reserve(
-    script: &mut Script<'_>,
-    held: &[(i64, i32, i32, i64, i64, Decimal)],
-    after: &HashMap<(i64, i64), Balance>,
-    at: DateTime<Utc>,
-) {
-    let kind = MovementKind::Reservation;
-    let mut balances: BTreeMap<(i64, i64), Balance> = BTreeMap::new();
-    let mut moved: Vec<(i64, i64)> = Vec::new();
-    let mut deltas = Vec::with_capacity(held.len());
-    for (_, _, _, variant, location, quantity) in held {
-        let at = (*variant, *location);
-        let delta = kind.delta(*quantity);
-        balances.insert(at, after[&at]);
-        if delta.on_hand != delta.reserved && !moved.contains(&at) {
-            moved.push(at);
-        }
-        deltas.push(delta);
-    }
-    let allocations = script.statement(
-        "INSERT INTO order_allocations (order_id, line_no, variant_id, location_id, quantity, position) ",
-    );
-    allocations.push_values(
-        held,
-        |mut row, (order, line_no, position, variant, location, quantity)| {
-            row.push_bind(*order)
-                .push_bind(*line_no)
-                .push_bind(*variant)
-                .push_bind(*location)
-                .push_bind(Dec(*quantity))
-                .push_bind(*position);
-        },
-    );
-    // The balances exist (they were locked): the upsert only updates.
-    let update = script.statement(
-        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) ",
-    );
-    update.push_values(&balances, |mut row, ((variant, location), b)| {
-        row.push_bind(*variant)
-            .push_bind(*location)
-            .push_bind(Dec(b.on_hand))
-            .push_bind(Dec(b.reserved))
-            .push_bind(at);
-    });
-    update.push(
-        " ON CONFLICT (variant_id, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
-         reserved = excluded.reserved, updated_at = excluded.updated_at",
-    );
-    let movements = script.statement(
-        "INSERT INTO stock_movements (variant_id, location_id, kind, quantity, on_hand_delta, reserved_delta, \
-         cost, price, order_id, reference, at) ",
-    );
-    movements.push_values(
-        held.iter().zip(&deltas),
-        |mut row, ((order, _, _, variant, location, quantity), delta)| {
-            row.push_bind(*variant)
-                .push_bind(*location)
-                .push_bind(kind.as_str())
-                .push_bind(Dec(*quantity))
-                .push_bind(Dec(delta.on_hand))
-                .push_bind(Dec(delta.reserved))
-                .push_bind(None::<Dec>)
-                .push_bind(None::<Dec>)
-                .push_bind(Some(*order))
-                .push_bind(None::<String>)
-                .push_bind(at);
-        },
-    );
-    let variants = script.statement("UPDATE variants SET updated_at = ");
-    variants.push_bind(at).push(" WHERE id IN (");
-    let mut list = variants.separated(", ");
-    let mut seen = Vec::new();
-    for (variant, _) in balances.keys() {
-        if !seen.contains(variant) {
-            seen.push(*variant);
-            list.push_bind(*variant);
-        }
-    }
-    variants.push(")");
-    // Available stock moved: the stores that sell it should hear.
-    enqueue_stock_in(script, &moved);
 }

@@ -63,7 +63,7 @@ use poshub_model::pricing::{
 };
 use poshub_model::sourcing::{allocate as allocate_lines, primary_location, Allocation, Need};
 
-use super::{Backend, Db, DIALECT};
+use super::{setwise, Backend, Db, DIALECT};
 use crate::decimal::Dec;
 use crate::rows::*;
 use crate::{
@@ -114,16 +114,11 @@ fn joined_locations(rows: &[<Db as sqlx::Database>::Row]) -> Result<Vec<Location
     Ok(locations)
 }
 
-/// The rows of `sql` for `ids`: its `{ids}` becomes a placeholder per id,
-/// each bound (`ids` must not be empty).
+/// The rows of `sql` for `ids`: its `IN ({ids})` is the backend's way of
+/// matching a list of ids (`ids` must not be empty).
 async fn fetch_for_ids<O>(conn: &mut Conn, sql: &str, ids: &[i64]) -> Result<Vec<O>>
 where
     O: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
 {
-    let sql = sql.replace("{ids}", &placeholders(0, ids.len()));
-    let mut q = sqlx::query_as::<Db, O>(&sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(&mut *conn).await?)
+    setwise::fetch_for_ids(conn, sql, ids).await
 }

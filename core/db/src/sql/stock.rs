@@ -62,7 +62,7 @@ pub(super) async fn enqueue_stock(
 
 /// [`enqueue_stock`] for every (variant, location) of `pairs`, as one
 /// statement of `script`.
-pub(super) fn enqueue_stock_in(script: &mut Script<'_>, pairs: &[(i64, i64)]) {
+pub(crate) fn enqueue_stock_in(script: &mut Script<'_>, pairs: &[(i64, i64)]) {
     if pairs.is_empty() {
         return;
     }
@@ -90,7 +90,7 @@ pub(super) fn enqueue_stock_in(script: &mut Script<'_>, pairs: &[(i64, i64)]) {
     );
 }
 
-pub(super) fn stock_key(variant_id: i64, location_id: i64) -> String {
+pub(crate) fn stock_key(variant_id: i64, location_id: i64) -> String {
     format!("stock:{variant_id}:{location_id}")
 }
 

@@ -33,25 +33,7 @@ pub(crate) async fn insert_events(conn: &mut Conn, events: &[&NewConnectorEvent]
     if events.is_empty() {
         return Ok(());
     }
-    let at = now();
-    let mut insert = QueryBuilder::<Db>::new(
-        "INSERT INTO connector_events (store_id, direction, topic, outcome, http_status, detail, order_id, logs, \
-         elapsed_us, created_at) ",
-    );
-    insert.push_values(events, |mut row, e| {
-        row.push_bind(e.store_id)
-            .push_bind(e.direction.as_str())
-            .push_bind(e.topic.clone())
-            .push_bind(e.outcome.as_str())
-            .push_bind(e.http_status)
-            .push_bind(e.detail.clone())
-            .push_bind(e.order_id)
-            .push_bind(e.logs.clone())
-            .push_bind(e.elapsed_us)
-            .push_bind(at);
-    });
-    insert.build().persistent(false).execute(&mut *conn).await?;
-    Ok(())
+    setwise::insert_events(conn, events, now()).await
 }
 
 /// The answer to a placed order: a new one read back from the database.
