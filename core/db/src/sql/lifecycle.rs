@@ -126,9 +126,10 @@ pub(super) async fn apply_give_back(
     };
     let mut sorted: Vec<&GiveBack> = moves.iter().collect();
     sorted.sort_by_key(|m| (m.variant_id, m.to.id));
+    let mut balances = lock_first(conn, sorted.iter().map(|m| (m.variant_id, m.to.id))).await?;
     for m in sorted {
-        let before = lock_balance(conn, m.variant_id, m.to.id).await?;
-        record_movement(
+        let before = balances[&(m.variant_id, m.to.id)];
+        let after = record_movement(
             conn,
             m.variant_id,
             m.to.id,
@@ -142,6 +143,7 @@ pub(super) async fn apply_give_back(
             },
         )
         .await?;
+        balances.insert((m.variant_id, m.to.id), after);
     }
     Ok(())
 }

@@ -457,12 +457,15 @@ pub(super) async fn move_order_stock(
     kind: MovementKind,
     reference: Option<&str>,
 ) -> Result<()> {
-    for (_, variant_id, location_id, quantity) in allocations(conn, order.id).await? {
-        if quantity.is_zero() {
-            continue;
-        }
-        let before = lock_balance(conn, variant_id, location_id).await?;
-        record_movement(
+    let held: Vec<_> = allocations(conn, order.id)
+        .await?
+        .into_iter()
+        .filter(|(_, _, _, quantity)| !quantity.is_zero())
+        .collect();
+    let mut balances = lock_first(conn, held.iter().map(|(_, v, l, _)| (*v, *l))).await?;
+    for (_, variant_id, location_id, quantity) in held {
+        let before = balances[&(variant_id, location_id)];
+        let after = record_movement(
             conn,
             variant_id,
             location_id,
@@ -476,6 +479,7 @@ pub(super) async fn move_order_stock(
             },
         )
         .await?;
+        balances.insert((variant_id, location_id), after);
     }
     Ok(())
 }

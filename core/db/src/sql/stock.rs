@@ -18,34 +18,19 @@ pub(super) fn published(on_hand: Option<Dec>, reserved: Option<Dec>) -> Decimal 
     (d(on_hand) - d(reserved)).max(Decimal::ZERO)
 }
 
-/// Locks the balance of a variant at a location (creating an empty one), and
-/// returns it.
-pub(super) async fn lock_balance(
+/// Locks the balances at `pairs` of (variant, location), creating empty
+/// ones, all before anything is written and in (variant, location) order,
+/// as a batch of orders locks them: a writer that updated a variant's row
+/// between two balance locks could wait in a circle with one that locked
+/// both balances first and then updates the variant.
+pub(super) async fn lock_first(
     conn: &mut Conn,
-    variant_id: i64,
-    location_id: i64,
-) -> Result<Balance> {
-    sqlx::query::<Db>(
-        "INSERT INTO stock_balances (variant_id, location_id, on_hand, reserved, updated_at) \
-         VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(variant_id)
-    .bind(location_id)
-    .bind(Dec(Decimal::ZERO))
-    .bind(now())
-    .execute(&mut *conn)
-    .await?;
-    let (on_hand, reserved) = sqlx::query_as::<Db, (Dec, Dec)>(&format!(
-        "SELECT on_hand, reserved FROM stock_balances WHERE variant_id = $1 AND location_id = $2{lock}", lock = DIALECT.for_update
-    ))
-    .bind(variant_id)
-    .bind(location_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Balance {
-        on_hand: on_hand.0,
-        reserved: reserved.0,
-    })
+    pairs: impl IntoIterator<Item = (i64, i64)>,
+) -> Result<HashMap<(i64, i64), Balance>> {
+    let mut pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    lock_balances(conn, &pairs).await
 }
 
 /// Queues a stock push for every store that maps the variant, sells from the
@@ -216,13 +201,14 @@ impl crate::Stock for Backend {
             .map(|l| l.reference_code.as_str())
             .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
+        let mut balances = lock_first(&mut tx, ids.iter().map(|v| (*v, location))).await?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i]);
         let mut touched = Vec::new();
         for i in order {
             let (line, variant) = (&inward.lines[i], ids[i]);
-            let before = lock_balance(&mut tx, variant, location).await?;
-            record_movement(
+            let before = balances[&(variant, location)];
+            let after = record_movement(
                 &mut tx,
                 variant,
                 location,
@@ -237,6 +223,7 @@ impl crate::Stock for Backend {
                 },
             )
             .await?;
+            balances.insert((variant, location), after);
             if let (true, Some(price)) = (inward.set_price, line.price) {
                 let changed = sqlx::query::<Db>(
                     "UPDATE variants SET price = $1 WHERE id = $2 AND (price IS NULL OR price <> $1)",
@@ -269,6 +256,7 @@ impl crate::Stock for Backend {
             .map(|l| l.reference_code.as_str())
             .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
+        let mut balances = lock_first(&mut tx, ids.iter().map(|v| (*v, location))).await?;
         let mut problems = Vec::new();
         let mut touched = Vec::new();
         for (i, (line, variant)) in adjustment.lines.iter().zip(&ids).enumerate() {
@@ -280,7 +268,7 @@ impl crate::Stock for Backend {
                 ));
                 continue;
             }
-            let before = lock_balance(&mut tx, *variant, location).await?;
+            let before = balances[&(*variant, location)];
             let after = before.apply(MovementKind::Adjustment.delta(line.quantity.value()));
             if after.on_hand < Decimal::ZERO {
                 problems.push(FieldError::new(
@@ -308,6 +296,7 @@ impl crate::Stock for Backend {
                 },
             )
             .await?;
+            balances.insert((*variant, location), after);
             if !touched.contains(&(*variant, location)) {
                 touched.push((*variant, location));
             }
