@@ -213,3 +213,626 @@ async fn two_hubs_race_for_the_last_ten_units() {
     assert_eq!(hubs[0].available("MUG", "BLR").await, "0");
     hubs[0].assert_ledger_balances().await;
 }
+
+/// What one request of [`mixed_batches`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A good order, alone with its reference.
+    Good,
+    /// One of two good orders with one reference (`same`: the same body).
+    Twin { pair: usize, same: bool },
+    /// A line with a code nobody knows.
+    UnknownCode,
+    /// A total the lines do not add up to.
+    WrongTotal,
+}
+
+/// The ids a query returns, on either backend.
+async fn ids(hub: &TestHub, sql: &str) -> std::collections::BTreeSet<i64> {
+    let rows: Vec<i64> = match hub.backend {
+        poshub_tests::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&hub.database_url).await.unwrap();
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+        poshub_tests::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&hub.database_url).await.unwrap();
+            let rows = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+    };
+    rows.into_iter().collect()
+}
+
+/// 200 concurrent orders over 4 SKUs with 10 units each (good demand 3x
+/// the stock), placed in batches: twins with one reference (the same body,
+/// or another), unknown codes, wrong totals, repeat phones, e-mail-only and
+/// walk-in customers. Exactly the good orders that got a 201 exist; every
+/// SKU sold its 10 units (a good order is refused only when none is left);
+/// every duplicate names the order kept; a refused order left no row
+/// (order, customer, movement); the ledger balances.
+async fn mixed_batches(hub: TestHub) {
+    use rand::{seq::SliceRandom, SeedableRng};
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    const SKUS: [&str; 4] = [
+        poshub_tests::TOY_CODES[0],
+        poshub_tests::TOY_CODES[1],
+        poshub_tests::TOY_CODES[2],
+        poshub_tests::TOY_CODES[3],
+    ];
+    hub.load_catalogue().await;
+    hub.create_store("WEB", &["BLR"], false).await;
+    let key = hub.api_key("WEB", &["BLR"]).await;
+
+    // (kind, SKU, body); per SKU: 20 good orders, 5 pairs of twins with the
+    // same body and 5 with different bodies (30 units of good demand), 5
+    // with an unknown code and 5 with a wrong total.
+    let mut requests: Vec<(Kind, &str, serde_json::Value)> = Vec::new();
+    let customer = |n: usize, body: &mut serde_json::Value| match n % 4 {
+        // A few repeat phones.
+        0 | 1 => body["customer"]["phone"] = format!("98450{:05}", n % 5).into(),
+        // E-mail only, a few addresses.
+        2 => body["customer"]["email"] = format!("shopper{}@example.com", n % 3).into(),
+        // Walk-in: no contact at all.
+        _ => {
+            body.as_object_mut().unwrap().remove("customer");
+        }
+    };
+    let mut pair = 0;
+    for (s, sku) in SKUS.iter().enumerate() {
+        for n in 0..20 {
+            let mut body = order(
+                &format!("GOOD-{s}-{n}"),
+                None,
+                None,
+                &[(sku, 1, "250.00")],
+                "cod",
+            );
+            customer(n + s, &mut body);
+            requests.push((Kind::Good, sku, body));
+        }
+        for n in 0..10 {
+            let same = n < 5;
+            let reference = format!("TWIN-{s}-{n}");
+            let mut first = order(&reference, None, None, &[(sku, 1, "250.00")], "cod");
+            customer(n, &mut first);
+            let second = if same {
+                first.clone()
+            } else {
+                let mut other = order(&reference, None, None, &[(sku, 1, "240.00")], "prepaid");
+                customer(n + 1, &mut other);
+                other
+            };
+            requests.push((Kind::Twin { pair, same }, sku, first));
+            requests.push((Kind::Twin { pair, same }, sku, second));
+            pair += 1;
+        }
+        for n in 0..5 {
+            // Unique phones: a refused order must not leave its customer.
+            let phone = format!("97000{s}{n:04}");
+            let body = order(
+                &format!("UNKNOWN-{s}-{n}"),
+                None,
+                Some(&phone),
+                &[(sku, 1, "250.00"), ("NO-SUCH-CODE", 1, "10.00")],
+                "cod",
+            );
+            requests.push((Kind::UnknownCode, sku, body));
+            let phone = format!("96000{s}{n:04}");
+            let mut body = order(
+                &format!("TOTAL-{s}-{n}"),
+                None,
+                Some(&phone),
+                &[(sku, 1, "250.00"), (SKUS[(s + 1) % 4], 1, "250.00")],
+                "cod",
+            );
+            body["total"] = "499.00".into();
+            body["payments"][0]["amount"] = "499.00".into();
+            requests.push((Kind::WrongTotal, sku, body));
+        }
+    }
+    assert_eq!(requests.len(), 200);
+    requests.shuffle(&mut rand::rngs::StdRng::seed_from_u64(19));
+
+    let hub = std::sync::Arc::new(hub);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let mut tasks = Vec::new();
+    for (kind, sku, body) in requests {
+        let (hub, key, start) = (hub.clone(), key.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let a = hub.post(&key, "/api/v1/sales-orders", body.clone()).await;
+            (kind, sku, body, a)
+        }));
+    }
+    // reference -> (id, SKU, customer id, the body's contact)
+    let mut created: BTreeMap<String, (i64, &str, i64, serde_json::Value)> = BTreeMap::new();
+    let mut twins: HashMap<usize, Vec<(u16, Option<i64>)>> = HashMap::new();
+    let mut refused_for_stock = 0;
+    for t in tasks {
+        let (kind, sku, body, a) = t.await.unwrap();
+        let status = a.status.as_u16();
+        let reference = body["online_reference_no"].as_str().unwrap().to_string();
+        match (kind, status, a.code()) {
+            (Kind::Good | Kind::Twin { .. }, 201, _) => {
+                assert_eq!(a.body["online_reference_no"], reference.as_str());
+                assert_eq!(a.body["lines"][0]["reference_code"], sku);
+                let id = a.body["id"].as_i64().unwrap();
+                let customer = a.body["customer"]["id"].as_i64().unwrap();
+                let contact = body.get("customer").cloned().unwrap_or_default();
+                assert!(
+                    created
+                        .insert(reference.clone(), (id, sku, customer, contact))
+                        .is_none(),
+                    "two 201s for {reference}"
+                );
+                if let Kind::Twin { pair, .. } = kind {
+                    twins.entry(pair).or_default().push((201, Some(id)));
+                }
+            }
+            (Kind::Good | Kind::Twin { .. }, 409, "insufficient_stock") => {
+                // Refused only when the SKU has nothing left.
+                assert_eq!(a.body["lines"][0]["available"], "0", "{}", a.text);
+                refused_for_stock += 1;
+                if let Kind::Twin { pair, .. } = kind {
+                    twins.entry(pair).or_default().push((409, None));
+                }
+            }
+            (Kind::Twin { pair, .. }, 409, "duplicate_online_reference_no") => {
+                let existing = a.body["existing_id"].as_i64();
+                assert!(
+                    existing.is_some(),
+                    "a duplicate names the order: {}",
+                    a.text
+                );
+                twins.entry(pair).or_default().push((409, existing));
+            }
+            (Kind::UnknownCode, 422, "unknown_reference_code") => {}
+            (Kind::WrongTotal, 422, "total_mismatch") => {}
+            _ => panic!("{reference} ({kind:?}) got {status}: {}", a.text),
+        }
+    }
+    // Twins: at most one kept, and the duplicate names it.
+    for (pair, answers) in &twins {
+        let kept: Vec<i64> = answers
+            .iter()
+            .filter(|(s, _)| *s == 201)
+            .filter_map(|(_, id)| *id)
+            .collect();
+        assert!(kept.len() <= 1, "pair {pair}: {answers:?}");
+        for (status, named) in answers {
+            if let (409, Some(named)) = (status, named) {
+                assert_eq!(kept.first(), Some(named), "pair {pair}: {answers:?}");
+            }
+        }
+    }
+    // Every SKU sold exactly its 10 units (good demand is 30 each).
+    let mut sold: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, sku, _, _) in created.values() {
+        *sold.entry(sku).or_default() += 1;
+    }
+    assert_eq!(
+        sold,
+        SKUS.iter().map(|s| (*s, 10)).collect::<BTreeMap<_, _>>(),
+        "units sold per SKU"
+    );
+    assert_eq!(
+        refused_for_stock + created.len() + 40,
+        200 - count_duplicates(&twins)
+    );
+    for sku in SKUS {
+        assert_eq!(hub.available(sku, "BLR").await, "0", "{sku}");
+    }
+    // Exactly the acknowledged orders exist.
+    let all = hub.admin_get("/admin/v1/sales-orders?limit=500").await;
+    let all: BTreeMap<String, i64> = all.expect(200)["sales_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["online_reference_no"].as_str().unwrap().to_string(),
+                o["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let acknowledged: BTreeMap<String, i64> = created
+        .iter()
+        .map(|(r, (id, ..))| (r.clone(), *id))
+        .collect();
+    assert_eq!(all, acknowledged, "only the acknowledged orders exist");
+    // One customer per phone and per e-mail, whichever order created it.
+    let mut by_contact: HashMap<String, BTreeSet<i64>> = HashMap::new();
+    for (_, _, customer, contact) in created.values() {
+        let who = match (contact["phone"].as_str(), contact["email"].as_str()) {
+            (Some(p), _) => format!("phone {p}"),
+            (None, Some(e)) => format!("email {e}"),
+            (None, None) => "walk-in".to_string(),
+        };
+        by_contact.entry(who).or_default().insert(*customer);
+    }
+    for (who, customers) in &by_contact {
+        assert_eq!(customers.len(), 1, "{who}: {customers:?}");
+    }
+    // Refused orders left nothing behind: no customer (the refused orders'
+    // phones are theirs alone), no stock movement.
+    let mut customers: BTreeSet<i64> = created.values().map(|(_, _, c, _)| *c).collect();
+    customers.extend(ids(&hub, "SELECT walk_in_customer_id FROM stores").await);
+    assert_eq!(ids(&hub, "SELECT id FROM customers").await, customers);
+    assert_eq!(
+        ids(
+            &hub,
+            "SELECT DISTINCT order_id FROM stock_movements WHERE order_id IS NOT NULL"
+        )
+        .await,
+        acknowledged.values().copied().collect::<BTreeSet<_>>()
+    );
+    hub.assert_ledger_balances().await;
+}
+
+/// How many answers were duplicates.
+fn count_duplicates(twins: &std::collections::HashMap<usize, Vec<(u16, Option<i64>)>>) -> usize {
+    twins
+        .values()
+        .flatten()
+        .filter(|(s, id)| *s == 409 && id.is_some())
+        .count()
+}
+
+both_backends!(
+    batches_with_duplicates_bad_lines_and_last_units,
+    super::mixed_batches
+);
+
+/// The deadlocks Postgres has detected in this database (by any session;
+/// the statistics may lag by a second or so).
+async fn deadlocks(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    n
+}
+
+/// A second hub on the database of `first`.
+async fn second_hub(first: &TestHub) -> TestHub {
+    TestHub::start_on(
+        poshub_tests::Backend::Postgres,
+        first.database_url.clone(),
+        None,
+        None,
+        None,
+    )
+    .await
+}
+
+/// The same online_reference_no sent to both hubs at once, 40 times (half
+/// with the same body, half with another): exactly one order per
+/// reference; the other answer is a 409 naming it; no 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn same_reference_at_both_hubs() {
+    let Some(first) = TestHub::start(poshub_tests::Backend::Postgres).await else {
+        return;
+    };
+    first.load_catalogue().await;
+    first.create_store("WEB", &["BLR"], false).await;
+    let key = first.api_key("WEB", &["BLR"]).await;
+    let lines: Vec<serde_json::Value> = poshub_tests::TOY_CODES
+        .iter()
+        .map(|c| serde_json::json!({"reference_code": c, "quantity": "100"}))
+        .collect();
+    first
+        .admin_post(
+            "/admin/v1/stock/inward",
+            serde_json::json!({"location": "BLR", "lines": lines}),
+        )
+        .await
+        .expect(200);
+    let second = second_hub(&first).await;
+    let hubs = [std::sync::Arc::new(first), std::sync::Arc::new(second)];
+    // Both hubs warmed up (connections open), so that neither is ahead.
+    let mut warm = Vec::new();
+    for (h, hub) in hubs.iter().enumerate() {
+        for n in 0..4 {
+            let (hub, key) = (hub.clone(), key.clone());
+            warm.push(tokio::spawn(async move {
+                let body = order(
+                    &format!("WARM-{h}-{n}"),
+                    None,
+                    None,
+                    &[("MUG", 1, "100.00")],
+                    "cod",
+                );
+                hub.post(&key, "/api/v1/sales-orders", body)
+                    .await
+                    .expect(201);
+            }));
+        }
+    }
+    for t in warm {
+        t.await.unwrap();
+    }
+    // Waves of references, so that the winner is decided several times
+    // (a hub may take a whole wave in one batch).
+    const REFERENCES: usize = 40;
+    const WAVE: usize = 8;
+    let mut kept: Vec<Option<(i64, &str)>> = vec![None; REFERENCES];
+    let mut named: Vec<Option<i64>> = vec![None; REFERENCES];
+    let mut won_by = [0; 2];
+    for wave in 0..REFERENCES / WAVE {
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(2 * WAVE));
+        let mut tasks = Vec::new();
+        for r in wave * WAVE..(wave + 1) * WAVE {
+            // Each hub goes first for half of the references.
+            for h in [r % 2, 1 - r % 2] {
+                let (hub, key, start) = (hubs[h].clone(), key.clone(), start.clone());
+                // Odd references: each hub is sent another body.
+                let code = poshub_tests::TOY_CODES[(r + if r % 2 == 1 { h } else { 0 }) % 6];
+                let phone = format!("98451{:05}", (r + h * (r % 2)) % 7);
+                let body = order(
+                    &format!("BOTH-{r}"),
+                    None,
+                    Some(&phone),
+                    &[(code, 1, "250.00")],
+                    "cod",
+                );
+                tasks.push(tokio::spawn(async move {
+                    start.wait().await;
+                    (
+                        r,
+                        h,
+                        code,
+                        hub.post(&key, "/api/v1/sales-orders", body).await,
+                    )
+                }));
+            }
+        }
+        for t in tasks {
+            let (r, h, code, a) = t.await.unwrap();
+            match a.status.as_u16() {
+                201 => {
+                    assert!(kept[r].is_none(), "BOTH-{r}: two 201s");
+                    kept[r] = Some((a.body["id"].as_i64().unwrap(), code));
+                    won_by[h] += 1;
+                }
+                _ => {
+                    let p = a.expect_problem(409, "duplicate_online_reference_no");
+                    assert!(named[r].is_none(), "BOTH-{r}: two 409s");
+                    named[r] =
+                        Some(p["existing_id"].as_i64().unwrap_or_else(|| {
+                            panic!("BOTH-{r}: the 409 names no order: {}", a.text)
+                        }));
+                }
+            }
+        }
+    }
+    println!("wins by hub: {won_by:?}");
+    let mut sold = std::collections::HashMap::<&str, u32>::new();
+    for r in 0..REFERENCES {
+        let (id, code) = kept[r].unwrap_or_else(|| panic!("BOTH-{r}: no 201"));
+        assert_eq!(named[r], Some(id), "BOTH-{r}: the 409 names another order");
+        *sold.entry(code).or_default() += 1;
+        let o = hubs[r % 2]
+            .admin_get(&format!("/admin/v1/sales-orders/{id}"))
+            .await;
+        let o = o.expect(200);
+        assert_eq!(o["online_reference_no"], format!("BOTH-{r}"));
+        assert_eq!(o["lines"][0]["reference_code"], code, "the winner's body");
+    }
+    let all = hubs[0].admin_get("/admin/v1/sales-orders?limit=500").await;
+    let all = all.expect(200)["sales_orders"].as_array().unwrap().clone();
+    let both: Vec<_> = all
+        .iter()
+        .filter(|o| {
+            o["online_reference_no"]
+                .as_str()
+                .unwrap()
+                .starts_with("BOTH-")
+        })
+        .collect();
+    assert_eq!(both.len(), REFERENCES, "one order per reference");
+    for code in poshub_tests::TOY_CODES {
+        let left = 110 - sold.get(code).copied().unwrap_or(0);
+        assert_eq!(
+            hubs[1].available(code, "BLR").await,
+            left.to_string(),
+            "{code}"
+        );
+    }
+    hubs[0].assert_ledger_balances().await;
+}
+
+/// Deadlock freedom: two hubs take orders from a store that sources from two
+/// locations, with the same lines in opposite orders (A,B,C on one hub,
+/// C,B,A on the other), the same phone customers in reversed order, while
+/// stock is received at both locations for the same variants (lines in both
+/// orders too). No 5xx: every order is 201 or 409 insufficient_stock, every
+/// inward 200; nothing oversold; the ledger balances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hubs_reversed_lines_and_inwards() {
+    use std::collections::BTreeMap;
+    let Some(first) = TestHub::start(poshub_tests::Backend::Postgres).await else {
+        return;
+    };
+    first.load_catalogue().await;
+    first
+        .admin_post(
+            "/admin/v1/location-groups",
+            serde_json::json!({"code": "WEST", "name": "West", "locations": ["MUM", "BLR"]}),
+        )
+        .await
+        .expect(201);
+    first
+        .admin_post(
+            "/admin/v1/stores",
+            serde_json::json!({"code": "GRP", "name": "Group store", "connector": "canonical",
+                   "sell_from_group": "WEST", "payment_types": ["prepaid", "cod"],
+                   "prices_include_tax": true}),
+        )
+        .await
+        .expect(201);
+    let key = first.api_key("GRP", &["BLR", "MUM"]).await;
+    for location in ["BLR", "MUM"] {
+        let lines: Vec<serde_json::Value> = ["TOY-Red-S", "TOY-Green-M", "MUG", "TOY-Blue-S"]
+            .iter()
+            .map(|c| serde_json::json!({"reference_code": c, "quantity": "40"}))
+            .collect();
+        first
+            .admin_post(
+                "/admin/v1/stock/inward",
+                serde_json::json!({"location": location, "lines": lines}),
+            )
+            .await
+            .expect(200);
+    }
+    let second = second_hub(&first).await;
+    let deadlocks_before = deadlocks(&first.database_url).await;
+    let hubs = [std::sync::Arc::new(first), std::sync::Arc::new(second)];
+    let forward = [
+        ("TOY-Red-S", "250.00"),
+        ("TOY-Green-M", "250.00"),
+        ("MUG", "100.00"),
+        ("TOY-Blue-S", "250.00"),
+    ];
+    let phones: Vec<String> = (0..6).map(|p| format!("98452{p:05}")).collect();
+    const ORDERS: usize = 80; // per hub
+    const INWARDS: usize = 10; // per hub and location
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2 * ORDERS + 4));
+    let started = std::time::Instant::now();
+    let mut orders = Vec::new();
+    for (h, hub) in hubs.iter().enumerate() {
+        for i in 0..ORDERS {
+            let (hub, key, start) = (hub.clone(), key.clone(), start.clone());
+            // Three or four lines, forward on hub 0 and backward on hub 1.
+            let n = 3 + i % 2;
+            let mut lines: Vec<(&str, u32, &str)> = forward[..n]
+                .iter()
+                .enumerate()
+                .map(|(l, (c, p))| (*c, 1 + ((i + l) % 3) as u32, *p))
+                .collect();
+            if h == 1 {
+                lines.reverse();
+            }
+            let phone = &phones[if h == 0 { i % 6 } else { 5 - i % 6 }];
+            // Mostly sourced from the group (split where one location is
+            // short), sometimes from one named location.
+            let location = match i % 5 {
+                3 => Some("BLR"),
+                4 => Some("MUM"),
+                _ => None,
+            };
+            let body = order(
+                &format!("REV-{h}-{i}"),
+                location,
+                Some(phone),
+                &lines,
+                "cod",
+            );
+            let wanted: Vec<(String, u32)> =
+                lines.iter().map(|(c, q, _)| (c.to_string(), *q)).collect();
+            orders.push(tokio::spawn(async move {
+                start.wait().await;
+                (
+                    h,
+                    i,
+                    wanted,
+                    hub.post(&key, "/api/v1/sales-orders", body).await,
+                )
+            }));
+        }
+    }
+    let mut inwards = Vec::new();
+    for (h, hub) in hubs.iter().enumerate() {
+        for location in ["BLR", "MUM"] {
+            let (hub, start) = (hub.clone(), start.clone());
+            inwards.push(tokio::spawn(async move {
+                start.wait().await;
+                let mut answers = Vec::new();
+                for n in 0..INWARDS {
+                    let mut lines: Vec<serde_json::Value> = forward
+                        .iter()
+                        .map(|(c, _)| serde_json::json!({"reference_code": c, "quantity": "4"}))
+                        .collect();
+                    if (h + n) % 2 == 1 {
+                        lines.reverse();
+                    }
+                    let a = hub
+                        .admin_post(
+                            "/admin/v1/stock/inward",
+                            serde_json::json!({"location": location, "lines": lines,
+                                               "reference": format!("IN-{h}-{location}-{n}")}),
+                        )
+                        .await;
+                    answers.push(a);
+                }
+                answers
+            }));
+        }
+    }
+    let mut reserved = BTreeMap::<String, u32>::new();
+    let mut accepted = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    for t in orders {
+        let (h, i, wanted, a) = t.await.unwrap();
+        match a.status.as_u16() {
+            201 => {
+                for (code, q) in wanted {
+                    *reserved.entry(code).or_default() += q;
+                }
+                accepted.insert(format!("REV-{h}-{i}"));
+            }
+            409 if a.code() == "insufficient_stock" => refused += 1,
+            other => panic!("REV-{h}-{i}: {other} {}", a.text),
+        }
+    }
+    for t in inwards {
+        for a in t.await.unwrap() {
+            a.expect(200);
+        }
+    }
+    let took = started.elapsed();
+    println!(
+        "{} orders accepted, {refused} refused for stock, {} inwards, in {took:?}",
+        accepted.len(),
+        4 * INWARDS
+    );
+    assert!(!accepted.is_empty());
+    let all = hubs[0].admin_get("/admin/v1/sales-orders?limit=500").await;
+    let kept: std::collections::BTreeSet<String> = all.expect(200)["sales_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["online_reference_no"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept, accepted, "exactly the acknowledged orders exist");
+    // Every unit received is on hand; the orders' units are reserved; no
+    // location is oversold.
+    for (code, _) in forward {
+        let levels = hubs[1].admin_get(&format!("/admin/v1/stock/{code}")).await;
+        let mut held = 0;
+        for l in levels.expect(200).as_array().unwrap() {
+            let start = if l["location"] == "BLR" { 50 } else { 45 };
+            let on_hand: i64 = l["on_hand"].as_str().unwrap().parse().unwrap();
+            let booked: i64 = l["reserved"].as_str().unwrap().parse().unwrap();
+            assert_eq!(on_hand, start + 4 * 2 * INWARDS as i64, "{code}: {l}");
+            assert!(booked <= on_hand, "{code} oversold: {l}");
+            held += booked;
+        }
+        assert_eq!(
+            held,
+            i64::from(reserved.get(code).copied().unwrap_or(0)),
+            "{code}"
+        );
+    }
+    hubs[0].assert_ledger_balances().await;
+    println!(
+        "Postgres counted {} deadlocks in this database during the run (all sessions)",
+        deadlocks(&hubs[0].database_url).await - deadlocks_before
+    );
+}

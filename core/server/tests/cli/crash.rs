@@ -18,15 +18,15 @@ use serde_json::{json, Value};
 
 use crate::common::{self, RunningHub};
 
-const TOKEN: &str = "crash-admin";
-const CODES: [&str; 4] = ["A", "B", "C", "D"];
-const LOCATIONS: [&str; 2] = ["BLR", "MUM"];
+pub(crate) const TOKEN: &str = "crash-admin";
+pub(crate) const CODES: [&str; 4] = ["A", "B", "C", "D"];
+pub(crate) const LOCATIONS: [&str; 2] = ["BLR", "MUM"];
 const ROUNDS: usize = 5;
 const TASKS: usize = 8;
 /// Stock received per variant and location: far more than the orders take.
-const STOCK: i64 = 1_000_000;
+pub(crate) const STOCK: i64 = 1_000_000;
 
-fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
+pub(crate) fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
     let cache = dir.join("cache");
     common::start_hub(
         &["--database", db, "--plugin-cache", cache.to_str().unwrap()],
@@ -34,7 +34,7 @@ fn start_hub(db: &str, dir: &std::path::Path) -> RunningHub {
     )
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -52,7 +52,7 @@ async fn call(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-fn dec(v: &Value) -> Decimal {
+pub(crate) fn dec(v: &Value) -> Decimal {
     match v {
         Value::String(s) => Decimal::from_str(s).unwrap(),
         Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
@@ -62,15 +62,15 @@ fn dec(v: &Value) -> Decimal {
 
 /// One order the hub acknowledged with a 2xx.
 #[derive(Debug, Clone)]
-struct Acked {
-    id: i64,
-    reference: String,
+pub(crate) struct Acked {
+    pub(crate) id: i64,
+    pub(crate) reference: String,
     /// (reference code, quantity), in line order.
-    lines: Vec<(String, Decimal)>,
+    pub(crate) lines: Vec<(String, Decimal)>,
 }
 
 /// Locations, catalogue, a store and its API key; returns the key.
-async fn set_up(client: &reqwest::Client, base: &str) -> String {
+pub(crate) async fn set_up(client: &reqwest::Client, base: &str) -> String {
     let admin = |path: &str| format!("{base}/admin/v1/{path}");
     for code in LOCATIONS {
         let (s, b) = call(
@@ -190,7 +190,7 @@ async fn drive(
 }
 
 /// Every order in the database, paging through the admin list.
-async fn all_orders(client: &reqwest::Client, base: &str) -> Vec<Value> {
+pub(crate) async fn all_orders(client: &reqwest::Client, base: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -209,7 +209,12 @@ async fn all_orders(client: &reqwest::Client, base: &str) -> Vec<Value> {
 }
 
 /// The checks after a restart; returns the number of orders found.
-async fn check(client: &reqwest::Client, base: &str, db: &str, acked: &[Acked]) -> usize {
+pub(crate) async fn check(
+    client: &reqwest::Client,
+    base: &str,
+    db: &str,
+    acked: &[Acked],
+) -> usize {
     // Every acknowledged order is there, whole and pending.
     for a in acked {
         let (s, o) = call(
@@ -290,12 +295,19 @@ async fn check(client: &reqwest::Client, base: &str, db: &str, acked: &[Acked]) 
     orders.len()
 }
 
-async fn crash_rounds(backend: &str, db: String) {
+/// The seed of the kill delays: POSHUB_CRASH_SEED, else a random one;
+/// printed so that a failing run can be replayed.
+pub(crate) fn crash_seed(label: &str) -> u64 {
     let seed: u64 = std::env::var("POSHUB_CRASH_SEED")
         .ok()
         .map(|s| s.parse().expect("POSHUB_CRASH_SEED is a number"))
         .unwrap_or_else(|| rand::thread_rng().gen());
-    println!("[{backend}] seed {seed} (replay with POSHUB_CRASH_SEED={seed})");
+    println!("[{label}] seed {seed} (replay with POSHUB_CRASH_SEED={seed})");
+    seed
+}
+
+async fn crash_rounds(backend: &str, db: String) {
+    let seed = crash_seed(backend);
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()

@@ -6,6 +6,7 @@
 
 mod common;
 mod crash;
+mod crash_two_hubs;
 mod demo;
 mod import_cli;
 mod multi_hub;
