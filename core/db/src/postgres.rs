@@ -64,7 +64,12 @@ impl PgStorage {
         // does once its cost estimate is high, e.g. before a freshly loaded
         // table is analysed) took 120 ms for a 3 ms items page.
         let options = options.options([("jit", "off")]);
+        // A connection is not pinged before each use (a round trip on every
+        // request's path): sqlx pings it when it is given back instead, and
+        // closes it if that fails. One that breaks while idle (the server
+        // restarted) fails the one request that next uses it.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)

@@ -836,3 +836,80 @@ async fn two_hubs_reversed_lines_and_inwards() {
         deadlocks(&hubs[0].database_url).await - deadlocks_before
     );
 }
+
+/// A write the database itself refuses (here a trigger that fails the insert
+/// of one order, standing in for any fault of one row) fails that order
+/// alone: the orders that arrived with it, and so were first tried in the
+/// same batch statement, are all kept.
+async fn database_fault_fails_one_order(hub: TestHub) {
+    hub.load_catalogue().await;
+    // Backorders allowed: stock is not what this is about.
+    hub.create_store("WEB", &["BLR"], true).await;
+    let key = hub.api_key("WEB", &["BLR"]).await;
+    let trigger = match hub.backend {
+        poshub_tests::Backend::Sqlite => vec![
+            "CREATE TRIGGER boom BEFORE INSERT ON sales_orders WHEN NEW.online_reference_no = 'BOOM' \
+             BEGIN SELECT RAISE(ABORT, 'boom'); END",
+        ],
+        poshub_tests::Backend::Postgres => vec![
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.online_reference_no = 'BOOM' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER boom BEFORE INSERT ON sales_orders FOR EACH ROW EXECUTE FUNCTION boom()",
+        ],
+    };
+    for sql in trigger {
+        match hub.backend {
+            poshub_tests::Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&hub.database_url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            poshub_tests::Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&hub.database_url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+        }
+    }
+    let hub = std::sync::Arc::new(hub);
+    // Three rounds of 30 orders released together, BOOM among them.
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let (hub, key) = (hub.clone(), key.clone());
+            let reference = if i == 15 {
+                "BOOM".to_string()
+            } else {
+                format!("F{round}-{i}")
+            };
+            tasks.push(tokio::spawn(async move {
+                let body = order(
+                    &reference,
+                    None,
+                    Some(&format!("98450{round}{i:05}")),
+                    &[("MUG", 1, "100.00")],
+                    "cod",
+                );
+                (reference, hub.post(&key, "/api/v1/sales-orders", body).await)
+            }));
+        }
+        for t in tasks {
+            let (reference, a) = t.await.unwrap();
+            if reference == "BOOM" {
+                assert!(a.status.is_server_error(), "BOOM: {}", a.text);
+            } else {
+                assert_eq!(a.status.as_u16(), 201, "{reference}: {}", a.text);
+            }
+        }
+    }
+    let all = hub.admin_get("/admin/v1/sales-orders?limit=500").await;
+    let kept: Vec<&str> = all.expect(200)["sales_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["online_reference_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 87, "{kept:?}");
+    assert!(!kept.contains(&"BOOM"));
+    hub.assert_ledger_balances().await;
+}
+
+both_backends!(database_fault_fails_one_order, super::database_fault_fails_one_order);
