@@ -14,6 +14,7 @@ pub use serde_json;
 
 pub mod fake_shopify;
 pub mod fake_woo;
+pub mod pg_proxy;
 pub mod typed;
 pub mod vendure;
 pub use typed::{Bill, Order, Problem};
@@ -192,6 +193,15 @@ impl TestHub {
     ) -> Option<TestHub> {
         let (url, dir) = fresh_database(backend).await?;
         Some(Self::start_configured(backend, url, dir, None, None, sync).await)
+    }
+
+    /// Starts a hub on `database_url` whose sync worker runs with `sync`.
+    pub async fn start_on_with_sync(
+        backend: Backend,
+        database_url: String,
+        sync: poshub_server::sync::SyncConfig,
+    ) -> TestHub {
+        Self::start_configured(backend, database_url, None, None, None, sync).await
     }
 
     pub async fn start_on(

@@ -888,7 +888,10 @@ async fn database_fault_fails_one_order(hub: TestHub) {
                     &[("MUG", 1, "100.00")],
                     "cod",
                 );
-                (reference, hub.post(&key, "/api/v1/sales-orders", body).await)
+                (
+                    reference,
+                    hub.post(&key, "/api/v1/sales-orders", body).await,
+                )
             }));
         }
         for t in tasks {
@@ -912,4 +915,7 @@ async fn database_fault_fails_one_order(hub: TestHub) {
     hub.assert_ledger_balances().await;
 }
 
-both_backends!(database_fault_fails_one_order, super::database_fault_fails_one_order);
+both_backends!(
+    database_fault_fails_one_order,
+    super::database_fault_fails_one_order
+);

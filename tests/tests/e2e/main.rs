@@ -10,6 +10,7 @@ mod connectors;
 mod lifecycle;
 mod plugins;
 mod real_orders;
+mod round_trips;
 mod scope;
 mod security;
 mod shopify_graphql;
