@@ -192,7 +192,14 @@ async fn answer(read: Pool<Db>, replies: Vec<Reply>, outcomes: Vec<Written>) {
 
 /// Splits a batch into runs of orders to place set-wise, each within
 /// [`SET_LINES`] lines (an order larger than that is a run of its own).
+/// With row locks (Postgres) the batch is one run: each run locks its own
+/// balances, and a second run's could sort before the first's, where
+/// another writer takes them in order; its statements bind arrays, so no
+/// count of parameters limits a run there.
 fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
+    if DIALECT.row_locks {
+        return vec![orders.to_vec()];
+    }
     let mut runs: Vec<Vec<&PlaceOrder>> = Vec::new();
     let mut lines = 0;
     for order in orders {

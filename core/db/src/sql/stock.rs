@@ -257,28 +257,40 @@ impl crate::Stock for Backend {
             .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
         let mut balances = lock_first(&mut tx, ids.iter().map(|v| (*v, location))).await?;
-        let mut problems = Vec::new();
-        let mut touched = Vec::new();
-        for (i, (line, variant)) in adjustment.lines.iter().zip(&ids).enumerate() {
+        // (line, problem), reported in line order.
+        let mut problems: Vec<(usize, FieldError)> = Vec::new();
+        // In variant order, as every writer updates variant rows (a line
+        // order could wait in a circle with a batch of orders); a variant's
+        // lines keep their order (the sort is stable).
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i]);
+        for i in order {
+            let (line, variant) = (&adjustment.lines[i], &ids[i]);
             if line.reason.trim().is_empty() {
-                problems.push(FieldError::new(
-                    format!("lines[{i}].reason"),
-                    "required",
-                    "say why the stock changes",
+                problems.push((
+                    i,
+                    FieldError::new(
+                        format!("lines[{i}].reason"),
+                        "required",
+                        "say why the stock changes",
+                    ),
                 ));
                 continue;
             }
             let before = balances[&(*variant, location)];
             let after = before.apply(MovementKind::Adjustment.delta(line.quantity.value()));
             if after.on_hand < Decimal::ZERO {
-                problems.push(FieldError::new(
-                    format!("lines[{i}].quantity"),
-                    "negative_stock",
-                    format!(
-                        "{} has {} on hand; removing {} would leave less than none",
-                        line.reference_code,
-                        before.on_hand,
-                        -line.quantity.value()
+                problems.push((
+                    i,
+                    FieldError::new(
+                        format!("lines[{i}].quantity"),
+                        "negative_stock",
+                        format!(
+                            "{} has {} on hand; removing {} would leave less than none",
+                            line.reference_code,
+                            before.on_hand,
+                            -line.quantity.value()
+                        ),
                     ),
                 ));
                 continue;
@@ -297,12 +309,19 @@ impl crate::Stock for Backend {
             )
             .await?;
             balances.insert((*variant, location), after);
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|(i, _)| *i);
+            return Err(
+                DomainError::Invalid(problems.into_iter().map(|(_, p)| p).collect()).into(),
+            );
+        }
+        // Every line moved: the levels in line order.
+        let mut touched = Vec::new();
+        for variant in &ids {
             if !touched.contains(&(*variant, location)) {
                 touched.push((*variant, location));
             }
-        }
-        if !problems.is_empty() {
-            return Err(DomainError::Invalid(problems).into());
         }
         let out = levels(&mut tx, &touched).await?;
         tx.commit().await?;
