@@ -278,6 +278,26 @@ macro_rules! seed {
     }};
 }
 
+/// The order count and each seeded variant's reserved units, on one
+/// connection of either backend.
+macro_rules! read_reserved {
+    ($conn:ident, $count:expr, $reserved:expr, $seed:expr) => {{
+        let n = sqlx::query_scalar($count).fetch_one(&mut *$conn).await;
+        let mut units = Vec::new();
+        for v in $seed.variants {
+            units.push(
+                sqlx::query_scalar($reserved)
+                    .bind(v)
+                    .bind($seed.location)
+                    .fetch_one(&mut *$conn)
+                    .await
+                    .expect("reserved"),
+            );
+        }
+        (n.expect("count"), units)
+    }};
+}
+
 impl Db {
     /// One connection with the hub's settings.
     async fn open(backend: Backend, url: &str) -> Db {
@@ -337,36 +357,8 @@ impl Db {
         let count = "SELECT COUNT(*) FROM sales_orders";
         let reserved = "SELECT CAST(reserved AS TEXT) FROM stock_balances WHERE variant_id = $1 AND location_id = $2";
         let (n, units): (i64, Vec<String>) = match self {
-            Db::Sqlite(conn) => {
-                let n = sqlx::query_scalar(count).fetch_one(&mut *conn).await;
-                let mut units = Vec::new();
-                for v in seed.variants {
-                    units.push(
-                        sqlx::query_scalar(reserved)
-                            .bind(v)
-                            .bind(seed.location)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .expect("reserved"),
-                    );
-                }
-                (n.expect("count"), units)
-            }
-            Db::Postgres(conn) => {
-                let n = sqlx::query_scalar(count).fetch_one(&mut *conn).await;
-                let mut units = Vec::new();
-                for v in seed.variants {
-                    units.push(
-                        sqlx::query_scalar(reserved)
-                            .bind(v)
-                            .bind(seed.location)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .expect("reserved"),
-                    );
-                }
-                (n.expect("count"), units)
-            }
+            Db::Sqlite(conn) => read_reserved!(conn, count, reserved, seed),
+            Db::Postgres(conn) => read_reserved!(conn, count, reserved, seed),
         };
         assert_eq!(n as u64, orders, "every order written");
         for (q, units) in QUANTITIES.iter().zip(units) {

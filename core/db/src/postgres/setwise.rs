@@ -131,10 +131,9 @@ pub(crate) async fn insert_orders(
     rows: &[NewOrderRow<'_>],
     at: DateTime<Utc>,
 ) -> std::result::Result<Vec<(i64, String, i64)>, sqlx::Error> {
-    let column = |f: &dyn Fn(&NewOrderRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
-    let stores = column(&|r| r.store_id);
-    let locations = column(&|r| r.location_id);
-    let customers = column(&|r| r.customer_id);
+    let stores: Vec<i64> = rows.iter().map(|r| r.store_id).collect();
+    let locations: Vec<i64> = rows.iter().map(|r| r.location_id).collect();
+    let customers: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
     let groups: Vec<Option<i64>> = rows.iter().map(|r| r.group_id).collect();
     let references: Vec<&str> = rows
         .iter()

@@ -135,7 +135,7 @@ pub(crate) async fn place_orders(
 
     // Stock: every balance any checked order may draw on, locked at once,
     // then taken from in arrival order.
-    let mut pairs: Vec<(i64, i64)> = checked
+    let pairs: Vec<(i64, i64)> = checked
         .iter()
         .flat_map(|c| {
             c.valid.lines.iter().flat_map(|l| {
@@ -146,9 +146,7 @@ pub(crate) async fn place_orders(
             })
         })
         .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut balances = lock_balances(conn, &pairs).await?;
+    let mut balances = lock_first(conn, pairs).await?;
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut placed_refs: HashMap<(i64, String), usize> = HashMap::new();
     for c in checked {

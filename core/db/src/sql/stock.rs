@@ -33,6 +33,16 @@ pub(super) async fn lock_first(
     lock_balances(conn, &pairs).await
 }
 
+/// The indices of a request's lines (`ids` their variants) in the order
+/// every writer updates variant rows, by variant id (a writer going in line
+/// order could wait in a circle with a batch of orders); a variant's lines
+/// keep their order.
+fn in_variant_order(ids: &[i64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i]);
+    order
+}
+
 /// Queues a stock push for every store that maps the variant, sells from the
 /// location and pushes; a pending row for the same thing absorbs it.
 pub(super) async fn enqueue_stock(
@@ -202,10 +212,8 @@ impl crate::Stock for Backend {
             .collect();
         let ids = variants_for_lines(&mut tx, &codes).await?;
         let mut balances = lock_first(&mut tx, ids.iter().map(|v| (*v, location))).await?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i]);
         let mut touched = Vec::new();
-        for i in order {
+        for i in in_variant_order(&ids) {
             let (line, variant) = (&inward.lines[i], ids[i]);
             let before = balances[&(variant, location)];
             let after = record_movement(
@@ -259,12 +267,7 @@ impl crate::Stock for Backend {
         let mut balances = lock_first(&mut tx, ids.iter().map(|v| (*v, location))).await?;
         // (line, problem), reported in line order.
         let mut problems: Vec<(usize, FieldError)> = Vec::new();
-        // In variant order, as every writer updates variant rows (a line
-        // order could wait in a circle with a batch of orders); a variant's
-        // lines keep their order (the sort is stable).
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| ids[i]);
-        for i in order {
+        for i in in_variant_order(&ids) {
             let (line, variant) = (&adjustment.lines[i], &ids[i]);
             if line.reason.trim().is_empty() {
                 problems.push((
