@@ -26,7 +26,8 @@
 //! set. Knobs: `POSHUB_BENCH_SECONDS` (default 10 per intake run),
 //! `POSHUB_BENCH_ONLY` (`intake`, `hot` (spread, hot, two hubs and the last
 //! units), `rt` (round trips), `items`; `api` or `webhook` for one intake
-//! path alone, a profiling aid), `POSHUB_BENCH_VARIANTS`.
+//! path alone, `alone` for the store API with one client: profiling aids),
+//! `POSHUB_BENCH_VARIANTS`.
 //!
 //! Run: `cargo bench -p poshub-tests -p poshub-connectors --bench hub`
 
@@ -148,15 +149,15 @@ async fn run() {
     }
     // (target, measured, met)
     let mut targets: Vec<(String, String, bool)> = Vec::new();
-    if only == "webhook" || only == "api" {
-        // Profiling aids: one path alone.
-        let path = if only == "api" {
-            Path::StoreApi
-        } else {
-            Path::ShopifyWebhook
+    if only == "webhook" || only == "api" || only == "alone" {
+        // Profiling aids: one path alone (`alone`: the store API, one client).
+        let (path, clients) = match only.as_str() {
+            "api" => (Path::StoreApi, CLIENTS),
+            "alone" => (Path::StoreApi, 1),
+            _ => (Path::ShopifyWebhook, CLIENTS),
         };
         for backend in &backends {
-            intake(*backend, path, CLIENTS, seconds).await;
+            intake(*backend, path, clients, seconds).await;
         }
         return;
     }

@@ -169,15 +169,6 @@ pub struct PlaceOrder {
     pub idempotency: Option<IdempotencyKey>,
 }
 
-/// What placing an order did inside its transaction. A new order is read
-/// back after the commit, on a read connection, so that the writer does not
-/// wait for it; one with an idempotency key is read inside (its answer is
-/// stored with the key).
-pub(crate) enum Placement {
-    Created(i64),
-    Done(Placed),
-}
-
 /// What the SQL of the two backends differs in; each backend module has
 /// one, and the shared statements in `sql/` read it.
 pub(crate) struct Dialect {

@@ -75,7 +75,7 @@ impl PgStorage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let intake = sql::group::Intake::start(pool.clone(), pool.clone());
+        let intake = sql::group::Intake::start(pool.clone());
         Ok(PgStorage {
             write: pool.clone(),
             read: pool,
@@ -83,32 +83,19 @@ impl PgStorage {
         })
     }
 
-    /// Places an order and waits until it is committed; a new one is read
-    /// back.
-    async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        let outcome = self.place(order, true).await?;
-        sql::writes::read_back(&self.read, outcome).await
-    }
-
-    /// Places an order; a new one is answered by id, not read back.
-    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placement> {
-        self.place(order, false).await
-    }
-
+    /// Places an order and waits until it is committed: a new order as
+    /// written.
+    ///
     /// An order without an Idempotency-Key goes to the intake task and is
     /// placed with the others waiting; one with a key is a transaction of
     /// its own (its key row is claimed before its stock, which in a batch
     /// would lock rows in two passes, where another hub may lock them in
     /// the other order).
-    async fn place(
-        &self,
-        order: &crate::PlaceOrder,
-        read_back: bool,
-    ) -> crate::Result<crate::Placement> {
+    async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
         if order.idempotency.is_some() {
             sql::writes::place_alone(&self.write, order).await
         } else {
-            self.intake.order(order, read_back).await
+            self.intake.order(order).await
         }
     }
 

@@ -8,7 +8,9 @@ use poshub_model::codes::PaymentType;
 use poshub_model::decimal::{Amount, Quantity, Rate};
 use poshub_model::email::Email;
 use poshub_model::item::AttributeDim;
-use poshub_model::order::{Charge, HistoryEntry, OrderLine, OrderStatus, Payment, Shipping};
+use poshub_model::order::{
+    Charge, CustomerRef, HistoryEntry, OrderLine, OrderStatus, Payment, Shipping,
+};
 use sqlx::types::Json;
 
 use crate::decimal::Dec;
@@ -172,6 +174,29 @@ impl LineRow {
             cancelled_quantity: self.cancelled_quantity.0,
             returned_quantity: self.returned_quantity.0,
         }
+    }
+}
+
+/// A customer as an order names it, as a write that found or created it
+/// returns it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRow {
+    pub id: i64,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl CustomerRow {
+    pub fn to_model(self) -> crate::Result<CustomerRef> {
+        Ok(CustomerRef {
+            id: self.id,
+            email: (self.email.as_deref())
+                .map(|e| stored_email(self.id, e))
+                .transpose()?,
+            name: self.name,
+            phone: self.phone,
+        })
     }
 }
 

@@ -82,7 +82,7 @@ impl SqliteStorage {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        let intake = sql::group::Intake::start(write.clone(), read.clone());
+        let intake = sql::group::Intake::start(write.clone());
         Ok(SqliteStorage {
             write,
             read,
@@ -91,17 +91,10 @@ impl SqliteStorage {
     }
 
     /// Places an order through the intake task and waits until the
-    /// transaction holding it has committed (or failed) and a new order has
-    /// been read back.
+    /// transaction holding it has committed (or failed): a new order as
+    /// written.
     async fn intake(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placed> {
-        let outcome = self.intake.order(order, true).await?;
-        sql::writes::read_back(&self.read, outcome).await
-    }
-
-    /// Places an order through the intake task; a new one is answered by
-    /// id, not read back.
-    async fn intake_unread(&self, order: &crate::PlaceOrder) -> crate::Result<crate::Placement> {
-        self.intake.order(order, false).await
+        self.intake.order(order).await
     }
 
     /// Queues a connector event for the intake task, which writes it with

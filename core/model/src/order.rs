@@ -403,7 +403,10 @@ impl OrderRequest {
             total,
             currency,
             test: self.test,
-            placed_at: self.placed_at,
+            // Kept to the microsecond, as both backends store a time.
+            placed_at: self
+                .placed_at
+                .map(|t| chrono::SubsecRound::trunc_subsecs(t, 6)),
             notes: self.notes.clone(),
         })
     }

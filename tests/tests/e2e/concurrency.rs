@@ -919,3 +919,172 @@ both_backends!(
     database_fault_fails_one_order,
     super::database_fault_fails_one_order
 );
+
+/// A placed order is answered as written, not read again: the answer to
+/// each `POST` is exactly what reading the order back gives, through the
+/// store API and the admin API, for every shape of order, placed alone,
+/// together with others, and with an Idempotency-Key: a new customer by
+/// phone, the same phone again with another name and e-mail (the stored
+/// name is kept, the blank e-mail filled), a customer known by e-mail
+/// only, a walk-in, a group store's order split over two locations,
+/// shipping with an address, charges, notes, amounts with one decimal
+/// place and a `placed_at` to the nanosecond (kept to the microsecond).
+async fn answers_as_written(hub: TestHub) {
+    use poshub_tests::serde_json::{json, Value};
+    let hub = std::sync::Arc::new(hub);
+    hub.load_catalogue().await;
+    hub.create_store("WEB", &["BLR"], false).await;
+    hub.admin_post(
+        "/admin/v1/location-groups",
+        json!({"code": "WEST", "name": "West", "locations": ["MUM", "BLR"]}),
+    )
+    .await
+    .expect(201);
+    hub.admin_post(
+        "/admin/v1/stores",
+        json!({"code": "GRP", "name": "Group store", "sell_from_group": "WEST",
+               "payment_types": ["prepaid", "cod"], "prices_include_tax": true}),
+    )
+    .await
+    .expect(201);
+    let web = hub.api_key("WEB", &["BLR"]).await;
+    let grp = hub.api_key("GRP", &["BLR", "MUM"]).await;
+
+    let mut bodies: Vec<(&str, Value)> = Vec::new();
+    let phone = order(
+        "AW-1",
+        None,
+        Some("+91 98450 11111"),
+        &[("MUG", 1, "100.00")],
+        "cod",
+    );
+    let mut again = order(
+        "AW-2",
+        None,
+        Some("+91 98450 11111"),
+        &[("MUG", 1, "100.00")],
+        "cod",
+    );
+    again["customer"] = json!({"name": "Another Name", "phone": "+91 98450 11111",
+                               "email": "first@example.com"});
+    let mut by_email = order("AW-3", None, None, &[("TOY-Red-M", 1, "250.00")], "prepaid");
+    by_email["customer"] = json!({"name": "Email Only", "email": "only@example.com"});
+    let mut known_email = by_email.clone();
+    known_email["online_reference_no"] = json!("AW-4");
+    known_email["customer"]["name"] = json!("Someone Else");
+    let mut walk_in = order("AW-5", None, None, &[("TOY-Blue-S", 1, "250.00")], "cod");
+    walk_in.as_object_mut().unwrap().remove("customer");
+    let mut rich = order(
+        "AW-6",
+        None,
+        Some("+91 98450 22222"),
+        &[("TOY-Green-S", 2, "249.5")],
+        "prepaid",
+    );
+    rich["shipping"] = json!({"amount": "40.0", "method": "Express",
+                              "address": {"line1": "12 MG Road", "city": "Bengaluru", "pin": "560001"}});
+    rich["charges"] = json!([{"kind": "fee", "title": "Packing", "amount": "10.00"}]);
+    rich["notes"] = json!("Leave at the door");
+    rich["placed_at"] = json!("2026-12-01T10:00:00.123456789Z");
+    rich["total"] = json!("549.00");
+    rich["payments"] = json!([{"type": "prepaid", "amount": "549.00", "reference": "pay_1"}]);
+    bodies.extend([
+        ("web", phone),
+        ("web", again),
+        ("web", by_email),
+        ("web", known_email),
+    ]);
+    bodies.extend([("web", walk_in), ("web", rich)]);
+    // More than either member holds: 5 from Mumbai, 7 from Bengaluru.
+    bodies.push((
+        "grp",
+        order(
+            "AW-7",
+            None,
+            None,
+            &[("TOY-Red-S", 12, "250.00")],
+            "prepaid",
+        ),
+    ));
+
+    let check = |answer: &Value, key: &str| {
+        let (hub, answer, key) = (&hub, answer.clone(), key.to_string());
+        async move {
+            let id = answer["id"].as_i64().expect("an id");
+            let store = hub.get(&key, &format!("/api/v1/sales-orders/{id}")).await;
+            assert_eq!(store.expect(200), &answer, "store API reading of {id}");
+            let admin = hub.admin_get(&format!("/admin/v1/sales-orders/{id}")).await;
+            assert_eq!(admin.expect(200), &answer, "admin reading of {id}");
+        }
+    };
+    let key_of = |store: &str| {
+        if store == "web" {
+            web.clone()
+        } else {
+            grp.clone()
+        }
+    };
+
+    // One after another: each order a batch of its own.
+    let mut answers = Vec::new();
+    for (store, body) in &bodies {
+        let a = hub
+            .post(&key_of(store), "/api/v1/sales-orders", body.clone())
+            .await;
+        answers.push((store.to_string(), a.expect(201).clone()));
+    }
+    let names: Vec<&Value> = answers
+        .iter()
+        .map(|(_, a)| &a["customer"]["name"])
+        .collect();
+    assert_eq!(
+        names[1], "Test Customer",
+        "a known phone keeps its stored name"
+    );
+    assert_eq!(answers[1].1["customer"]["email"], "customer@example.com");
+    assert_eq!(answers[3].1["customer"]["name"], "Email Only");
+    assert_eq!(answers[5].1["placed_at"], "2026-12-01T10:00:00.123456Z");
+    assert_eq!(answers[5].1["lines"][0]["unit_price"], "249.50");
+    assert_eq!(answers[6].1["location_group"], "WEST");
+    assert_eq!(
+        answers[6].1["lines"][0]["allocations"],
+        json!([{"location": "BLR", "quantity": "7"}, {"location": "MUM", "quantity": "5"}])
+    );
+    for (store, answer) in &answers {
+        check(answer, &key_of(store)).await;
+    }
+
+    // All at once (placed together), under new references.
+    let mut tasks = Vec::new();
+    for (i, (store, body)) in bodies.iter().enumerate().filter(|(_, (s, _))| *s == "web") {
+        let mut body = body.clone();
+        body["online_reference_no"] = json!(format!("AT-{i}"));
+        let (hub, key) = (hub.clone(), key_of(store));
+        tasks.push(tokio::spawn(async move {
+            hub.post(&key, "/api/v1/sales-orders", body).await
+        }));
+    }
+    for t in tasks {
+        let a = t.await.unwrap();
+        check(a.expect(201), &web).await;
+    }
+
+    // With an Idempotency-Key: the answer stored with the key, and its replay.
+    let mut keyed = bodies[5].1.clone();
+    keyed["online_reference_no"] = json!("AW-KEY");
+    for _ in 0..2 {
+        let a = hub
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/sales-orders",
+                Some(&web),
+                Some(&keyed),
+                &[("Idempotency-Key", "aw-key-1")],
+            )
+            .await;
+        check(a.expect(201), &web).await;
+    }
+    hub.assert_ledger_balances().await;
+}
+
+both_backends!(answer_is_what_is_stored, super::answers_as_written);

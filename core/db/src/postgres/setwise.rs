@@ -23,6 +23,7 @@ use super::sql::stock::stock_key;
 use super::sql::Conn;
 use super::Db;
 use crate::decimal::Dec;
+use crate::rows::CustomerRow;
 use crate::Result;
 
 /// (id, reference code, item code, tax rate) of the variants with `codes`.
@@ -85,12 +86,12 @@ pub(crate) async fn lock_balances(
 }
 
 /// Creates or completes the customers known by these (sorted) phones:
-/// (phone, id).
+/// each as stored, by phone.
 pub(crate) async fn upsert_phone_customers(
     conn: &mut Conn,
     by_phone: &[(&str, Contact)],
     at: DateTime<Utc>,
-) -> Result<HashMap<String, i64>> {
+) -> Result<HashMap<String, CustomerRow>> {
     let phones: Vec<&str> = by_phone.iter().map(|(p, _)| *p).collect();
     let emails: Vec<Option<&str>> = by_phone
         .iter()
@@ -101,7 +102,7 @@ pub(crate) async fn upsert_phone_customers(
         .iter()
         .map(|(_, c)| c.address.as_ref().map(Json))
         .collect();
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<CustomerRow> = sqlx::query_as(
         "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
          SELECT c.phone, c.email, c.name, c.address, FALSE, $5, $5 \
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS c (phone, email, name, address) \
@@ -109,7 +110,7 @@ pub(crate) async fn upsert_phone_customers(
          ON CONFLICT (phone) DO UPDATE SET email = COALESCE(customers.email, excluded.email), \
          name = COALESCE(customers.name, excluded.name), \
          address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
-         RETURNING phone, id",
+         RETURNING id, name, phone, email",
     )
     .bind(phones)
     .bind(emails)
@@ -118,7 +119,10 @@ pub(crate) async fn upsert_phone_customers(
     .bind(at)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((row.phone.clone()?, row)))
+        .collect())
 }
 
 /// Inserts the orders, in (store, reference) order (the unique index's

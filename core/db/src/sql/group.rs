@@ -13,16 +13,13 @@
 //! same items queue on the same balance rows. Either way one batch of n
 //! orders costs about what one order does.
 
-use std::collections::HashMap;
-
 use poshub_model::store::NewConnectorEvent;
 use sqlx::{Connection, Pool};
 
 use super::intake::place_orders;
-use super::orders::load_orders;
 use super::writes::{insert_events, place_alone, place_within};
 use super::{Conn, Db, DIALECT};
-use crate::{Error, OrderScope, PlaceOrder, Placement, Result};
+use crate::{Error, PlaceOrder, Placed, Result};
 
 /// Most writes done in one transaction.
 const MAX_BATCH: usize = 64;
@@ -43,7 +40,7 @@ pub(crate) enum Write {
 
 /// What became of a [`Write`].
 pub(crate) enum Written {
-    Order(Result<Placement>),
+    Order(Result<Placed>),
     Event(Result<()>),
     Settled,
 }
@@ -73,12 +70,8 @@ impl Written {
 /// A write waiting for the intake task, and where its outcome goes.
 type Job = (Write, Reply);
 
-/// Where a write's outcome goes, and whether a new order is read back for
-/// it (a webhook's answer needs only the id).
-struct Reply {
-    to: tokio::sync::oneshot::Sender<Written>,
-    read_back: bool,
-}
+/// Where a write's outcome goes.
+type Reply = tokio::sync::oneshot::Sender<Written>;
 
 /// The way into a storage's intake task.
 pub(crate) struct Intake {
@@ -86,22 +79,19 @@ pub(crate) struct Intake {
 }
 
 impl Intake {
-    /// Starts the intake task on `write` (orders read back on `read`); it
-    /// ends when the storage, and with it this, is dropped.
-    pub(crate) fn start(write: Pool<Db>, read: Pool<Db>) -> Intake {
+    /// Starts the intake task on `write`; it ends when the storage, and
+    /// with it this, is dropped.
+    pub(crate) fn start(write: Pool<Db>) -> Intake {
         let (writes, queue) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(take_writes(write, read, queue));
+        tokio::spawn(take_writes(write, queue));
         Intake { writes }
     }
 
     /// Places an order through the intake task and waits until the
-    /// transaction holding it has committed (or failed); a new order is
-    /// read back when `read_back` says so.
-    pub(crate) async fn order(&self, order: &PlaceOrder, read_back: bool) -> Result<Placement> {
-        match self
-            .submit(Write::Order(Box::new(order.clone())), read_back)
-            .await?
-        {
+    /// transaction holding it has committed (or failed): a new order is
+    /// answered as written.
+    pub(crate) async fn order(&self, order: &PlaceOrder) -> Result<Placed> {
+        match self.submit(Write::Order(Box::new(order.clone()))).await? {
             Written::Order(outcome) => outcome,
             _ => unreachable!("an order's outcome is an order's"),
         }
@@ -111,11 +101,7 @@ impl Intake {
     /// does not wait for that commit (a webhook's answer would otherwise
     /// wait for two). [`Intake::settle`] does.
     pub(crate) async fn event(&self, event: &NewConnectorEvent) -> Result<()> {
-        let (to, _) = tokio::sync::oneshot::channel();
-        let reply = Reply {
-            to,
-            read_back: false,
-        };
+        let (reply, _) = tokio::sync::oneshot::channel();
         self.writes
             .send((Write::Event(event.clone()), reply))
             .await
@@ -124,14 +110,14 @@ impl Intake {
 
     /// Waits until every write queued so far is committed (or has failed).
     pub(crate) async fn settle(&self) -> Result<()> {
-        self.submit(Write::Settle, false).await.map(|_| ())
+        self.submit(Write::Settle).await.map(|_| ())
     }
 
-    async fn submit(&self, write: Write, read_back: bool) -> Result<Written> {
-        let (to, outcome) = tokio::sync::oneshot::channel();
+    async fn submit(&self, write: Write) -> Result<Written> {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
         let stopped = || Error::Batch("the write intake has stopped".into());
         self.writes
-            .send((write, Reply { to, read_back }))
+            .send((write, reply))
             .await
             .map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())
@@ -140,10 +126,10 @@ impl Intake {
 
 /// The intake task: waits for a write, takes every other one already
 /// waiting (up to [`MAX_BATCH`]), and does them in one transaction. A single
-/// waiting write gets a transaction of its own. The orders a batch created
-/// are read back together on a read connection while the next batch is
-/// written.
-async fn take_writes(write: Pool<Db>, read: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+/// waiting write gets a transaction of its own. Each write is answered once
+/// its transaction has committed (or failed); a new order with the order as
+/// written, not read again.
+async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let outcomes = if batch.len() == 1 {
@@ -152,40 +138,13 @@ async fn take_writes(write: Pool<Db>, read: Pool<Db>, mut queue: tokio::sync::mp
             let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
             write_together(&write, &jobs).await
         };
-        let replies: Vec<_> = batch.drain(..).map(|(_, reply)| reply).collect();
-        tokio::spawn(answer(read.clone(), replies, outcomes));
-    }
-}
-
-/// Answers the writes of a committed batch, with the orders it created read
-/// back in one go. The callers may have gone (their requests dropped, or
-/// nobody waits, as for an event): the writes stand all the same, as
-/// committed writes do.
-async fn answer(read: Pool<Db>, replies: Vec<Reply>, outcomes: Vec<Written>) {
-    let created: Vec<i64> = replies
-        .iter()
-        .zip(&outcomes)
-        .filter_map(|(reply, w)| match w {
-            Written::Order(Ok(Placement::Created(id))) if reply.read_back => Some(*id),
-            _ => None,
-        })
-        .collect();
-    // Should that fail, the orders are committed all the same and each
-    // caller reads its own back instead.
-    let mut orders = read_back_all(&read, &created).await.unwrap_or_default();
-    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-        let outcome = match outcome {
-            Written::Order(Ok(Placement::Created(id))) => match orders.remove(&id) {
-                Some(order) => {
-                    Written::Order(Ok(Placement::Done(crate::Placed::Created(Box::new(order)))))
-                }
-                None => Written::Order(Ok(Placement::Created(id))),
-            },
-            other => other,
-        };
-        // A queued event has no one waiting: its failure is logged here.
-        if let Err(Written::Event(Err(e))) = reply.to.send(outcome) {
-            tracing::error!(error = %e, "could not record a connector event");
+        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+            // The caller may have gone (its request dropped, or nobody
+            // waits, as for an event): the write stands all the same, as
+            // committed writes do. A queued event's failure is logged here.
+            if let Err(Written::Event(Err(e))) = reply.send(outcome) {
+                tracing::error!(error = %e, "could not record a connector event");
+            }
         }
     }
 }
@@ -255,7 +214,9 @@ async fn all_at_once(conn: &mut Conn, jobs: &[&Write]) -> Result<Vec<Written>> {
     for run in runs(&orders) {
         let placed = place_orders(&mut tx, &run).await?;
         for ((i, _), outcome) in plain[at..at + run.len()].iter().zip(placed) {
-            results[*i] = Some(Written::Order(outcome.map(Placement::Created)));
+            results[*i] = Some(Written::Order(
+                outcome.map(|o| Placed::Created(Box::new(o))),
+            ));
         }
         at += run.len();
     }
@@ -335,20 +296,4 @@ async fn write_alone(write: &Pool<Db>, job: &Write) -> Written {
         ),
         Write::Settle => Written::Settled,
     }
-}
-
-/// New orders read back together, by id.
-async fn read_back_all(
-    read: &Pool<Db>,
-    ids: &[i64],
-) -> Result<HashMap<i64, poshub_model::order::Order>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut conn = read.acquire().await?;
-    Ok(load_orders(&mut conn, &OrderScope::admin(), ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect())
 }

@@ -13,6 +13,8 @@
 //! an order's cost.
 
 use super::*;
+use poshub_model::decimal::Quantity;
+use poshub_model::order::{HistoryEntry, OrderLine};
 
 /// Statements that take no answer, run in order: as one multi-statement
 /// query where the backend takes one (a single round trip), else one by one.
@@ -59,6 +61,10 @@ pub(super) struct Accepted<'a> {
     pub(super) order: &'a PlaceOrder,
     pub(super) valid: ValidOrder,
     pub(super) group_id: Option<i64>,
+    /// The group's code, when the order is sourced from a group.
+    pub(super) group_code: Option<String>,
+    /// The locations it was sourced from (ids and codes).
+    pub(super) candidates: Vec<LocationRef>,
     /// Line i is held at `allocations[i]` (location, quantity) in order.
     pub(super) allocations: Vec<Allocation>,
     /// The location the order is booked at.
@@ -74,13 +80,13 @@ pub(super) enum Verdict {
 }
 
 /// Places `orders` (inside a transaction the caller owns): each is placed
-/// (its new id) or refused with the reason, and a refused order writes
-/// nothing. An `Err` is a failure of the database, or a reference taken by
+/// (the new order, as written: see [`as_written`]) or refused with the
+/// reason, and a refused order writes nothing. An `Err` is a failure of the database, or a reference taken by
 /// a concurrent transaction: the caller must undo what was written.
 pub(crate) async fn place_orders(
     conn: &mut Conn,
     orders: &[&PlaceOrder],
-) -> Result<Vec<Result<i64>>> {
+) -> Result<Vec<Result<Order>>> {
     let mut verdicts: Vec<Option<Verdict>> = orders.iter().map(|_| None).collect();
 
     // What the checks need, read once for the batch.
@@ -170,11 +176,16 @@ pub(crate) async fn place_orders(
                 }
                 placed_refs.insert(key, c.index);
                 verdicts[c.index] = Some(Verdict::Accepted);
+                let group_code = (ch.group.as_ref())
+                    .filter(|g| c.source.group_id == Some(g.id))
+                    .map(|g| g.code.clone());
                 accepted.push(Accepted {
                     index: c.index,
                     order: c.order,
                     valid: c.valid,
                     group_id: c.source.group_id,
+                    group_code,
+                    candidates: c.source.candidates,
                     allocations,
                     location,
                 });
@@ -183,13 +194,16 @@ pub(crate) async fn place_orders(
         }
     }
 
-    let ids = write_orders(conn, &accepted, &balances).await?;
+    let mut written = write_orders(conn, &accepted, &balances).await?;
+    let ids: HashMap<usize, i64> = written.iter().map(|(i, o)| (*i, o.id)).collect();
     Ok(verdicts
         .into_iter()
         .enumerate()
         .map(
             |(index, verdict)| match verdict.expect("every order has a verdict") {
-                Verdict::Accepted => Ok(ids[&index]),
+                Verdict::Accepted => Ok(written
+                    .remove(&index)
+                    .expect("an accepted order is written")),
                 Verdict::SameAs(first) => Err(duplicate_order(
                     orders[index].request.online_reference_no.trim(),
                     ids[&first],
@@ -371,12 +385,12 @@ pub(crate) const NEW_ORDER: (OrderStatus, Actor, MovementKind) = (
 /// Writes the accepted orders of a batch: customers, orders, lines, where
 /// each line is held (allocations), the reservation movements, the balances
 /// as the reservations left them (`balances`), and the stock pushes the
-/// moves call for. Returns each order's id by batch index.
+/// moves call for. Returns each order as written, by batch index.
 pub(super) async fn write_orders(
     conn: &mut Conn,
     accepted: &[Accepted<'_>],
     balances: &HashMap<(i64, i64), Balance>,
-) -> Result<HashMap<usize, i64>> {
+) -> Result<HashMap<usize, Order>> {
     if accepted.is_empty() {
         return Ok(HashMap::new());
     }
@@ -389,7 +403,7 @@ pub(super) async fn write_orders(
             store_id: a.order.principal.store_id,
             location_id: a.location,
             group_id: a.group_id,
-            customer_id: *customer,
+            customer_id: customer.id,
             order: &a.valid,
         })
         .collect();
@@ -420,7 +434,88 @@ pub(super) async fn write_orders(
         .collect();
     let details = details(accepted, &ids, balances, at);
     setwise::write_details(conn, &details).await?;
-    Ok(accepted.iter().map(|a| a.index).zip(ids).collect())
+    Ok(accepted
+        .iter()
+        .zip(ids)
+        .zip(customers)
+        .map(|((a, id), customer)| (a.index, as_written(a, id, customer, at)))
+        .collect())
+}
+
+/// A new order as its rows were just written, which is what reading it back
+/// would give (`load_orders`): so a placed order is answered without
+/// reading it again. The customer is as the write that found or created it
+/// returned it; allocations are listed as `orders_sourcing` lists them
+/// (biggest share first, then by location code; none of nothing).
+fn as_written(a: &Accepted<'_>, id: i64, customer: CustomerRef, at: DateTime<Utc>) -> Order {
+    let (status, actor, _) = NEW_ORDER;
+    let code = |location: i64| {
+        (a.candidates.iter())
+            .find(|l| l.id == location)
+            .map(|l| l.code.clone())
+            .expect("an order is held at its candidate locations")
+    };
+    let v = &a.valid;
+    let lines = (v.lines.iter().zip(&a.allocations).enumerate())
+        .map(|(i, (l, held))| {
+            let mut allocations: Vec<LineAllocation> = (held.iter())
+                .filter(|(_, quantity)| *quantity > Decimal::ZERO)
+                .map(|(location, quantity)| LineAllocation {
+                    location: code(*location),
+                    quantity: Quantity::from_stored(*quantity),
+                })
+                .collect();
+            allocations.sort_by(|a, b| {
+                b.quantity
+                    .cmp(&a.quantity)
+                    .then_with(|| a.location.cmp(&b.location))
+            });
+            OrderLine {
+                line_no: i as i32 + 1,
+                reference_code: l.reference_code.clone(),
+                item_code: l.item_code.clone(),
+                quantity: Quantity::from_stored(l.quantity),
+                unit_price: Amount::from_stored(l.unit_price),
+                discount: Amount::from_stored(l.discount),
+                tax_rate: Rate::from_stored(l.tax_rate),
+                tax_amount: Amount::from_stored(l.tax_amount),
+                amount: Amount::from_stored(l.amount),
+                allocations,
+                cancelled_quantity: Decimal::ZERO,
+                returned_quantity: Decimal::ZERO,
+            }
+        })
+        .collect();
+    Order {
+        id,
+        online_reference_no: v.online_reference_no.clone(),
+        store: a.order.principal.store_code.clone(),
+        location: code(a.location),
+        location_group: a.group_code.clone(),
+        status,
+        customer,
+        lines,
+        shipping: v.shipping.clone(),
+        charges: v.charges.clone(),
+        payments: v.payments.clone(),
+        total: Amount::from_stored(v.total),
+        currency: v.currency,
+        test: v.test,
+        original_total: Amount::from_stored(v.total),
+        bill_no: None,
+        notes: v.notes.clone(),
+        placed_at: v.placed_at,
+        created_at: at,
+        updated_at: at,
+        history: vec![HistoryEntry {
+            status,
+            at,
+            by: actor.as_str().to_string(),
+            note: None,
+        }],
+        delivery: Default::default(),
+        credit_notes: Vec::new(),
+    }
 }
 
 /// What the accepted orders (with these ids) write besides their rows.
@@ -470,12 +565,12 @@ fn details<'a>(
 }
 
 /// The customer of each accepted order, as [`resolve_customer`] finds or
-/// creates it: those known by phone with one statement, the others one by
-/// one.
+/// creates it (and as stored): those known by phone with one statement,
+/// the others one by one.
 pub(super) async fn resolve_customers(
     conn: &mut Conn,
     accepted: &[Accepted<'_>],
-) -> Result<Vec<i64>> {
+) -> Result<Vec<CustomerRef>> {
     // One row per phone. What an earlier order left blank a later one
     // fills, as one upsert after another would.
     let mut by_phone: Vec<(&str, Contact)> = Vec::new();
@@ -496,15 +591,17 @@ pub(super) async fn resolve_customers(
     // In phone order, as every writer takes them: two hubs' batches on one
     // Postgres never wait for each other's customers in a circle.
     by_phone.sort_by(|a, b| a.0.cmp(b.0));
-    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut known: HashMap<String, CustomerRef> = HashMap::new();
     if !by_phone.is_empty() {
-        ids.extend(setwise::upsert_phone_customers(conn, &by_phone, now()).await?);
+        for (phone, row) in setwise::upsert_phone_customers(conn, &by_phone, now()).await? {
+            known.insert(phone, row.to_model()?);
+        }
     }
     let mut customers = Vec::with_capacity(accepted.len());
     for a in accepted {
         let contact = &a.valid.contact;
         customers.push(match &contact.phone {
-            Some(phone) => ids[phone.as_str()],
+            Some(phone) => known[phone.as_str()].clone(),
             None => resolve_customer(conn, contact, a.order.principal.store_id).await?,
         });
     }

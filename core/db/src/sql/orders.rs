@@ -228,21 +228,21 @@ pub(super) async fn set_status(
 
 /// Finds or creates the customer an order belongs to: by phone, else by
 /// email, else the store's walk-in customer. Known customers keep their
-/// data; blanks are filled from the order.
+/// data; blanks are filled from the order. Answers the customer as stored.
 pub(super) async fn resolve_customer(
     conn: &mut Conn,
     contact: &Contact,
     store_id: i64,
-) -> Result<i64> {
+) -> Result<CustomerRef> {
     let at = now();
     let address = contact.address.clone().map(Json);
-    if let Some(phone) = &contact.phone {
-        return Ok(sqlx::query_scalar::<Db, i64>(
+    let row = if let Some(phone) = &contact.phone {
+        sqlx::query_as::<Db, CustomerRow>(
             "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, FALSE, $5, $5) ON CONFLICT (phone) DO UPDATE SET \
              email = COALESCE(customers.email, excluded.email), name = COALESCE(customers.name, excluded.name), \
              address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
-             RETURNING id",
+             RETURNING id, name, phone, email",
         )
         .bind(phone.as_str())
         .bind(contact.email.as_ref().map(Email::as_str))
@@ -250,36 +250,41 @@ pub(super) async fn resolve_customer(
         .bind(address)
         .bind(at)
         .fetch_one(&mut *conn)
-        .await?);
-    }
-    if let Some(email) = &contact.email {
-        let known = sqlx::query_scalar::<Db, i64>(
-            "SELECT id FROM customers WHERE email = $1 ORDER BY id LIMIT 1",
+        .await?
+    } else if let Some(email) = &contact.email {
+        let known = sqlx::query_as::<Db, CustomerRow>(
+            "SELECT id, name, phone, email FROM customers WHERE email = $1 ORDER BY id LIMIT 1",
         )
         .bind(email.as_str())
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some(id) = known {
-            return Ok(id);
+        match known {
+            Some(row) => row,
+            None => {
+                sqlx::query_as::<Db, CustomerRow>(&format!(
+                    "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
+                     VALUES (NULL, $1, $2, $3, FALSE, $4, $4) ON CONFLICT (email) WHERE {email_only} DO UPDATE SET \
+                     updated_at = excluded.updated_at RETURNING id, name, phone, email",
+                    email_only = DIALECT.email_only
+                ))
+                .bind(email.as_str())
+                .bind(&contact.name)
+                .bind(address)
+                .bind(at)
+                .fetch_one(&mut *conn)
+                .await?
+            }
         }
-        return Ok(sqlx::query_scalar::<Db, i64>(&format!(
-            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
-             VALUES (NULL, $1, $2, $3, FALSE, $4, $4) ON CONFLICT (email) WHERE {email_only} DO UPDATE SET \
-             updated_at = excluded.updated_at RETURNING id", email_only = DIALECT.email_only
-        ))
-        .bind(email.as_str())
-        .bind(&contact.name)
-        .bind(address)
-        .bind(at)
+    } else {
+        sqlx::query_as::<Db, CustomerRow>(
+            "SELECT c.id, c.name, c.phone, c.email FROM stores s \
+             JOIN customers c ON c.id = s.walk_in_customer_id WHERE s.id = $1",
+        )
+        .bind(store_id)
         .fetch_one(&mut *conn)
-        .await?);
-    }
-    Ok(
-        sqlx::query_scalar::<Db, i64>("SELECT walk_in_customer_id FROM stores WHERE id = $1")
-            .bind(store_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+        .await?
+    };
+    row.to_model()
 }
 
 /// The idempotency record for a key: claims it (None) or returns what an
@@ -350,21 +355,20 @@ pub(super) fn duplicate_order(reference: &str, id: i64) -> Error {
 
 /// Places one order (see [`place_orders`]), answering a repeated
 /// Idempotency-Key with the stored answer and storing the answer to a new one.
-pub(super) async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Placement> {
+pub(super) async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     let p = &order.principal;
     if let Some(key) = &order.idempotency {
         if let Some(body) = claim_idempotency_key(conn, p.store_id, key).await? {
-            return Ok(crate::Placement::Done(Placed::Replayed(body)));
+            return Ok(Placed::Replayed(body));
         }
     }
-    let id = place_orders(conn, &[order])
+    let created = place_orders(conn, &[order])
         .await?
         .pop()
         .expect("one order, one outcome")?;
     let Some(key) = &order.idempotency else {
-        return Ok(crate::Placement::Created(id));
+        return Ok(Placed::Created(Box::new(created)));
     };
-    let created = load_order(conn, &OrderScope::admin(), id).await?;
     let body = serde_json::to_string(&created).expect("orders serialize");
     sqlx::query::<Db>("UPDATE idempotency_keys SET response = $1 WHERE store_id = $2 AND key = $3")
         .bind(body)
@@ -372,7 +376,7 @@ pub(super) async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::
         .bind(&key.key)
         .execute(&mut *conn)
         .await?;
-    Ok(crate::Placement::Done(Placed::Created(Box::new(created))))
+    Ok(Placed::Created(Box::new(created)))
 }
 
 pub(super) async fn bill(conn: &mut Conn, id: i64, request: &BillRequest) -> Result<Bill> {
@@ -517,10 +521,9 @@ impl crate::Orders for Backend {
     }
 
     async fn place_order_id(&self, order: &PlaceOrder) -> Result<crate::PlacedId> {
-        Ok(match self.intake_unread(order).await? {
-            crate::Placement::Created(id) => crate::PlacedId::Created(id),
-            crate::Placement::Done(Placed::Created(o)) => crate::PlacedId::Created(o.id),
-            crate::Placement::Done(Placed::Replayed(_)) => crate::PlacedId::Replayed,
+        Ok(match self.intake(order).await? {
+            Placed::Created(o) => crate::PlacedId::Created(o.id),
+            Placed::Replayed(_) => crate::PlacedId::Replayed,
         })
     }
 

@@ -3,10 +3,7 @@
 use super::*;
 
 /// Places one order in a transaction of its own.
-pub(crate) async fn place_alone(
-    write: &sqlx::Pool<Db>,
-    order: &PlaceOrder,
-) -> Result<crate::Placement> {
+pub(crate) async fn place_alone(write: &sqlx::Pool<Db>, order: &PlaceOrder) -> Result<Placed> {
     let mut conn = write.acquire().await?;
     place_within(&mut conn, order).await
 }
@@ -14,7 +11,7 @@ pub(crate) async fn place_alone(
 /// Places an order in a transaction begun on `conn`: a transaction of its
 /// own, or a savepoint when `conn` is already in one. A failed order is
 /// undone before a duplicate reference is looked up.
-pub(crate) async fn place_within(conn: &mut Conn, order: &PlaceOrder) -> Result<crate::Placement> {
+pub(crate) async fn place_within(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed> {
     let mut tx = conn.begin().await?;
     match place(&mut tx, order).await {
         Ok(placed) => {
@@ -34,18 +31,6 @@ pub(crate) async fn insert_events(conn: &mut Conn, events: &[&NewConnectorEvent]
         return Ok(());
     }
     setwise::insert_events(conn, events, now()).await
-}
-
-/// The answer to a placed order: a new one read back from the database.
-pub(crate) async fn read_back(read: &sqlx::Pool<Db>, outcome: crate::Placement) -> Result<Placed> {
-    match outcome {
-        crate::Placement::Done(placed) => Ok(placed),
-        crate::Placement::Created(id) => {
-            let mut conn = read.acquire().await?;
-            let order = load_order(&mut conn, &OrderScope::admin(), id).await?;
-            Ok(Placed::Created(Box::new(order)))
-        }
-    }
 }
 
 /// A duplicate reference found by the unique index (a race with another

@@ -20,6 +20,7 @@ use super::sql::Conn;
 use super::Db;
 use crate::decimal::Dec;
 use crate::rows::placeholders;
+use crate::rows::CustomerRow;
 use crate::Result;
 
 /// (id, reference code, item code, tax rate) of the variants with `codes`.
@@ -126,12 +127,12 @@ where
 }
 
 /// Creates or completes the customers known by these (sorted) phones:
-/// (phone, id).
+/// each as stored, by phone.
 pub(crate) async fn upsert_phone_customers(
     conn: &mut Conn,
     by_phone: &[(&str, Contact)],
     at: DateTime<Utc>,
-) -> Result<HashMap<String, i64>> {
+) -> Result<HashMap<String, CustomerRow>> {
     let mut upsert = QueryBuilder::<Db>::new(
         "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) ",
     );
@@ -148,10 +149,13 @@ pub(crate) async fn upsert_phone_customers(
         " ON CONFLICT (phone) DO UPDATE SET email = COALESCE(customers.email, excluded.email), \
          name = COALESCE(customers.name, excluded.name), \
          address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
-         RETURNING phone, id",
+         RETURNING id, name, phone, email",
     );
-    let rows: Vec<(String, i64)> = upsert.build_query_as().fetch_all(&mut *conn).await?;
-    Ok(rows.into_iter().collect())
+    let rows: Vec<CustomerRow> = upsert.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((row.phone.clone()?, row)))
+        .collect())
 }
 
 /// Inserts the orders: (store, reference, id) of each. A unique violation
