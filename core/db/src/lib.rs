@@ -471,8 +471,7 @@ pub trait Orders: Send + Sync + 'static {
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed>;
 
     /// Places an order as [`Storage::place_order`] does, for a caller that
-    /// needs only the new order's id (a webhook's answer): the order is not
-    /// read back.
+    /// needs only the new order's id (a webhook's answer).
     async fn place_order_id(&self, order: &PlaceOrder) -> Result<PlacedId>;
 
     async fn get_order(&self, scope: &OrderScope, id: i64) -> Result<Order>;

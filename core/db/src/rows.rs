@@ -188,7 +188,7 @@ pub(crate) struct CustomerRow {
 }
 
 impl CustomerRow {
-    pub fn to_model(self) -> crate::Result<CustomerRef> {
+    pub fn into_model(self) -> crate::Result<CustomerRef> {
         Ok(CustomerRef {
             id: self.id,
             email: (self.email.as_deref())

@@ -594,7 +594,7 @@ pub(super) async fn resolve_customers(
     let mut known: HashMap<String, CustomerRef> = HashMap::new();
     if !by_phone.is_empty() {
         for (phone, row) in setwise::upsert_phone_customers(conn, &by_phone, now()).await? {
-            known.insert(phone, row.to_model()?);
+            known.insert(phone, row.into_model()?);
         }
     }
     let mut customers = Vec::with_capacity(accepted.len());

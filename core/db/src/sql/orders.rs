@@ -284,7 +284,7 @@ pub(super) async fn resolve_customer(
         .fetch_one(&mut *conn)
         .await?
     };
-    row.to_model()
+    row.into_model()
 }
 
 /// The idempotency record for a key: claims it (None) or returns what an
