@@ -13,6 +13,7 @@ mod decimal;
 mod postgres;
 mod rows;
 mod sqlite;
+mod turn;
 
 use std::sync::Arc;
 

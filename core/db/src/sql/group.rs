@@ -19,10 +19,18 @@ use sqlx::{Connection, Pool};
 use super::intake::place_orders;
 use super::writes::{insert_events, place_alone, place_within};
 use super::{Conn, Db, DIALECT};
+use crate::turn::Turn;
 use crate::{Error, PlaceOrder, Placed, Result};
 
 /// Most writes done in one transaction.
 const MAX_BATCH: usize = 64;
+
+/// Batches written at once. SQLite has one writer: one. On Postgres two: the
+/// next batch reads what it needs while the one before holds its locks,
+/// writes and commits, and the database's round trips and commits overlap
+/// (the second waits for the first's balance locks where both draw on the
+/// same stock; [`Turn`] keeps the batches deciding in the order they formed).
+const WORKERS: usize = if DIALECT.row_locks { 2 } else { 1 };
 
 /// Most request lines placed set-wise in one go; a larger order is placed on
 /// its own (so that no statement outgrows the backends' limits on bind
@@ -125,28 +133,57 @@ impl Intake {
 }
 
 /// The intake task: waits for a write, takes every other one already
-/// waiting (up to [`MAX_BATCH`]), and does them in one transaction. A single
-/// waiting write gets a transaction of its own. Each write is answered once
-/// its transaction has committed (or failed); a new order with the order as
-/// written, not read again.
+/// waiting (up to [`MAX_BATCH`]), and does them in one transaction, with up
+/// to [`WORKERS`] batches at once. Each write is answered once its
+/// transaction has committed (or failed), a new order with the order as
+/// written (not read again); batches are answered in the order they formed,
+/// so that a settle is answered after every write queued before it.
 async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = if batch.len() == 1 {
-            vec![write_alone(&write, &batch[0].0).await]
-        } else {
-            let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
-            write_together(&write, &jobs).await
+    let workers = std::sync::Arc::new(tokio::sync::Semaphore::new(WORKERS));
+    // The turn of the last batch formed, and the signal that it answered.
+    let mut locked: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    let mut answered: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    loop {
+        let Ok(worker) = workers.clone().acquire_owned().await else {
+            return;
         };
-        for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-            // The caller may have gone (its request dropped, or nobody
-            // waits, as for an event): the write stands all the same, as
-            // committed writes do. A queued event's failure is logged here.
-            if let Err(Written::Event(Err(e))) = reply.send(outcome) {
-                tracing::error!(error = %e, "could not record a connector event");
-            }
+        let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+        if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
         }
+        let (turn, next_locked) = Turn::after(locked.take());
+        locked = Some(next_locked);
+        let (done, next_answered) = tokio::sync::oneshot::channel::<()>();
+        let before = answered.replace(next_answered);
+        let write = write.clone();
+        tokio::spawn(async move {
+            let outcomes = write_batch(&write, &batch, turn).await;
+            if let Some(before) = before {
+                // An error is the batch before gone (a panic): go on.
+                let _ = before.await;
+            }
+            for ((_, reply), outcome) in batch.into_iter().zip(outcomes) {
+                // The caller may have gone (its request dropped, or nobody
+                // waits, as for an event): the write stands all the same, as
+                // committed writes do. A queued event's failure is logged here.
+                if let Err(Written::Event(Err(e))) = reply.send(outcome) {
+                    tracing::error!(error = %e, "could not record a connector event");
+                }
+            }
+            let _ = done.send(());
+            drop(worker);
+        });
     }
+}
+
+/// Does a batch's writes: a single write on SQLite in a transaction of its
+/// own, else together (on Postgres in the batch's turn to lock).
+async fn write_batch(write: &Pool<Db>, batch: &[Job], turn: Turn) -> Vec<Written> {
+    if batch.len() == 1 && !DIALECT.row_locks {
+        return vec![write_alone(write, &batch[0].0).await];
+    }
+    let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
+    write_together(write, &jobs, turn).await
 }
 
 /// Splits a batch into runs of orders to place set-wise, each within
@@ -183,22 +220,23 @@ fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
 /// database fail on any of it (on Postgres also a deadlock with another
 /// hub, or a reference another hub took meanwhile), nothing was kept and
 /// the writes are done again one by one.
-async fn write_together(write: &Pool<Db>, jobs: &[&Write]) -> Vec<Written> {
+async fn write_together(write: &Pool<Db>, jobs: &[&Write], mut turn: Turn) -> Vec<Written> {
     let mut conn = match write.acquire().await {
         Ok(c) => c,
         Err(e) => return jobs.iter().map(|j| j.failed(e.to_string())).collect(),
     };
-    match all_at_once(&mut conn, jobs).await {
+    match all_at_once(&mut conn, jobs, &mut turn).await {
         Ok(results) => results,
         Err(_) if DIALECT.row_locks => {
             drop(conn);
+            drop(turn);
             each_alone(write, jobs).await
         }
         Err(_) => write_one_by_one(&mut conn, jobs).await,
     }
 }
 
-async fn all_at_once(conn: &mut Conn, jobs: &[&Write]) -> Result<Vec<Written>> {
+async fn all_at_once(conn: &mut Conn, jobs: &[&Write], turn: &mut Turn) -> Result<Vec<Written>> {
     let mut tx = conn.begin().await?;
     let mut results: Vec<Option<Written>> = jobs.iter().map(|_| None).collect();
     let plain: Vec<(usize, &PlaceOrder)> = jobs
@@ -212,7 +250,7 @@ async fn all_at_once(conn: &mut Conn, jobs: &[&Write]) -> Result<Vec<Written>> {
     let orders: Vec<&PlaceOrder> = plain.iter().map(|(_, o)| *o).collect();
     let mut at = 0;
     for run in runs(&orders) {
-        let placed = place_orders(&mut tx, &run).await?;
+        let placed = place_orders(&mut tx, &run, turn).await?;
         for ((i, _), outcome) in plain[at..at + run.len()].iter().zip(placed) {
             results[*i] = Some(Written::Order(
                 outcome.map(|o| Placed::Created(Box::new(o))),

@@ -13,6 +13,7 @@
 //! an order's cost.
 
 use super::*;
+use crate::turn::Turn;
 use poshub_model::decimal::Quantity;
 use poshub_model::order::{HistoryEntry, OrderLine};
 
@@ -81,11 +82,13 @@ pub(super) enum Verdict {
 
 /// Places `orders` (inside a transaction the caller owns): each is placed
 /// (the new order, as written: see [`as_written`]) or refused with the
-/// reason, and a refused order writes nothing. An `Err` is a failure of the database, or a reference taken by
+/// reason, and a refused order writes nothing. The balances are locked in
+/// the batch's `turn`. An `Err` is a failure of the database, or a reference taken by
 /// a concurrent transaction: the caller must undo what was written.
 pub(crate) async fn place_orders(
     conn: &mut Conn,
     orders: &[&PlaceOrder],
+    turn: &mut Turn,
 ) -> Result<Vec<Result<Order>>> {
     let mut verdicts: Vec<Option<Verdict>> = orders.iter().map(|_| None).collect();
 
@@ -152,7 +155,9 @@ pub(crate) async fn place_orders(
             })
         })
         .collect();
+    turn.wait().await;
     let mut balances = lock_first(conn, pairs).await?;
+    turn.pass();
     let mut accepted: Vec<Accepted> = Vec::new();
     let mut placed_refs: HashMap<(i64, String), usize> = HashMap::new();
     for c in checked {

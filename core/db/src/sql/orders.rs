@@ -362,7 +362,7 @@ pub(super) async fn place(conn: &mut Conn, order: &PlaceOrder) -> Result<Placed>
             return Ok(Placed::Replayed(body));
         }
     }
-    let created = place_orders(conn, &[order])
+    let created = place_orders(conn, &[order], &mut crate::turn::Turn::free())
         .await?
         .pop()
         .expect("one order, one outcome")?;
