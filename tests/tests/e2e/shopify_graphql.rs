@@ -266,11 +266,19 @@ async fn drift_is_read_recorded_and_set_fresh(hub: TestHub) {
         fresh.variables["input"]["quantities"][0]["changeFromQuantity"],
         8
     );
-    let sent = hub.sync_log("SHOP", "sent").await;
-    let entry = sent
-        .iter()
-        .find(|e| e["kind"] == "stock" && e["sent_value"] == "15")
-        .unwrap_or_else(|| panic!("{sent:?}"));
+    // The hub records the push as sent a moment after Shopify answered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let entry = loop {
+        let sent = hub.sync_log("SHOP", "sent").await;
+        if let Some(entry) = sent
+            .iter()
+            .find(|e| e["kind"] == "stock" && e["sent_value"] == "15")
+        {
+            break entry.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{sent:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         entry["drift"], "the storefront held 8 where the hub expected 10",
         "{entry}"

@@ -29,7 +29,7 @@ const MAX_BATCH: usize = 64;
 /// next batch reads what it needs while the one before holds its locks,
 /// writes and commits, and the database's round trips and commits overlap
 /// (the second waits for the first's balance locks where both draw on the
-/// same stock; [`Turn`] keeps the batches deciding in the order they formed).
+/// same stock, and is formed only once the first holds them: [`Turn`]).
 const WORKERS: usize = if DIALECT.row_locks { 2 } else { 1 };
 
 /// Most request lines placed set-wise in one go; a larger order is placed on
@@ -134,24 +134,31 @@ impl Intake {
 
 /// The intake task: waits for a write, takes every other one already
 /// waiting (up to [`MAX_BATCH`]), and does them in one transaction, with up
-/// to [`WORKERS`] batches at once. Each write is answered once its
+/// to [`WORKERS`] batches at once: the next batch is formed once the one
+/// before holds its balance locks ([`Turn`]), so it reads while that one
+/// writes and commits, and locks after it. Each write is answered once its
 /// transaction has committed (or failed), a new order with the order as
 /// written (not read again); batches are answered in the order they formed,
 /// so that a settle is answered after every write queued before it.
 async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
     let workers = std::sync::Arc::new(tokio::sync::Semaphore::new(WORKERS));
-    // The turn of the last batch formed, and the signal that it answered.
+    // The signals that the last batch formed holds its locks, and that it
+    // was answered.
     let mut locked: Option<tokio::sync::oneshot::Receiver<()>> = None;
     let mut answered: Option<tokio::sync::oneshot::Receiver<()>> = None;
     loop {
         let Ok(worker) = workers.clone().acquire_owned().await else {
             return;
         };
+        if let Some(before) = locked.take() {
+            // An error is the batch before given up without locking: go on.
+            let _ = before.await;
+        }
         let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
         if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        let (turn, next_locked) = Turn::after(locked.take());
+        let (turn, next_locked) = Turn::new();
         locked = Some(next_locked);
         let (done, next_answered) = tokio::sync::oneshot::channel::<()>();
         let before = answered.replace(next_answered);
@@ -177,7 +184,8 @@ async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job
 }
 
 /// Does a batch's writes: a single write on SQLite in a transaction of its
-/// own, else together (on Postgres in the batch's turn to lock).
+/// own, else together (passing the batch's turn once its balances are
+/// locked).
 async fn write_batch(write: &Pool<Db>, batch: &[Job], turn: Turn) -> Vec<Written> {
     if batch.len() == 1 && !DIALECT.row_locks {
         return vec![write_alone(write, &batch[0].0).await];
@@ -239,6 +247,16 @@ async fn write_together(write: &Pool<Db>, jobs: &[&Write], mut turn: Turn) -> Ve
 async fn all_at_once(conn: &mut Conn, jobs: &[&Write], turn: &mut Turn) -> Result<Vec<Written>> {
     let mut tx = conn.begin().await?;
     let mut results: Vec<Option<Written>> = jobs.iter().map(|_| None).collect();
+    // Events first, before the turn passes: the next batch's events are
+    // numbered after this one's, in the order they arrived.
+    let events: Vec<&NewConnectorEvent> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            Write::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    insert_events(&mut tx, &events).await?;
     let plain: Vec<(usize, &PlaceOrder)> = jobs
         .iter()
         .enumerate()
@@ -258,14 +276,6 @@ async fn all_at_once(conn: &mut Conn, jobs: &[&Write], turn: &mut Turn) -> Resul
         }
         at += run.len();
     }
-    let events: Vec<&NewConnectorEvent> = jobs
-        .iter()
-        .filter_map(|job| match job {
-            Write::Event(event) => Some(event),
-            _ => None,
-        })
-        .collect();
-    insert_events(&mut tx, &events).await?;
     for (i, job) in jobs.iter().enumerate() {
         if results[i].is_some() {
             continue;

@@ -82,8 +82,8 @@ pub(super) enum Verdict {
 
 /// Places `orders` (inside a transaction the caller owns): each is placed
 /// (the new order, as written: see [`as_written`]) or refused with the
-/// reason, and a refused order writes nothing. The balances are locked in
-/// the batch's `turn`. An `Err` is a failure of the database, or a reference taken by
+/// reason, and a refused order writes nothing. The `turn` is passed once
+/// the balances are locked. An `Err` is a failure of the database, or a reference taken by
 /// a concurrent transaction: the caller must undo what was written.
 pub(crate) async fn place_orders(
     conn: &mut Conn,
@@ -155,7 +155,6 @@ pub(crate) async fn place_orders(
             })
         })
         .collect();
-    turn.wait().await;
     let mut balances = lock_first(conn, pairs).await?;
     turn.pass();
     let mut accepted: Vec<Accepted> = Vec::new();
