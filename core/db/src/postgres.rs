@@ -9,9 +9,9 @@
 //! (`postgres/setwise.rs`) take its rows as arrays, so each has one text,
 //! is prepared once per connection and costs one round trip: a batch of
 //! any size is nine round trips and one fsync, the balance rows locked for
-//! the last four of them. Two batches are written at once (the next reads
-//! while the one before holds its locks), locking in the order they formed
-//! (`turn.rs`).
+//! the last four of them. Two batches are written at once: the next is
+//! formed once the one before holds its locks (`turn.rs`), and reads while
+//! that one writes and commits.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -239,15 +239,21 @@ pub(super) async fn orders_sourcing(conn: &mut Conn, ids: &[i64]) -> Result<Hash
                 });
         }
     }
-    // Biggest share first (SQLite would sort the quantities as text).
+    // Sorted here, not in SQL: SQLite would sort the quantities as text.
     for held in out.values_mut().flat_map(|(_, lines)| lines.values_mut()) {
-        held.sort_by(|a, b| {
-            b.quantity
-                .cmp(&a.quantity)
-                .then_with(|| a.location.cmp(&b.location))
-        });
+        sort_allocations(held);
     }
     Ok(out)
+}
+
+/// The order a line's allocations are listed in: biggest share first, then
+/// by location code.
+pub(super) fn sort_allocations(held: &mut [LineAllocation]) {
+    held.sort_by(|a, b| {
+        b.quantity
+            .cmp(&a.quantity)
+            .then_with(|| a.location.cmp(&b.location))
+    });
 }
 
 /// Refuses a bill whose payment type the store's payment policy does not

@@ -83,8 +83,9 @@ pub(super) enum Verdict {
 /// Places `orders` (inside a transaction the caller owns): each is placed
 /// (the new order, as written: see [`as_written`]) or refused with the
 /// reason, and a refused order writes nothing. The `turn` is passed once
-/// the balances are locked. An `Err` is a failure of the database, or a reference taken by
-/// a concurrent transaction: the caller must undo what was written.
+/// the balances are locked. An `Err` is a failure of the database, or a
+/// reference taken by a concurrent transaction: the caller must undo what
+/// was written.
 pub(crate) async fn place_orders(
     conn: &mut Conn,
     orders: &[&PlaceOrder],
@@ -450,7 +451,7 @@ pub(super) async fn write_orders(
 /// would give (`load_orders`): so a placed order is answered without
 /// reading it again. The customer is as the write that found or created it
 /// returned it; allocations are listed as `orders_sourcing` lists them
-/// (biggest share first, then by location code; none of nothing).
+/// (none of nothing, in [`sort_allocations`]' order).
 fn as_written(a: &Accepted<'_>, id: i64, customer: CustomerRef, at: DateTime<Utc>) -> Order {
     let (status, actor, _) = NEW_ORDER;
     let code = |location: i64| {
@@ -469,11 +470,7 @@ fn as_written(a: &Accepted<'_>, id: i64, customer: CustomerRef, at: DateTime<Utc
                     quantity: Quantity::from_stored(*quantity),
                 })
                 .collect();
-            allocations.sort_by(|a, b| {
-                b.quantity
-                    .cmp(&a.quantity)
-                    .then_with(|| a.location.cmp(&b.location))
-            });
+            sort_allocations(&mut allocations);
             OrderLine {
                 line_no: i as i32 + 1,
                 reference_code: l.reference_code.clone(),

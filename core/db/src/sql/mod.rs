@@ -26,7 +26,6 @@ use poshub_model::codes::PaymentType;
 use poshub_model::currency::Currency;
 use poshub_model::customer::Contact;
 use poshub_model::decimal::{Amount, Rate};
-use poshub_model::email::Email;
 use poshub_model::item::{Item, NewItem, NewVariant, Variant};
 use poshub_model::order::{
     CatalogEntry, CustomerRef, Order, OrderAction, OrderRules, OrderStatus, Transition,

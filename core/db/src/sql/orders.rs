@@ -226,32 +226,22 @@ pub(super) async fn set_status(
     Ok(())
 }
 
-/// Finds or creates the customer an order belongs to: by phone, else by
-/// email, else the store's walk-in customer. Known customers keep their
-/// data; blanks are filled from the order. Answers the customer as stored.
+/// Finds or creates the customer of an order without a phone (those with
+/// one are upserted together, `setwise::upsert_phone_customers`): by email,
+/// else the store's walk-in customer. A known customer keeps its data.
+/// Answers the customer as stored.
 pub(super) async fn resolve_customer(
     conn: &mut Conn,
     contact: &Contact,
     store_id: i64,
 ) -> Result<CustomerRef> {
+    debug_assert!(
+        contact.phone.is_none(),
+        "phone customers are upserted set-wise"
+    );
     let at = now();
     let address = contact.address.clone().map(Json);
-    let row = if let Some(phone) = &contact.phone {
-        sqlx::query_as::<Db, CustomerRow>(
-            "INSERT INTO customers (phone, email, name, address, walk_in, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, FALSE, $5, $5) ON CONFLICT (phone) DO UPDATE SET \
-             email = COALESCE(customers.email, excluded.email), name = COALESCE(customers.name, excluded.name), \
-             address = COALESCE(customers.address, excluded.address), updated_at = excluded.updated_at \
-             RETURNING id, name, phone, email",
-        )
-        .bind(phone.as_str())
-        .bind(contact.email.as_ref().map(Email::as_str))
-        .bind(&contact.name)
-        .bind(address)
-        .bind(at)
-        .fetch_one(&mut *conn)
-        .await?
-    } else if let Some(email) = &contact.email {
+    let row = if let Some(email) = &contact.email {
         let known = sqlx::query_as::<Db, CustomerRow>(
             "SELECT id, name, phone, email FROM customers WHERE email = $1 ORDER BY id LIMIT 1",
         )
