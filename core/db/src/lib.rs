@@ -189,6 +189,10 @@ pub(crate) struct Dialect {
     /// Whether rows are locked row by row, by writers that may be other
     /// processes (Postgres), rather than by the one writer connection.
     pub row_locks: bool,
+    /// Begins an intake batch's transaction holding its slot `{slot}` of the
+    /// batches in flight on the database, whichever hub writes them (see
+    /// `sql/group.rs`); `None` where one writer is all there is.
+    pub batch_slot: Option<&'static str>,
 }
 
 /// The `Idempotency-Key` header and a hash of the request body it came with.

@@ -46,6 +46,17 @@ const DIALECT: Dialect = Dialect {
     // The extended protocol takes one statement per query.
     multi_statement: false,
     row_locks: true,
+    // A transaction-scoped advisory lock, keyed by the hub's schema (hubs
+    // of other schemas in the database do not share it): given back at its
+    // commit or rollback, also when its hub dies. The wait for it is
+    // bounded: a batch whose slot another hub holds for more than a second
+    // (a hub stalled with a transaction open) fails, and its orders are
+    // placed one by one, outside the slots, as after any failure of a batch.
+    batch_slot: Some(
+        "BEGIN; SET LOCAL lock_timeout = '1s'; \
+         SELECT pg_advisory_xact_lock(hashtext(current_schema() || ' intake'), {slot}); \
+         SET LOCAL lock_timeout TO DEFAULT",
+    ),
 };
 
 /// Postgres storage (`postgres://...`).

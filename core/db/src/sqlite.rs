@@ -42,6 +42,7 @@ const DIALECT: Dialect = Dialect {
     // Every query is a round trip to the connection's worker thread.
     multi_statement: true,
     row_locks: false,
+    batch_slot: None,
 };
 
 /// SQLite storage (`sqlite://PATH` or `sqlite::memory:`).

@@ -214,6 +214,75 @@ async fn two_hubs_race_for_the_last_ten_units() {
     hubs[0].assert_ledger_balances().await;
 }
 
+/// A hub stalled with its intake's slots held (here another session holds
+/// both, as a hub would with two batches open): another hub's batches wait
+/// for a slot at most a second, then place their orders one by one, so
+/// intake goes on; with the slots free again, it goes on in batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn intake_goes_on_while_another_hub_holds_the_slots() {
+    let Some(hub) = TestHub::start(poshub_tests::Backend::Postgres).await else {
+        return;
+    };
+    hub.load_catalogue().await;
+    hub.create_store("WEB", &["BLR"], false).await;
+    let key = hub.api_key("WEB", &["BLR"]).await;
+    let stalled = sqlx::PgPool::connect(&hub.database_url).await.unwrap();
+    let mut holder = stalled.acquire().await.unwrap();
+    for slot in 0..2 {
+        sqlx::query("SELECT pg_advisory_lock(hashtext(current_schema() || ' intake'), $1)")
+            .bind(slot)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+    }
+    let hub = std::sync::Arc::new(hub);
+    let place = |refs: std::ops::Range<usize>| {
+        let tasks: Vec<_> = refs
+            .map(|i| {
+                let (hub, key) = (hub.clone(), key.clone());
+                tokio::spawn(async move {
+                    let body = order(
+                        &format!("SLOT-{i}"),
+                        None,
+                        Some("9845012345"),
+                        &[("MUG", 1, "100.00")],
+                        "cod",
+                    );
+                    hub.post(&key, "/api/v1/sales-orders", body).await
+                })
+            })
+            .collect();
+        async move {
+            for t in tasks {
+                t.await.unwrap().expect(201);
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    place(0..5).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "the batch waited for its slot before placing alone: {waited:?}"
+    );
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    drop(holder);
+    stalled.close().await;
+    let started = std::time::Instant::now();
+    place(5..10).await;
+    let free = started.elapsed();
+    assert!(
+        free < waited,
+        "with the slots free, no wait: {free:?} vs {waited:?}"
+    );
+    let n = ids(&hub, "SELECT id FROM sales_orders").await;
+    assert_eq!(n.len(), 10, "every acknowledged order is kept");
+    hub.assert_ledger_balances().await;
+}
+
 /// What one request of [`mixed_batches`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

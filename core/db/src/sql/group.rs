@@ -30,6 +30,15 @@ const MAX_BATCH: usize = 64;
 /// writes and commits, and the database's round trips and commits overlap
 /// (the second waits for the first's balance locks where both draw on the
 /// same stock, and is formed only once the first holds them: [`Turn`]).
+///
+/// The bound holds for the database, not for each hub: a batch begins by
+/// taking its slot ([`Dialect::batch_slot`](crate::Dialect), a lock every
+/// hub's intake shares), so that several hubs on one database keep two
+/// batches in flight between them, not two each. More would only split the
+/// same orders into smaller batches that contend for the same cores and
+/// balance rows (three in flight for one hub were slower than two). A
+/// batch waiting for its slot holds no other lock yet, so the wait joins
+/// no deadlock.
 const WORKERS: usize = if DIALECT.row_locks { 2 } else { 1 };
 
 /// Most request lines placed set-wise in one go; a larger order is placed on
@@ -146,6 +155,10 @@ async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job
     // was answered.
     let mut locked: Option<tokio::sync::oneshot::Receiver<()>> = None;
     let mut answered: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    // Batches take the slots in turn: a batch forms once one before it was
+    // answered, and batches are answered in the order they formed, so the
+    // slot it takes is the one the batch [`WORKERS`] before it gave back.
+    let mut slots = (0..WORKERS).cycle();
     loop {
         let Ok(worker) = workers.clone().acquire_owned().await else {
             return;
@@ -158,13 +171,14 @@ async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job
         if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
+        let slot = slots.next().expect("slots cycle");
         let (turn, next_locked) = Turn::new();
         locked = Some(next_locked);
         let (done, next_answered) = tokio::sync::oneshot::channel::<()>();
         let before = answered.replace(next_answered);
         let write = write.clone();
         tokio::spawn(async move {
-            let outcomes = write_batch(&write, &batch, turn).await;
+            let outcomes = write_batch(&write, &batch, turn, slot).await;
             if let Some(before) = before {
                 // An error is the batch before gone (a panic): go on.
                 let _ = before.await;
@@ -184,14 +198,14 @@ async fn take_writes(write: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<Job
 }
 
 /// Does a batch's writes: a single write on SQLite in a transaction of its
-/// own, else together (passing the batch's turn once its balances are
-/// locked).
-async fn write_batch(write: &Pool<Db>, batch: &[Job], turn: Turn) -> Vec<Written> {
+/// own, else together in its `slot` (passing the batch's turn once its
+/// balances are locked).
+async fn write_batch(write: &Pool<Db>, batch: &[Job], turn: Turn, slot: usize) -> Vec<Written> {
     if batch.len() == 1 && !DIALECT.row_locks {
         return vec![write_alone(write, &batch[0].0).await];
     }
     let jobs: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
-    write_together(write, &jobs, turn).await
+    write_together(write, &jobs, turn, slot).await
 }
 
 /// Splits a batch into runs of orders to place set-wise, each within
@@ -228,14 +242,24 @@ fn runs<'a>(orders: &[&'a PlaceOrder]) -> Vec<Vec<&'a PlaceOrder>> {
 /// database fail on any of it (on Postgres also a deadlock with another
 /// hub, or a reference another hub took meanwhile), nothing was kept and
 /// the writes are done again one by one.
-async fn write_together(write: &Pool<Db>, jobs: &[&Write], mut turn: Turn) -> Vec<Written> {
+async fn write_together(
+    write: &Pool<Db>,
+    jobs: &[&Write],
+    mut turn: Turn,
+    slot: usize,
+) -> Vec<Written> {
     let mut conn = match write.acquire().await {
         Ok(c) => c,
         Err(e) => return jobs.iter().map(|j| j.failed(e.to_string())).collect(),
     };
-    match all_at_once(&mut conn, jobs, &mut turn).await {
+    match all_at_once(&mut conn, jobs, &mut turn, slot).await {
         Ok(results) => results,
         Err(_) if DIALECT.row_locks => {
+            // Where the batch's BEGIN went through and its wait for a slot
+            // timed out, sqlx counts no transaction, so it would not end the
+            // one left aborted on this connection, which goes back to the
+            // pool (elsewhere this finds none to end).
+            end_aborted(&mut conn).await;
             drop(conn);
             drop(turn);
             each_alone(write, jobs).await
@@ -244,8 +268,30 @@ async fn write_together(write: &Pool<Db>, jobs: &[&Write], mut turn: Turn) -> Ve
     }
 }
 
-async fn all_at_once(conn: &mut Conn, jobs: &[&Write], turn: &mut Turn) -> Result<Vec<Written>> {
-    let mut tx = conn.begin().await?;
+/// Ends the transaction left open on `conn`, if any.
+async fn end_aborted(conn: &mut Conn) {
+    if let Err(e) = sqlx::query("ROLLBACK")
+        .persistent(false)
+        .execute(conn)
+        .await
+    {
+        tracing::warn!(error = %e, "could not end a failed batch's transaction");
+    }
+}
+
+async fn all_at_once(
+    conn: &mut Conn,
+    jobs: &[&Write],
+    turn: &mut Turn,
+    slot: usize,
+) -> Result<Vec<Written>> {
+    let mut tx = match DIALECT.batch_slot {
+        Some(begin) => {
+            conn.begin_with(begin.replace("{slot}", &slot.to_string()))
+                .await?
+        }
+        None => conn.begin().await?,
+    };
     let mut results: Vec<Option<Written>> = jobs.iter().map(|_| None).collect();
     // Events first, before the turn passes: the next batch's events are
     // numbered after this one's, in the order they arrived.
