@@ -55,7 +55,7 @@ mod wit_0_1 {
 
 pub use host::{Host, LoadError, Source};
 pub use limits::Limits;
-pub use plugin::{CallError, Called, LogLine, Plugin};
+pub use plugin::{CallError, Called, LogLine, Plugin, Usage};
 pub use registry::{PluginSummary, Registry, ReloadReport};
 pub use signature::verify_signature;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
@@ -28,11 +28,84 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// What one call used of its budget (the limits it ran under are the
+/// store's [`Limits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Setting up the sandbox and instantiating the component, within the
+    /// call's wall time ([`Called::elapsed`]).
+    pub instantiate: Duration,
+    /// The most linear memory the instance held at once, its initial
+    /// memory included (what the memory limit is checked against).
+    pub memory_peak_bytes: usize,
+    /// The answer's size as the host counts it against the output limit.
+    pub output_bytes: usize,
+    /// Log messages kept, and their bytes.
+    pub log_lines: usize,
+    pub log_bytes: usize,
+    /// Bytes the plugin wrote to stdout and stderr.
+    pub stdio_bytes: usize,
+}
+
+/// The store's limiter: the memory and instance limits, and a meter of the
+/// linear memory the instance grew to.
+struct Metered {
+    limits: StoreLimits,
+    memory: usize,
+    peak: usize,
+}
+
+impl ResourceLimiter for Metered {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            // Asked also for each memory's initial size (from 0).
+            self.memory += desired.saturating_sub(current);
+            self.peak = self.peak.max(self.memory);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// Per-call state inside the store.
 pub(crate) struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: Metered,
     logs: Vec<LogLine>,
     log_bytes: usize,
     log_cap: usize,
@@ -158,27 +231,48 @@ pub struct Called<T> {
     pub logs: Vec<LogLine>,
     /// Log messages dropped over the cap.
     pub logs_dropped: usize,
+    /// Wall time of the call: sandbox, instance and the export.
     pub elapsed: Duration,
+    pub usage: Usage,
 }
 
 impl<T> Called<T> {
     fn failed(e: CallError) -> Self {
+        Self::answered(Err(e))
+    }
+
+    /// An answer that took no call (refused before it, or known already).
+    fn answered(result: Result<T, CallError>) -> Self {
         Called {
-            result: Err(e),
+            result,
             logs: vec![],
             logs_dropped: 0,
             elapsed: Duration::ZERO,
+            usage: Usage::default(),
         }
     }
 
-    /// Applies `f` to a successful result, keeping logs and timing.
+    /// Applies `f` to a successful result, keeping logs, timing and usage.
     fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, CallError>) -> Called<U> {
         Called {
             result: self.result.and_then(f),
             logs: self.logs,
             logs_dropped: self.logs_dropped,
             elapsed: self.elapsed,
+            usage: self.usage,
         }
+    }
+
+    /// Counts a successful answer's size (`size`) against the output limit.
+    fn sized(mut self, size: impl FnOnce(&T) -> usize, limits: &Limits) -> Called<T> {
+        if let Ok(answer) = &self.result {
+            let bytes = size(answer);
+            self.usage.output_bytes = bytes;
+            if let Err(e) = check_output(bytes, limits) {
+                self.result = Err(e);
+            }
+        }
+        self
     }
 
     /// The logs as text for a record, newest last.
@@ -382,13 +476,17 @@ impl Plugin {
         let state = CallState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .instances(32)
-                .tables(32)
-                .memories(8)
-                .build(),
+            limits: Metered {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(limits.memory_bytes)
+                    .trap_on_grow_failure(true)
+                    .instances(32)
+                    .tables(32)
+                    .memories(8)
+                    .build(),
+                memory: 0,
+                peak: 0,
+            },
             logs: vec![],
             log_bytes: 0,
             log_cap: limits.max_log_bytes,
@@ -399,7 +497,9 @@ impl Plugin {
         let ticks = (limits.deadline_ms / EPOCH_TICK.as_millis() as u64).max(1);
         store.set_epoch_deadline(ticks);
 
-        let result = match instantiate(&mut store) {
+        let instance = instantiate(&mut store);
+        let instantiated = started.elapsed();
+        let result = match instance {
             Err(e) => Err(CallError::Instantiate(format!("{e:#}"))),
             Ok(instance) => match f(&instance, &mut store) {
                 Ok(Ok(v)) => Ok(v),
@@ -410,6 +510,14 @@ impl Plugin {
         let state = store.into_data();
         Called {
             result,
+            usage: Usage {
+                instantiate: instantiated,
+                memory_peak_bytes: state.limits.peak,
+                output_bytes: 0,
+                log_lines: state.logs.len(),
+                log_bytes: state.log_bytes,
+                stdio_bytes: stdout.contents().len() + stderr.contents().len(),
+            },
             logs: state.logs,
             logs_dropped: state.logs_dropped,
             elapsed: started.elapsed(),
@@ -438,12 +546,7 @@ impl Plugin {
     ) -> Called<WebhookAuth> {
         let known = self.auth.lock().ok().and_then(|m| m.get(&topic).cloned());
         if let Some(auth) = known {
-            return Called {
-                result: Ok(auth),
-                logs: vec![],
-                logs_dropped: 0,
-                elapsed: Duration::ZERO,
-            };
+            return Called::answered(Ok(auth));
         }
         let asked = topic.clone();
         let called = self
@@ -493,7 +596,7 @@ impl Plugin {
             c.call_translate_webhook(s, &wctx, topic, &wheaders, body)
                 .map(|r| r.map(|docs| docs.into_iter().map(w::document).collect::<Vec<_>>()))
         })
-        .and_then(|docs| check_output(docs.iter().map(document_size).sum(), limits).map(|_| docs))
+        .sized(|docs| docs.iter().map(document_size).sum(), limits)
     }
 
     /// Benchmark support: per-call times of `n` trivial calls (`webhook-auth`),
@@ -608,15 +711,9 @@ impl Plugin {
                     changes.len()
                 )));
             }
-            check_output(
-                plan.requests
-                    .iter()
-                    .map(|p| p.request.url.len() + p.request.body.as_ref().map_or(0, Vec::len))
-                    .sum(),
-                limits,
-            )
-            .map(|_| plan)
+            Ok(plan)
         })
+        .sized(|plan| planned_size(&plan.requests), limits)
     }
 
     /// What a storefront's response to a planned request means for each
@@ -673,16 +770,9 @@ impl Plugin {
         )
         .and_then(|reading| {
             check_reading(&reading, changes.len())?;
-            check_output(
-                reading
-                    .follow_ups
-                    .iter()
-                    .map(|p| p.request.url.len() + p.request.body.as_ref().map_or(0, Vec::len))
-                    .sum(),
-                limits,
-            )
-            .map(|_| reading)
+            Ok(reading)
         })
+        .sized(|reading| planned_size(&reading.follow_ups), limits)
     }
 }
 
@@ -749,13 +839,13 @@ impl Plugin {
                 c.call_plan_api(s, &wctx, &wreq)
                     .map(|r| r.map(w::api_command))
             })
-            .and_then(|cmd| {
-                let size = match &cmd {
+            .sized(
+                |cmd| match cmd {
                     ApiCommand::Respond(r) => r.body.len(),
                     _ => 0,
-                };
-                check_output(size, &limits).map(|_| cmd)
-            })
+                },
+                &limits,
+            )
         })
         .await
     }
@@ -777,7 +867,7 @@ impl Plugin {
                 c.call_render_api(s, &wctx, &wreq, &answer)
                     .map(|r| r.map(w::api_answer))
             })
-            .and_then(|r| check_output(r.body.len(), &limits).map(|_| r))
+            .sized(|r| r.body.len(), &limits)
         })
         .await
     }
@@ -897,6 +987,14 @@ pub(crate) fn order_size(o: &CanonicalOrder) -> usize {
         + if o.test { field("test", 8) } else { 0 }
         + opt("placed_at", o.placed_at.as_deref())
         + opt("notes", o.notes.as_deref())
+}
+
+/// The bytes planned requests carry (their URLs and bodies).
+fn planned_size(planned: &[PlannedRequest]) -> usize {
+    planned
+        .iter()
+        .map(|p| p.request.url.len() + p.request.body.as_ref().map_or(0, Vec::len))
+        .sum()
 }
 
 fn check_output(size: usize, limits: &Limits) -> Result<(), CallError> {

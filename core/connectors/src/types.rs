@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// What a connector says about itself.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ConnectorInfo {
     pub id: String,
     pub version: String,
@@ -25,7 +25,7 @@ pub struct ConnectorInfo {
 /// How many changes of each kind one planned request may carry, and how
 /// many of a store's requests may be in flight (WIT `push-limits`). A
 /// connector built before 0.3.0 carries one change per request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct PushLimits {
     pub stock: u32,
     pub price: u32,
@@ -58,7 +58,8 @@ impl PushLimits {
 
 /// A credential the host adds to a connector's planned requests from the
 /// store's config (secrets never reach the plugin).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Credential {
     /// Header `name` carries config value `key` as is.
     SecretHeader { name: String, key: String },
@@ -72,14 +73,15 @@ pub enum Credential {
 }
 
 /// How a webhook topic is signed: HMAC-SHA256 of the raw body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WebhookAuth {
     /// Header carrying the signature.
     pub header: String,
     pub encoding: SignatureEncoding,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SignatureEncoding {
     Base64,
     Hex,
@@ -133,7 +135,7 @@ impl CallContext {
 }
 
 /// The keys of an order line the hub may need to map to a reference code.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct LineKeys {
     pub reference_code: Option<String>,
     pub external_id: Option<String>,
@@ -146,7 +148,7 @@ pub struct LineKeys {
 /// maps its open lines and turns it into the model's types with
 /// [`OrderDraft::try_from`](crate::order::OrderDraft), which refuses text
 /// that does not parse as the store API would.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CanonicalOrder {
     pub online_reference_no: String,
     pub location: Option<String>,
@@ -265,7 +267,7 @@ pub(crate) fn charge_kind(kind: poshub_model::order::ChargeKind) -> &'static str
 
 /// An order's customer as the connector wrote it: free text to the model
 /// too (the phone is normalised when the order is placed).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct CustomerText {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -275,7 +277,7 @@ pub struct CustomerText {
 }
 
 /// An order line as the connector wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OrderLine {
     pub keys: LineKeys,
     pub quantity: String,
@@ -286,7 +288,7 @@ pub struct OrderLine {
 }
 
 /// An order's shipping as the connector wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ShippingText {
     pub amount: String,
     pub tax: Option<String>,
@@ -296,7 +298,7 @@ pub struct ShippingText {
 }
 
 /// A line that moves no stock, as the connector wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChargeText {
     pub kind: poshub_model::order::ChargeKind,
     pub title: Option<String>,
@@ -305,7 +307,7 @@ pub struct ChargeText {
 }
 
 /// A payment as the connector wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PaymentText {
     /// The payment type, e.g. `cod`.
     pub kind: String,
@@ -314,7 +316,7 @@ pub struct PaymentText {
 }
 
 /// A returned quantity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ReturnLine {
     pub keys: LineKeys,
     pub quantity: String,
@@ -324,7 +326,8 @@ pub struct ReturnLine {
 // An order is most of what webhooks carry, and a document is moved a few
 // times, never kept in bulk: boxing it would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Document {
     Order(CanonicalOrder),
     Cancellation {
@@ -359,7 +362,7 @@ impl Document {
 /// (WIT `stock-level`), or a storefront's own figure in a webhook, which
 /// the hub acknowledges and never applies. Not the hub's own
 /// [`StockLevel`](poshub_model::stock::StockLevel).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StorefrontStock {
     pub reference_code: String,
     pub external_id: Option<String>,
@@ -370,7 +373,7 @@ pub struct StorefrontStock {
     pub available: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PriceChange {
     pub reference_code: String,
     pub external_id: Option<String>,

@@ -71,8 +71,8 @@ fn finish<T>(called: Called<T>, event: &mut NewConnectorEvent) -> Result<T, Call
 }
 
 /// Marks the event refused with the refusal's outcome, status, code and
-/// detail (as its answer will carry them).
-fn refused(event: &mut NewConnectorEvent, refusal: &Refusal) {
+/// detail (as its answer will carry them): how the hub records a refusal.
+pub fn refused(event: &mut NewConnectorEvent, refusal: &Refusal) {
     event.refused(
         refusal.outcome(),
         refusal.status(),

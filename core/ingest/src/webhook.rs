@@ -4,7 +4,7 @@
 //! against the store with its outcome and reason.
 
 use poshub_connectors::types::{CallContext, Document, ErrorKind, ReturnLine};
-use poshub_connectors::{verify_signature, CallError, Limits};
+use poshub_connectors::{verify_signature, CallError, Limits, Plugin};
 use poshub_db::{Actor, OrderScope, PlaceOrder, PlacedId, RefundApplied};
 use poshub_model::lifecycle::StorefrontRefund;
 use poshub_model::order::OrderStatus;
@@ -36,6 +36,30 @@ impl Webhook<'_> {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the hub refuses a webhook whose `webhook-auth` call failed.
+pub fn auth_refusal(plugin: &Plugin, error: CallError) -> Refusal {
+    match error {
+        CallError::Plugin(p) if p.kind == ErrorKind::Unsupported => Refusal::UnknownTopic {
+            connector: plugin.info.id.clone(),
+            message: p.message,
+        },
+        other => Refusal::failed(plugin, other),
+    }
+}
+
+/// How the hub refuses a webhook whose translation failed.
+pub fn translation_refusal(plugin: &Plugin, error: CallError) -> Refusal {
+    match error {
+        CallError::Plugin(p) => Refusal::ConnectorRejected {
+            connector: plugin.info.id.clone(),
+            kind: p.kind,
+            message: p.message,
+        },
+        e @ CallError::InputTooLarge { .. } => Refusal::BodyTooLarge(e),
+        other => Refusal::failed(plugin, other),
     }
 }
 
@@ -85,13 +109,7 @@ impl Ingest<'_> {
             plugin.webhook_auth(limits, hook.topic.to_string()).await,
             event,
         )
-        .map_err(|e| match e {
-            CallError::Plugin(p) if p.kind == ErrorKind::Unsupported => Refusal::UnknownTopic {
-                connector: plugin.info.id.clone(),
-                message: p.message,
-            },
-            other => Refusal::failed(&plugin, other),
-        })?;
+        .map_err(|e| auth_refusal(&plugin, e))?;
 
         // The host verifies; a bad or missing signature writes nothing.
         let secret = ctx
@@ -134,15 +152,7 @@ impl Ingest<'_> {
                 hook.body.to_vec(),
             )
             .await;
-        let documents = finish(translated, event).map_err(|e| match e {
-            CallError::Plugin(p) => Refusal::ConnectorRejected {
-                connector: plugin.info.id.clone(),
-                kind: p.kind,
-                message: p.message,
-            },
-            e @ CallError::InputTooLarge { .. } => Refusal::BodyTooLarge(e),
-            other => Refusal::failed(&plugin, other),
-        })?;
+        let documents = finish(translated, event).map_err(|e| translation_refusal(&plugin, e))?;
 
         let mut applied = Vec::with_capacity(documents.len());
         for doc in documents {

@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod sync;
+pub mod toolkit;
 
 use std::future::Future;
 use std::net::SocketAddr;

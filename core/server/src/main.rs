@@ -1,6 +1,7 @@
 //! The `poshub` command line.
 
 mod import_cli;
+mod plugins_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ enum PluginsCommand {
         #[command(flatten)]
         plugins: PluginArgs,
     },
+    /// Call one export of a plugin build as the hub would, for a store
+    /// given by its config: print the answer, the budget the call used, or
+    /// its fault as the hub records it, as JSON (exit 1 on a fault).
+    Run(plugins_cli::Run),
 }
 
 #[derive(Parser)]
@@ -148,6 +153,19 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::List { plugins },
         } => list_plugins(plugins).await,
+        Command::Plugins {
+            command: PluginsCommand::Run(run),
+        } => {
+            match plugins_cli::run(run).await {
+                Ok(true) => Ok(()),
+                // A fault, reported; or a build the hub would not load.
+                Ok(false) => std::process::exit(1),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(2)
+                }
+            }
+        }
         Command::Import { command } => {
             if !import_cli::run(command).await? {
                 // Some rows were refused (and reported); the others went in.

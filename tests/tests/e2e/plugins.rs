@@ -209,6 +209,125 @@ async fn misbehaving_plugins_fail_only_their_own_calls() {
     hub.assert_ledger_balances().await;
 }
 
+/// `poshub plugins run` (the toolkit under it) calls a build as the hub
+/// does: a trap, a deadline and a memory-cap fault of the test plugins
+/// are reported exactly as the hub recorded the same webhook in the
+/// store's event log (outcome, status, detail), with the budget the call
+/// used; a good build's documents come back with theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_reports_faults_as_the_hub_records_them() {
+    use poshub_server::toolkit::{self, StoreSetup};
+    let faulty = [
+        ("TRAP", "test-trap", BAD[0], "plugin_trap"),
+        ("SPIN", "test-spin", BAD[1], "plugin_timeout"),
+        ("BOMB", "test-membomb", BAD[2], "plugin_out_of_memory"),
+    ];
+    let hub = TestHub::start_with_plugins(Backend::Sqlite, &BAD[..3])
+        .await
+        .unwrap();
+    hub.load_catalogue().await;
+    let body = order("X-1", Some("BLR"), None, &[("MUG", 1, "100.00")], "cod").to_string();
+    let cache = tempfile::tempdir().unwrap();
+    for (store, connector, file, code) in faulty {
+        hub.create_connector_store(store, connector, SECRET, json!({}))
+            .await;
+        hub.webhook(store, "orders/create", body.as_bytes(), Some(SECRET), &[])
+            .await
+            .expect_problem(502, code);
+        let event = hub.events(store).await[0].clone();
+
+        let plugin = toolkit::load(cache.path(), &poshub_tests::test_plugin(file))
+            .await
+            .unwrap();
+        let config = json!({"webhook_secret": SECRET, "base_url": "http://127.0.0.1:9"});
+        let report = toolkit::run_webhook(
+            &plugin,
+            &StoreSetup::new(store, config),
+            "orders/create",
+            vec![],
+            body.as_bytes().to_vec(),
+        )
+        .await;
+        assert!(!report.ok && report.result.is_none(), "{store}: {report:?}");
+        assert_eq!(report.call, "translate-webhook");
+        assert_eq!(report.plugin.id, connector);
+        let fault = report.fault.as_ref().expect("a fault");
+        assert_eq!(fault.code, code);
+        assert_eq!(fault.outcome, event["outcome"], "{store}");
+        assert_eq!(
+            i64::from(fault.http_status),
+            event["http_status"],
+            "{store}"
+        );
+        assert_eq!(fault.detail, event["detail"], "{store}: as recorded");
+        let budget = &report.budget;
+        assert_eq!(
+            (budget.deadline_ms, budget.memory_limit_bytes),
+            (250, 32 << 20)
+        );
+        match store {
+            "SPIN" => assert!(budget.wall_us >= 250_000, "ran to its deadline: {budget:?}"),
+            "BOMB" => assert!(
+                budget.memory_peak_bytes > 16 << 20 && budget.memory_peak_bytes <= 32 << 20,
+                "grew up to its cap, not past it: {budget:?}"
+            ),
+            _ => assert!(
+                budget.stdio_bytes > 0,
+                "the panic went to stderr: {budget:?}"
+            ),
+        }
+    }
+
+    // A store's own limits are the call's: a wider deadline is still the
+    // spinner's end, at the new deadline.
+    let spin = toolkit::load(cache.path(), &poshub_tests::test_plugin(BAD[1]))
+        .await
+        .unwrap();
+    let config = json!({"webhook_secret": SECRET, "limits": {"deadline_ms": 400}});
+    let report = toolkit::run_webhook(
+        &spin,
+        &StoreSetup::new("SPIN", config),
+        "orders/create",
+        vec![],
+        body.as_bytes().to_vec(),
+    )
+    .await;
+    let fault = report.fault.unwrap();
+    assert!(
+        fault.detail.contains("its 400 ms deadline"),
+        "{}",
+        fault.detail
+    );
+    assert!(report.budget.wall_us >= 400_000);
+
+    // A good build answers with its documents and what it used.
+    let canonical = toolkit::load(
+        cache.path(),
+        &poshub_tests::test_plugin("poshub_connector_canonical.wasm"),
+    )
+    .await
+    .unwrap();
+    let report = toolkit::run_webhook(
+        &canonical,
+        &StoreSetup::new("GOOD", json!({"webhook_secret": SECRET})),
+        "orders/create",
+        vec![],
+        body.as_bytes().to_vec(),
+    )
+    .await;
+    assert!(report.ok && report.fault.is_none(), "{report:?}");
+    let documents = &report.result.as_ref().unwrap()["documents"];
+    assert_eq!(documents[0]["kind"], "order");
+    assert_eq!(documents[0]["online_reference_no"], "X-1");
+    assert_eq!(documents[0]["lines"][0]["keys"]["reference_code"], "MUG");
+    let budget = &report.budget;
+    assert!(
+        budget.output_bytes > 0 && budget.memory_peak_bytes > 0,
+        "{budget:?}"
+    );
+    assert!(budget.instantiate_us <= budget.wall_us);
+}
+
 /// A plugin built for `poshub:connector@0.1.0`, before the world carried
 /// tax amounts, charges and currencies: it still loads, says so, and its
 /// orders are booked (through the host's adapter), on both backends.

@@ -11,3 +11,4 @@ mod demo;
 mod import_cli;
 mod multi_hub;
 mod plugins_cli;
+mod plugins_run;

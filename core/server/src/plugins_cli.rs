@@ -1,0 +1,104 @@
+//! `poshub plugins run`: the plugin author's loop without a live store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use poshub_server::toolkit::{self, StoreSetup};
+
+/// The store a call is made for.
+#[derive(Parser)]
+pub struct StoreArgs {
+    /// The store's configuration: a JSON object, as `config` of
+    /// `POST /admin/v1/stores` (its `limits` are the call's limits).
+    #[arg(long)]
+    config_file: Option<PathBuf>,
+    /// A config key over the file's, `key=value`; `a.b=v` sets a nested
+    /// key (`--config limits.deadline_ms=1000`); a value that parses as
+    /// JSON is taken as JSON. Repeatable.
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
+    /// The store's code, as the call context names it.
+    #[arg(long, default_value = "TEST")]
+    store: String,
+    /// The time the call is told (RFC 3339); now by default.
+    #[arg(long)]
+    now: Option<String>,
+    /// Cache of compiled plugins.
+    #[arg(
+        long,
+        default_value = "poshub-plugin-cache",
+        env = "POSHUB_PLUGIN_CACHE"
+    )]
+    plugin_cache: PathBuf,
+}
+
+/// `plugins run FILE.wasm CALL`.
+#[derive(Parser)]
+pub struct Run {
+    /// The plugin build (`.wasm`).
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    call: RunCall,
+}
+
+#[derive(Subcommand)]
+enum RunCall {
+    /// A webhook body, as the hub takes it once its signature checked out:
+    /// `webhook-auth` for the topic, then `translate-webhook`.
+    Webhook {
+        /// The topic, as in `/hooks/{store}/{topic}` (e.g. `orders/create`).
+        topic: String,
+        /// The raw body.
+        body_file: PathBuf,
+        /// A request header, `Name: value`. Repeatable.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
+    },
+}
+
+/// Runs the call and prints its report as JSON. Returns whether the call
+/// succeeded (false also when the hub would not load the build); an error
+/// is a bad argument or input file.
+pub async fn run(args: Run) -> anyhow::Result<bool> {
+    let config = toolkit::store_config(args.store.config_file.as_deref(), &args.store.config)?;
+    let mut store = StoreSetup::new(&args.store.store, config);
+    if let Some(now) = args.store.now {
+        chrono::DateTime::parse_from_rfc3339(&now)
+            .with_context(|| format!("--now {now}: not an RFC 3339 time"))?;
+        store.now = now;
+    }
+    let plugin = match toolkit::load(&args.store.plugin_cache, &args.file).await {
+        Ok(plugin) => plugin,
+        Err(e) => {
+            // The build's fault, not the command's.
+            eprintln!("error: {e:#}");
+            return Ok(false);
+        }
+    };
+    let report = match args.call {
+        RunCall::Webhook {
+            topic,
+            body_file,
+            headers,
+        } => {
+            let body = std::fs::read(&body_file)
+                .with_context(|| format!("cannot read {}", body_file.display()))?;
+            let headers = headers
+                .iter()
+                .map(|h| {
+                    let (name, value) = h
+                        .split_once(':')
+                        .with_context(|| format!("--header `{h}` is not `Name: value`"))?;
+                    // The hub hands headers on with lower-case names.
+                    Ok((name.trim().to_ascii_lowercase(), value.trim().to_string()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            toolkit::run_webhook(&plugin, &store, &topic, headers, body).await
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(report.ok)
+}

@@ -1,0 +1,180 @@
+//! `poshub plugins run`: one export called as the hub calls it, and what
+//! came of it: the answer, what the call used of its budget, or its fault
+//! as the hub records it in the store's event log.
+
+use std::sync::Arc;
+
+use poshub_connectors::{Called, Limits, Plugin};
+use poshub_ingest::webhook::{auth_refusal, translation_refusal};
+use poshub_ingest::Refusal;
+use poshub_model::store::{Direction, NewConnectorEvent};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::StoreSetup;
+
+/// What `run` prints.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub plugin: PluginView,
+    /// The export the report is of: the last one called.
+    pub call: &'static str,
+    pub ok: bool,
+    /// The answer, when the call succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The fault, as the hub records it, when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// What the plugin logged, every call of the run, in order.
+    pub logs: Vec<LogView>,
+    pub budget: Budget,
+}
+
+/// Which build answered.
+#[derive(Debug, Serialize)]
+pub struct PluginView {
+    pub id: String,
+    pub version: String,
+    pub world: &'static str,
+    pub sha256: String,
+}
+
+/// A failed call as the hub records it in the store's event log: the
+/// event's outcome, the answer's status and the event's detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fault {
+    pub outcome: String,
+    pub http_status: u16,
+    pub code: String,
+    pub detail: String,
+}
+
+/// One line the plugin logged.
+#[derive(Debug, Serialize)]
+pub struct LogView {
+    pub level: &'static str,
+    pub message: String,
+}
+
+/// What the reported call used, beside the store's limits it ran under.
+#[derive(Debug, Serialize)]
+pub struct Budget {
+    /// Wall time of the call: sandbox, instance and export.
+    pub wall_us: u64,
+    /// Of which setting up the sandbox and instantiating.
+    pub instantiate_us: u64,
+    pub deadline_ms: u64,
+    pub memory_peak_bytes: usize,
+    pub memory_limit_bytes: usize,
+    pub output_bytes: usize,
+    pub output_limit_bytes: usize,
+    pub log_lines: usize,
+    pub log_bytes: usize,
+    pub log_limit_bytes: usize,
+    /// Log messages dropped over the log limit.
+    pub logs_dropped: usize,
+    /// Bytes written to stdout and stderr.
+    pub stdio_bytes: usize,
+}
+
+impl Budget {
+    fn of<T>(called: &Called<T>, limits: &Limits) -> Budget {
+        let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        Budget {
+            wall_us: micros(called.elapsed),
+            instantiate_us: micros(called.usage.instantiate),
+            deadline_ms: limits.deadline_ms,
+            memory_peak_bytes: called.usage.memory_peak_bytes,
+            memory_limit_bytes: limits.memory_bytes,
+            output_bytes: called.usage.output_bytes,
+            output_limit_bytes: limits.max_output_bytes,
+            log_lines: called.usage.log_lines,
+            log_bytes: called.usage.log_bytes,
+            log_limit_bytes: limits.max_log_bytes,
+            logs_dropped: called.logs_dropped,
+            stdio_bytes: called.usage.stdio_bytes,
+        }
+    }
+}
+
+impl RunReport {
+    fn of<T>(plugin: &Plugin, call: &'static str, called: &Called<T>, limits: &Limits) -> Self {
+        RunReport {
+            plugin: PluginView {
+                id: plugin.info.id.clone(),
+                version: plugin.info.version.clone(),
+                world: plugin.world(),
+                sha256: plugin.sha256.clone(),
+            },
+            call,
+            ok: called.result.is_ok(),
+            result: None,
+            fault: None,
+            logs: logs(called),
+            budget: Budget::of(called, limits),
+        }
+    }
+}
+
+fn logs<T>(called: &Called<T>) -> Vec<LogView> {
+    called
+        .logs
+        .iter()
+        .map(|l| LogView {
+            level: l.level,
+            message: l.message.clone(),
+        })
+        .collect()
+}
+
+/// How the hub records a webhook it refused.
+fn recorded(topic: &str, refusal: &Refusal) -> Fault {
+    let mut event = NewConnectorEvent::new(0, Direction::Webhook, topic.to_string());
+    poshub_ingest::refused(&mut event, refusal);
+    Fault {
+        outcome: event.outcome.as_str().to_string(),
+        http_status: u16::try_from(event.http_status).unwrap_or(500),
+        code: refusal.code().to_string(),
+        detail: event.detail.unwrap_or_default(),
+    }
+}
+
+/// A webhook body through the plugin as the hub takes it once its
+/// signature checked out: `webhook-auth` for the topic, then
+/// `translate-webhook` under the store's limits and call context. The
+/// report is of the translation (of `webhook-auth` when that failed); its
+/// result holds the topic's auth and the canonical documents.
+pub async fn run_webhook(
+    plugin: &Arc<Plugin>,
+    store: &StoreSetup,
+    topic: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> RunReport {
+    let limits = store.limits();
+    let auth = plugin.webhook_auth(limits, topic.to_string()).await;
+    let auth_logs = logs(&auth);
+    let auth = match auth.result {
+        Ok(auth) => auth,
+        Err(e) => {
+            let called = Called {
+                result: Err(e.clone()),
+                ..auth
+            };
+            let mut report = RunReport::of(plugin, "webhook-auth", &called, &limits);
+            report.fault = Some(recorded(topic, &auth_refusal(plugin, e)));
+            return report;
+        }
+    };
+    let translated = plugin
+        .translate_webhook(limits, store.context(), topic.to_string(), headers, body)
+        .await;
+    let mut report = RunReport::of(plugin, "translate-webhook", &translated, &limits);
+    report.logs.splice(0..0, auth_logs);
+    match translated.result {
+        Ok(documents) => report.result = Some(json!({"auth": auth, "documents": documents})),
+        Err(e) => report.fault = Some(recorded(topic, &translation_refusal(plugin, e))),
+    }
+    report
+}

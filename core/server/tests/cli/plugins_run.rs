@@ -1,0 +1,129 @@
+//! `poshub plugins run`: a build's answer to a real webhook body as JSON,
+//! with its budget; exit 0 on an answer, 1 on a fault, 2 on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn poshub(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_poshub"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn bundled(name: &str) -> &'static [u8] {
+    poshub_connectors::bundled::BUNDLED
+        .iter()
+        .find(|(file, _)| *file == name)
+        .unwrap()
+        .1
+}
+
+fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(path)
+}
+
+#[test]
+fn plugins_run_translates_a_real_shopify_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("shopify.wasm");
+    std::fs::write(&wasm, bundled("shopify.wasm")).unwrap();
+    let cache = dir.path().join("cache");
+    let body = fixture("shopify/orders_create__sanjeev_inr_3_variants_sku_igst.json");
+    let out = poshub(&[
+        "plugins",
+        "run",
+        wasm.to_str().unwrap(),
+        "--plugin-cache",
+        cache.to_str().unwrap(),
+        "--store",
+        "WEB",
+        "--config",
+        "shop_domain=sanjeev.myshopify.com",
+        "--config",
+        "limits.deadline_ms=2000",
+        "webhook",
+        "orders/create",
+        body.to_str().unwrap(),
+        "--header",
+        "X-Shopify-Topic: orders/create",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["plugin"]["id"], "shopify");
+    assert_eq!(report["plugin"]["world"], "0.3.0");
+    assert_eq!(report["call"], "translate-webhook");
+    assert_eq!(report["result"]["auth"]["header"], "X-Shopify-Hmac-Sha256");
+    let order = &report["result"]["documents"][0];
+    assert_eq!(order["kind"], "order");
+    assert_eq!(order["currency"], "INR");
+    assert_eq!(order["lines"].as_array().unwrap().len(), 3, "{order}");
+    let budget = &report["budget"];
+    assert_eq!(budget["deadline_ms"], 2000);
+    assert!(budget["wall_us"].as_u64().unwrap() > 0, "{budget}");
+    assert!(
+        budget["memory_peak_bytes"].as_u64().unwrap() > 0,
+        "{budget}"
+    );
+    assert!(budget["output_bytes"].as_u64().unwrap() > 0, "{budget}");
+
+    // A body the build refuses: a fault as the hub records it, exit 1.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{not json").unwrap();
+    let out = poshub(&[
+        "plugins",
+        "run",
+        wasm.to_str().unwrap(),
+        "--plugin-cache",
+        cache.to_str().unwrap(),
+        "webhook",
+        "orders/create",
+        junk.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["fault"]["outcome"], "rejected");
+    assert_eq!(report["fault"]["http_status"], 422);
+
+    // Bad input is the command's error, exit 2: a setting without `=`, a
+    // body file that is not there.
+    for args in [
+        vec!["--config", "novalue", "webhook", "orders/create", "x.json"],
+        vec!["webhook", "orders/create", "/nonexistent/body.json"],
+    ] {
+        let mut all = vec!["plugins", "run", wasm.to_str().unwrap()];
+        all.extend(args);
+        let out = poshub(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+
+    // A file the hub would not load: exit 1, saying why.
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, b"\0asm not really").unwrap();
+    let out = poshub(&[
+        "plugins",
+        "run",
+        broken.to_str().unwrap(),
+        "--plugin-cache",
+        cache.to_str().unwrap(),
+        "webhook",
+        "orders/create",
+        junk.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("would not load"), "{stderr}");
+}
