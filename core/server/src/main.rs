@@ -48,6 +48,10 @@ enum PluginsCommand {
         #[command(flatten)]
         plugins: PluginArgs,
     },
+    /// Load a plugin build as the hub would and check what the hub would
+    /// trip over later (config schema, hosts, topics, batch sizes): a
+    /// report, exit 1 on an error.
+    Check(plugins_cli::Check),
     /// Call one export of a plugin build as the hub would, for a store
     /// given by its config: print the answer, the budget the call used, or
     /// its fault as the hub records it, as JSON (exit 1 on a fault).
@@ -153,6 +157,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugins {
             command: PluginsCommand::List { plugins },
         } => list_plugins(plugins).await,
+        Command::Plugins {
+            command: PluginsCommand::Check(check),
+        } => match plugins_cli::check(check).await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::exit(2)
+            }
+        },
         Command::Plugins {
             command: PluginsCommand::Run(run),
         } => {

@@ -1,4 +1,5 @@
-//! `poshub plugins run`: the plugin author's loop without a live store.
+//! `poshub plugins check` and `run`: the plugin author's loop without a
+//! live store.
 
 use std::path::PathBuf;
 
@@ -57,6 +58,53 @@ enum RunCall {
         #[arg(long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
     },
+}
+
+/// `plugins check FILE.wasm`.
+#[derive(Parser)]
+pub struct Check {
+    /// The plugin build (`.wasm`).
+    file: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Checks the build and prints the report. Returns whether the hub would
+/// load it and no check found an error.
+pub async fn check(args: Check) -> anyhow::Result<bool> {
+    let given = args.store.config_file.is_some() || !args.store.config.is_empty();
+    let store = given
+        .then(|| toolkit::store_config(args.store.config_file.as_deref(), &args.store.config))
+        .transpose()?
+        .map(|config| StoreSetup::new(&args.store.store, config));
+    let report = toolkit::check(&args.store.plugin_cache, &args.file, store.as_ref()).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.file);
+        for finding in &report.checks {
+            let status = match finding.status {
+                toolkit::Status::Ok => "ok",
+                toolkit::Status::Warn => "warn",
+                toolkit::Status::Error => "ERROR",
+            };
+            println!("  {status:<5} {:<13} {}", finding.name, finding.detail);
+        }
+        println!(
+            "{}",
+            if report.ok {
+                "the hub would load it"
+            } else if report.loaded {
+                "the hub would load it, but it has errors"
+            } else {
+                "the hub would not load it"
+            }
+        );
+    }
+    Ok(report.ok)
 }
 
 /// Runs the call and prints its report as JSON. Returns whether the call

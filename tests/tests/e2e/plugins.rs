@@ -328,6 +328,35 @@ async fn run_reports_faults_as_the_hub_records_them() {
     assert!(budget.instantiate_us <= budget.wall_us);
 }
 
+/// `poshub plugins check` names every reason the hub would refuse a test
+/// plugin, or would trip over it later.
+#[tokio::test]
+async fn check_names_what_the_hub_refuses() {
+    use poshub_server::toolkit::{self, Status};
+    let cache = tempfile::tempdir().unwrap();
+    let forbidden = poshub_tests::test_plugin("poshub_test_plugin_forbidden.wasm");
+    let report = toolkit::check(cache.path(), &forbidden, None).await;
+    assert!(!report.ok && !report.loaded);
+    assert_eq!(report.checks.len(), 1);
+    let why = &report.checks[0].detail;
+    assert!(why.contains("`test:forbidden/network`"), "{why}");
+
+    let legacy = poshub_tests::test_plugin("poshub_test_plugin_world_0_1.wasm");
+    let report = toolkit::check(cache.path(), &legacy, None).await;
+    assert!(report.ok, "{report:?}");
+    let load = &report.checks[0];
+    assert_eq!((load.name, load.status), ("load", Status::Warn));
+    assert!(
+        load.detail.contains("poshub:connector@0.1.0"),
+        "{}",
+        load.detail
+    );
+    let wanderer = poshub_tests::test_plugin("poshub_test_plugin_wanderer.wasm");
+    let report = toolkit::check(cache.path(), &wanderer, None).await;
+    let hosts: Vec<_> = report.checks.iter().filter(|c| c.name == "hosts").collect();
+    assert_eq!(hosts[0].status, Status::Warn, "{hosts:?}");
+}
+
 /// A plugin built for `poshub:connector@0.1.0`, before the world carried
 /// tax amounts, charges and currencies: it still loads, says so, and its
 /// orders are booked (through the host's adapter), on both backends.

@@ -3,8 +3,10 @@
 //! [`Host`], store limits, call context and fault records), with reports
 //! as data for the command line to print.
 
+mod check;
 mod run;
 
+pub use check::{check, CheckReport, Finding, Status, CURRENT_WORLD};
 pub use run::{run_webhook, Budget, Fault, LogView, PluginView, RunReport};
 
 use std::path::Path;
@@ -21,9 +23,7 @@ pub async fn load(cache: &Path, file: &Path) -> anyhow::Result<Arc<Plugin>> {
     let (cache, file) = (cache.to_path_buf(), file.to_path_buf());
     tokio::task::spawn_blocking(move || {
         let host = Host::new(Some(cache))?;
-        let plugin = host
-            .load_file(&file)
-            .with_context(|| format!("the hub would not load {}", file.display()))?;
+        let plugin = host.load_file(&file).context("the hub would not load it")?;
         Ok(Arc::new(plugin))
     })
     .await?

@@ -98,15 +98,21 @@ impl Budget {
     }
 }
 
+impl PluginView {
+    pub(crate) fn of(plugin: &Plugin) -> PluginView {
+        PluginView {
+            id: plugin.info.id.clone(),
+            version: plugin.info.version.clone(),
+            world: plugin.world(),
+            sha256: plugin.sha256.clone(),
+        }
+    }
+}
+
 impl RunReport {
     fn of<T>(plugin: &Plugin, call: &'static str, called: &Called<T>, limits: &Limits) -> Self {
         RunReport {
-            plugin: PluginView {
-                id: plugin.info.id.clone(),
-                version: plugin.info.version.clone(),
-                world: plugin.world(),
-                sha256: plugin.sha256.clone(),
-            },
+            plugin: PluginView::of(plugin),
             call,
             ok: called.result.is_ok(),
             result: None,

@@ -127,3 +127,74 @@ fn plugins_run_translates_a_real_shopify_webhook() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("would not load"), "{stderr}");
 }
+
+#[test]
+fn plugins_check_reports_what_the_hub_would_trip_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let check = |file: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "plugins",
+            "check",
+            file.to_str().unwrap(),
+            "--json",
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = poshub(&args);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code(), report)
+    };
+    let status_of = |report: &Value, name: &str| -> Vec<String> {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Every bundled connector passes (warnings allowed).
+    for (name, bytes) in poshub_connectors::bundled::BUNDLED {
+        let wasm = dir.path().join(name);
+        std::fs::write(&wasm, bytes).unwrap();
+        let (code, report) = check(&wasm, &[]);
+        assert_eq!(code, Some(0), "{name}: {report:#}");
+        assert_eq!(report["ok"], true);
+        for c in report["checks"].as_array().unwrap() {
+            assert_ne!(c["status"], "error", "{name}: {c}");
+        }
+    }
+    let shopify = dir.path().join("shopify.wasm");
+    let (_, report) = check(&shopify, &[]);
+    assert_eq!(report["plugin"]["world"], "0.3.0");
+    assert_eq!(status_of(&report, "hosts"), ["ok"]);
+    assert_eq!(status_of(&report, "topics"), ["ok"]);
+
+    // A store config checked against the build's schema: what is wrong,
+    // by path; exit 1.
+    let (code, report) = check(&shopify, &["--config", "webhook_secret=5"]);
+    assert_eq!(code, Some(1));
+    let bad = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "store config")
+        .unwrap();
+    assert_eq!(bad["status"], "error");
+    let detail = bad["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("/webhook_secret") && detail.contains("access_token"),
+        "{detail}"
+    );
+
+    // A file the hub would not load.
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, b"\0asm not really").unwrap();
+    let (code, report) = check(&broken, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["loaded"], false);
+    assert_eq!(status_of(&report, "load"), ["error"]);
+}
