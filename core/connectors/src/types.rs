@@ -362,7 +362,7 @@ impl Document {
 /// (WIT `stock-level`), or a storefront's own figure in a webhook, which
 /// the hub acknowledges and never applies. Not the hub's own
 /// [`StockLevel`](poshub_model::stock::StockLevel).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StorefrontStock {
     pub reference_code: String,
     pub external_id: Option<String>,
@@ -373,7 +373,7 @@ pub struct StorefrontStock {
     pub available: String,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriceChange {
     pub reference_code: String,
     pub external_id: Option<String>,
@@ -382,7 +382,7 @@ pub struct PriceChange {
     pub mrp: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatusChange {
     pub order_id: i64,
     pub online_reference_no: String,
@@ -394,7 +394,8 @@ pub struct StatusChange {
 }
 
 /// A change a store should hear about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Change {
     Stock(StorefrontStock),
     Price(PriceChange),
@@ -420,7 +421,7 @@ impl Change {
 }
 
 /// A change waiting to be pushed (WIT `pending-change`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PendingChange {
     /// The host's id of the change (its outbox row).
     pub id: u64,
@@ -432,7 +433,7 @@ pub struct PendingChange {
 }
 
 /// A request to send and the changes (positions in the call's list) it carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlannedRequest {
     pub request: HttpRequest,
     pub changes: Vec<u32>,
@@ -441,7 +442,7 @@ pub struct PlannedRequest {
 }
 
 /// What a connector plans for a batch (WIT `push-plan`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PushPlan {
     pub requests: Vec<PlannedRequest>,
     /// Changes it will not push (position in the call's list, and why).
@@ -449,7 +450,8 @@ pub struct PushPlan {
 }
 
 /// What became of one change a request carried (WIT `change-outcome`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum ChangeOutcome {
     Done,
     Retry {
@@ -462,7 +464,7 @@ pub enum ChangeOutcome {
 }
 
 /// A storefront value that differed from the one the hub last saw confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Drift {
     /// Position in the call's list of changes.
     pub change: u32,
@@ -470,7 +472,7 @@ pub struct Drift {
 }
 
 /// A storefront's request budget, as a leaky bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Budget {
     pub available: u32,
     pub maximum: u32,
@@ -478,7 +480,7 @@ pub struct Budget {
 }
 
 /// What a connector makes of one response (WIT `reading`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Reading {
     /// One per change the request carried.
     pub outcomes: Vec<ChangeOutcome>,
@@ -487,23 +489,25 @@ pub struct Reading {
     pub budget: Option<Budget>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    #[serde(default, with = "body::optional")]
     pub body: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    #[serde(default, with = "body")]
     pub body: Vec<u8>,
 }
 
 /// An error a connector returned (as opposed to one it caused).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PluginError {
     pub kind: ErrorKind,
     pub message: String,
@@ -511,7 +515,8 @@ pub struct PluginError {
 }
 
 /// The WIT `error-kind`: what a connector says went wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     /// The payload or request is not what the connector understands.
     InvalidInput,
@@ -594,4 +599,56 @@ pub struct ApiResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// An HTTP body in JSON: its text when it is UTF-8, else
+/// `{"base64": "..."}`.
+mod body {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Shown {
+        Text(String),
+        Bytes { base64: String },
+    }
+
+    fn shown(bytes: &[u8]) -> Shown {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Shown::Text(text.to_string()),
+            Err(_) => Shown::Bytes {
+                base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            },
+        }
+    }
+
+    fn bytes<E: serde::de::Error>(shown: Shown) -> Result<Vec<u8>, E> {
+        match shown {
+            Shown::Text(text) => Ok(text.into_bytes()),
+            Shown::Bytes { base64 } => base64::engine::general_purpose::STANDARD
+                .decode(base64)
+                .map_err(E::custom),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        shown(body).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        bytes(Shown::deserialize(d)?)
+    }
+
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(body: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            body.as_deref().map(shown).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Option::<Shown>::deserialize(d)?.map(bytes).transpose()
+        }
+    }
 }

@@ -58,6 +58,36 @@ enum RunCall {
         #[arg(long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
     },
+    /// A batch of changes through `plan-push`, as the sync worker plans it:
+    /// the requests with the egress verdict the worker would give each.
+    Push {
+        /// The changes: a JSON array of pending changes, e.g. `[{"id": 1,
+        /// "attempts": 0, "confirmed": null, "change": {"kind": "stock",
+        /// "reference_code": "MUG", "location": "BLR", "available": "7", ...}}]`.
+        changes_file: PathBuf,
+        /// The batch key (the worker's is unique per batch and attempt).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// A storefront's response to a planned request through
+    /// `interpret-response`: an outcome per change it carried.
+    Response {
+        /// The changes the request carried, as for `push`, in its order.
+        changes_file: PathBuf,
+        /// The request: `{"method", "url", "headers": [[name, value]],
+        /// "body"}` (as `push` prints it).
+        request_file: PathBuf,
+        /// The storefront's answer: `{"status", "headers", "body"}`.
+        response_file: PathBuf,
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+/// A JSON input file.
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{}", path.display()))
 }
 
 /// `plugins check FILE.wasm`.
@@ -145,6 +175,25 @@ pub async fn run(args: Run) -> anyhow::Result<bool> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             toolkit::run_webhook(&plugin, &store, &topic, headers, body).await
+        }
+        RunCall::Push { changes_file, key } => {
+            toolkit::run_push(&plugin, &store, key, read_json(&changes_file)?).await
+        }
+        RunCall::Response {
+            changes_file,
+            request_file,
+            response_file,
+            key,
+        } => {
+            toolkit::run_response(
+                &plugin,
+                &store,
+                key,
+                read_json(&changes_file)?,
+                read_json(&request_file)?,
+                read_json(&response_file)?,
+            )
+            .await
         }
     };
     println!("{}", serde_json::to_string_pretty(&report)?);

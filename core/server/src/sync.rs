@@ -254,6 +254,22 @@ fn push_kind(change: &PushChange) -> ChangeKind {
 
 /// A key unique to a batch and its attempt: the same rows at the same
 /// attempts (a batch sent again after a crash) give the same key.
+/// How the sync log words a failed `plan-push`, and whether its rows are
+/// tried again (a connector that refused the changes refuses them next time
+/// too).
+pub(crate) fn planning_failed(e: &CallError) -> (String, bool) {
+    (
+        format!("planning failed: {e}"),
+        !matches!(e, CallError::Plugin(_)),
+    )
+}
+
+/// How the sync log words a failed `interpret-response`, and whether the
+/// rows it carried are tried again (always: the storefront answered).
+pub(crate) fn reading_failed(e: &CallError) -> (String, bool) {
+    (format!("reading the response failed: {e}"), true)
+}
+
 fn batch_key(store: &str, items: &[OutboxItem]) -> String {
     let mut hash = Sha256::new();
     hash.update(store.as_bytes());
@@ -441,9 +457,8 @@ impl Worker {
                 plan.requests
             }
             Err(e) => {
-                // A connector that refused the changes refuses them next time too.
-                let retryable = !matches!(e, CallError::Plugin(_));
-                batch.fail_all(&Failure::new(format!("planning failed: {e}"), retryable));
+                let (error, retryable) = planning_failed(&e);
+                batch.fail_all(&Failure::new(error, retryable));
                 return batch.finish();
             }
         };
@@ -519,10 +534,8 @@ impl Worker {
                         .lock()
                         .unwrap()
                         .answered(planned.cost, None, Instant::now());
-                    batch.fail(
-                        &at,
-                        &Failure::new(format!("reading the response failed: {e}"), true),
-                    );
+                    let (error, retryable) = reading_failed(&e);
+                    batch.fail(&at, &Failure::new(error, retryable));
                     continue;
                 }
             };

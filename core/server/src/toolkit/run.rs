@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use poshub_connectors::{Called, Limits, Plugin};
+use poshub_connectors::egress::Destination;
+use poshub_connectors::types::{HttpRequest, HttpResponse, PendingChange};
+use poshub_connectors::{CallError, Called, Limits, Plugin};
 use poshub_ingest::webhook::{auth_refusal, translation_refusal};
 use poshub_ingest::Refusal;
 use poshub_model::store::{Direction, NewConnectorEvent};
@@ -40,12 +42,14 @@ pub struct PluginView {
     pub sha256: String,
 }
 
-/// A failed call as the hub records it in the store's event log: the
-/// event's outcome, the answer's status and the event's detail.
+/// A failed call as the hub records it: for a webhook, the event's
+/// outcome, the answer's status and the event's detail; for a push, the
+/// sync log's reason, and `retry` or `failed` for its rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fault {
     pub outcome: String,
-    pub http_status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
     pub code: String,
     pub detail: String,
 }
@@ -140,10 +144,93 @@ fn recorded(topic: &str, refusal: &Refusal) -> Fault {
     poshub_ingest::refused(&mut event, refusal);
     Fault {
         outcome: event.outcome.as_str().to_string(),
-        http_status: u16::try_from(event.http_status).unwrap_or(500),
+        http_status: Some(u16::try_from(event.http_status).unwrap_or(500)),
         code: refusal.code().to_string(),
         detail: event.detail.unwrap_or_default(),
     }
+}
+
+/// How the sync log records a push call that failed.
+fn logged(error: &CallError, (reason, retryable): (String, bool)) -> Fault {
+    Fault {
+        outcome: if retryable { "retry" } else { "failed" }.to_string(),
+        http_status: None,
+        code: error.code().to_string(),
+        detail: reason,
+    }
+}
+
+/// The batch key the sync worker would give (one per batch and attempt).
+const RUN_KEY: &str = "poshub-run";
+
+/// A batch of changes through `plan-push` as the sync worker plans it:
+/// each planned request with the changes it carries and the verdict the
+/// worker's egress check gives it (a request it would not send says why),
+/// the changes refused; or the fault, as the sync log records it.
+pub async fn run_push(
+    plugin: &Arc<Plugin>,
+    store: &StoreSetup,
+    key: Option<String>,
+    changes: Vec<PendingChange>,
+) -> RunReport {
+    let limits = store.limits();
+    let key = key.unwrap_or_else(|| RUN_KEY.to_string());
+    let planned = plugin
+        .plan_push(limits, store.context(), key.clone(), changes)
+        .await;
+    let mut report = RunReport::of(plugin, "plan-push", &planned, &limits);
+    match planned.result {
+        Ok(plan) => {
+            let destination = Destination::for_store(&plugin.info.hosts, &store.config);
+            let requests: Vec<Value> = plan
+                .requests
+                .iter()
+                .map(|p| {
+                    let egress = match &destination {
+                        Ok(d) => match d.check(&p.request) {
+                            Ok(()) => "ok".to_string(),
+                            Err(why) => format!("refused to send: {why}"),
+                        },
+                        Err(e) => e.to_string(),
+                    };
+                    json!({"request": p.request, "changes": p.changes, "cost": p.cost, "egress": egress})
+                })
+                .collect();
+            let refused: Vec<Value> = plan
+                .refused
+                .iter()
+                .map(|(change, e)| json!({"change": change, "error": e}))
+                .collect();
+            report.result = Some(json!({"key": key, "requests": requests, "refused": refused}));
+        }
+        Err(e) => report.fault = Some(logged(&e, crate::sync::planning_failed(&e))),
+    }
+    report
+}
+
+/// A storefront's response to a planned request through
+/// `interpret-response`: an outcome per change the request carried
+/// (`changes`, in its order), follow-up requests, drift and the budget the
+/// storefront reported; or the fault, as the sync log records it.
+pub async fn run_response(
+    plugin: &Arc<Plugin>,
+    store: &StoreSetup,
+    key: Option<String>,
+    changes: Vec<PendingChange>,
+    request: HttpRequest,
+    response: HttpResponse,
+) -> RunReport {
+    let limits = store.limits();
+    let key = key.unwrap_or_else(|| RUN_KEY.to_string());
+    let read = plugin
+        .interpret_response(limits, store.context(), key, changes, request, response)
+        .await;
+    let mut report = RunReport::of(plugin, "interpret-response", &read, &limits);
+    match read.result {
+        Ok(reading) => report.result = Some(json!(reading)),
+        Err(e) => report.fault = Some(logged(&e, crate::sync::reading_failed(&e))),
+    }
+    report
 }
 
 /// A webhook body through the plugin as the hub takes it once its

@@ -198,3 +198,113 @@ fn plugins_check_reports_what_the_hub_would_trip_over() {
     assert_eq!(report["loaded"], false);
     assert_eq!(status_of(&report, "load"), ["error"]);
 }
+
+#[test]
+fn plugins_run_plans_a_push_and_reads_the_storefronts_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("shopify.wasm");
+    std::fs::write(&wasm, bundled("shopify.wasm")).unwrap();
+    let cache = dir.path().join("cache");
+    let write = |name: &str, value: Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, value.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let changes = write(
+        "changes.json",
+        serde_json::json!([{"id": 41, "attempts": 0, "confirmed": "9", "change": {
+            "kind": "stock", "reference_code": "MUG",
+            "external_id": "gid://shopify/ProductVariant/101", "location": "BLR",
+            "external_location_id": "gid://shopify/Location/7", "external_parent_id": null,
+            "external_inventory_id": "gid://shopify/InventoryItem/501", "available": "7"}}]),
+    );
+    let run = |store: &str, call: &[&str]| {
+        let mut args = vec![
+            "plugins",
+            "run",
+            wasm.to_str().unwrap(),
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+            "--config",
+            "access_token=shpat_x",
+            "--config",
+        ];
+        args.push(store);
+        args.extend(call);
+        let out = poshub(&args);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), report)
+    };
+
+    // The plan: one GraphQL request with compare-and-set, allowed out.
+    let (code, plan) = run(
+        "base_url=https://sanjeev.myshopify.com",
+        &["push", &changes, "--key", "batch-1"],
+    );
+    assert_eq!(code, Some(0), "{plan:#}");
+    assert_eq!(plan["call"], "plan-push");
+    let planned = &plan["result"]["requests"][0];
+    assert_eq!(planned["changes"], serde_json::json!([0]));
+    assert_eq!(planned["egress"], "ok");
+    let request = &planned["request"];
+    assert_eq!(request["method"], "POST");
+    assert!(request["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://sanjeev.myshopify.com/admin/api/"));
+    let body: Value = serde_json::from_str(request["body"].as_str().unwrap()).unwrap();
+    let quantity = &body["variables"]["input"]["quantities"][0];
+    assert_eq!(
+        (&quantity["quantity"], &quantity["changeFromQuantity"]),
+        (&serde_json::json!(7), &serde_json::json!(9))
+    );
+    // The token is the hub's to add: the plan carries none.
+    assert!(!request.to_string().contains("shpat_x"), "{request}");
+
+    // A host the build does not declare: the worker would not send it.
+    let (_, plan) = run("base_url=https://evil.example.com", &["push", &changes]);
+    let egress = plan["result"]["requests"][0]["egress"].as_str().unwrap();
+    assert!(egress.starts_with("refused to send"), "{egress}");
+
+    // Shopify's answers, read back: done, with the bucket it reported; a
+    // stale compare quantity, tried again later.
+    let request_file = write("request.json", request.clone());
+    let done = write(
+        "done.json",
+        serde_json::json!({"status": 200, "headers": [], "body": serde_json::json!({
+            "data": {"inventorySetQuantities": {"inventoryAdjustmentGroup":
+                {"id": "gid://shopify/InventoryAdjustmentGroup/1"}, "userErrors": []}},
+            "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
+                "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990,
+                                   "restoreRate": 100.0}}}}).to_string()}),
+    );
+    let (code, read) = run(
+        "base_url=https://sanjeev.myshopify.com",
+        &["response", &changes, &request_file, &done],
+    );
+    assert_eq!(code, Some(0), "{read:#}");
+    assert_eq!(read["result"]["outcomes"][0]["outcome"], "done");
+    assert_eq!(read["result"]["budget"]["available"], 1990);
+    let stale = write(
+        "stale.json",
+        serde_json::json!({"status": 200, "headers": [], "body": serde_json::json!({
+            "data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": null,
+                "userErrors": [{"code": "CHANGE_FROM_QUANTITY_STALE",
+                    "field": ["input", "quantities", "0", "changeFromQuantity"],
+                    "message": "The compare quantity is stale"}]}}}).to_string()}),
+    );
+    let (_, read) = run(
+        "base_url=https://sanjeev.myshopify.com",
+        &["response", &changes, &request_file, &stale],
+    );
+    assert_eq!(
+        read["result"]["outcomes"][0]["outcome"], "retry",
+        "{read:#}"
+    );
+
+    // A changes file that is not a list of changes: the command's error.
+    let junk = write("junk.json", serde_json::json!({"kind": "stock"}));
+    let out = poshub(&["plugins", "run", wasm.to_str().unwrap(), "push", &junk]);
+    assert_eq!(out.status.code(), Some(2));
+}
