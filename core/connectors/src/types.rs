@@ -550,19 +550,22 @@ impl std::fmt::Display for ErrorKind {
 }
 
 /// A request to a connector's inbound API dialect (`/compat/{store}/PATH`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ApiRequest {
     pub method: String,
     /// The path after `/compat/{store}`, e.g. `/salesOrders`.
     pub path: String,
     /// The raw query string, without `?`.
+    #[serde(default)]
     pub query: String,
+    #[serde(default)]
     pub headers: Vec<(String, String)>,
+    #[serde(default, with = "body")]
     pub body: Vec<u8>,
 }
 
 /// An item query in canonical terms.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ApiItemQuery {
     pub location: Option<String>,
     pub updated_since: Option<String>,
@@ -571,7 +574,7 @@ pub struct ApiItemQuery {
 }
 
 /// An order query in canonical terms.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ApiOrderQuery {
     /// `pending`, `billed`, ...
     pub status: Option<String>,
@@ -583,7 +586,8 @@ pub struct ApiOrderQuery {
 /// What a dialect request asks of the hub.
 // One command per request, moved once: an unboxed order costs nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
 pub enum ApiCommand {
     ListItems(ApiItemQuery),
     CreateOrder(CanonicalOrder),
@@ -594,10 +598,11 @@ pub enum ApiCommand {
 }
 
 /// A response in the dialect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApiResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    #[serde(with = "body")]
     pub body: Vec<u8>,
 }
 

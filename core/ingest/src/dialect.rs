@@ -181,13 +181,25 @@ impl Dialect<'_> {
     /// A connector call that failed: the dialect could not be spoken; the
     /// call is recorded as failed whatever the cause.
     async fn fail(&mut self, e: CallError) -> Refusal {
-        let refusal = match e {
-            e @ CallError::InputTooLarge { .. } => Refusal::BodyTooLarge(e),
-            other => Refusal::failed(&self.plugin, other),
-        };
-        refused(&mut self.event, &refusal);
-        self.event.outcome = EventOutcome::Failed;
+        let refusal = dialect_refusal(&self.plugin, e);
+        dialect_failed(&mut self.event, &refusal);
         self.ingest.record(&self.event).await;
         refusal
     }
+}
+
+/// How the hub refuses a dialect call whose `plan-api` or `render-api`
+/// failed.
+pub fn dialect_refusal(plugin: &Plugin, error: CallError) -> Refusal {
+    match error {
+        e @ CallError::InputTooLarge { .. } => Refusal::BodyTooLarge(e),
+        other => Refusal::failed(plugin, other),
+    }
+}
+
+/// How the hub records such a call: failed, whatever the cause (the
+/// dialect could not be spoken).
+pub fn dialect_failed(event: &mut NewConnectorEvent, refusal: &Refusal) {
+    refused(event, refusal);
+    event.outcome = EventOutcome::Failed;
 }

@@ -82,6 +82,33 @@ enum RunCall {
         #[arg(long)]
         key: Option<String>,
     },
+    /// The store's inbound API dialect (`/compat/{store}/...`).
+    Dialect {
+        #[command(subcommand)]
+        call: DialectCall,
+    },
+}
+
+#[derive(Subcommand)]
+enum DialectCall {
+    /// A request to the store's API dialect through `plan-api`: the
+    /// command the hub would run, or the connector's direct answer.
+    Plan {
+        /// The request: `{"method", "path", "query", "headers": [[name,
+        /// value]], "body"}`, the path after `/compat/{store}`.
+        request_file: PathBuf,
+    },
+    /// The hub's answer to such a request through `render-api`.
+    Render {
+        /// The request, as for `plan`.
+        request_file: PathBuf,
+        /// The hub's canonical answer: a JSON file (the resource, or a
+        /// problem).
+        answer_file: PathBuf,
+        /// The hub's status for that answer.
+        #[arg(long, default_value_t = 200)]
+        status: u16,
+    },
 }
 
 /// A JSON input file.
@@ -194,6 +221,22 @@ pub async fn run(args: Run) -> anyhow::Result<bool> {
                 read_json(&response_file)?,
             )
             .await
+        }
+        RunCall::Dialect {
+            call: DialectCall::Plan { request_file },
+        } => toolkit::run_dialect_plan(&plugin, &store, read_json(&request_file)?).await,
+        RunCall::Dialect {
+            call:
+                DialectCall::Render {
+                    request_file,
+                    answer_file,
+                    status,
+                },
+        } => {
+            let answer = std::fs::read_to_string(&answer_file)
+                .with_context(|| format!("cannot read {}", answer_file.display()))?;
+            toolkit::run_dialect_render(&plugin, &store, read_json(&request_file)?, status, answer)
+                .await
         }
     };
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -7,7 +7,10 @@ mod check;
 mod run;
 
 pub use check::{check, CheckReport, Finding, Status, CURRENT_WORLD};
-pub use run::{run_push, run_response, run_webhook, Budget, Fault, LogView, PluginView, RunReport};
+pub use run::{
+    run_dialect_plan, run_dialect_render, run_push, run_response, run_webhook, Budget, Fault,
+    LogView, PluginView, RunReport,
+};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use poshub_connectors::egress::Destination;
-use poshub_connectors::types::{HttpRequest, HttpResponse, PendingChange};
+use poshub_connectors::types::{ApiRequest, HttpRequest, HttpResponse, PendingChange};
 use poshub_connectors::{CallError, Called, Limits, Plugin};
+use poshub_ingest::dialect::{dialect_failed, dialect_refusal};
 use poshub_ingest::webhook::{auth_refusal, translation_refusal};
 use poshub_ingest::Refusal;
 use poshub_model::store::{Direction, NewConnectorEvent};
@@ -268,6 +269,59 @@ pub async fn run_webhook(
     match translated.result {
         Ok(documents) => report.result = Some(json!({"auth": auth, "documents": documents})),
         Err(e) => report.fault = Some(recorded(topic, &translation_refusal(plugin, e))),
+    }
+    report
+}
+
+/// How the hub records a dialect call whose connector call failed.
+fn dialect_fault(plugin: &Plugin, error: CallError) -> Fault {
+    let refusal = dialect_refusal(plugin, error);
+    let mut event = NewConnectorEvent::new(0, Direction::Api, String::new());
+    dialect_failed(&mut event, &refusal);
+    Fault {
+        outcome: event.outcome.as_str().to_string(),
+        http_status: Some(refusal.status()),
+        code: refusal.code().to_string(),
+        detail: event.detail.unwrap_or_default(),
+    }
+}
+
+/// A request to the store's inbound API dialect (`/compat/{store}/PATH`)
+/// through `plan-api`: the command the hub would run, or the answer the
+/// connector gives directly; or the fault, as the hub records it.
+pub async fn run_dialect_plan(
+    plugin: &Arc<Plugin>,
+    store: &StoreSetup,
+    request: ApiRequest,
+) -> RunReport {
+    let limits = store.limits();
+    let planned = plugin.plan_api(limits, store.context(), request).await;
+    let mut report = RunReport::of(plugin, "plan-api", &planned, &limits);
+    match planned.result {
+        Ok(command) => report.result = Some(json!(command)),
+        Err(e) => report.fault = Some(dialect_fault(plugin, e)),
+    }
+    report
+}
+
+/// The hub's canonical answer (`status` and its JSON `answer`) to a
+/// dialect request through `render-api`: the response in the dialect; or
+/// the fault, as the hub records it.
+pub async fn run_dialect_render(
+    plugin: &Arc<Plugin>,
+    store: &StoreSetup,
+    request: ApiRequest,
+    status: u16,
+    answer: String,
+) -> RunReport {
+    let limits = store.limits();
+    let rendered = plugin
+        .render_api(limits, store.context(), request, status, answer)
+        .await;
+    let mut report = RunReport::of(plugin, "render-api", &rendered, &limits);
+    match rendered.result {
+        Ok(response) => report.result = Some(json!(response)),
+        Err(e) => report.fault = Some(dialect_fault(plugin, e)),
     }
     report
 }

@@ -308,3 +308,61 @@ fn plugins_run_plans_a_push_and_reads_the_storefronts_answer() {
     let out = poshub(&["plugins", "run", wasm.to_str().unwrap(), "push", &junk]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn plugins_run_speaks_an_api_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("gofrugal.wasm");
+    std::fs::write(&wasm, bundled("gofrugal.wasm")).unwrap();
+    let cache = dir.path().join("cache");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let run = |call: &[&str]| {
+        let mut args = vec![
+            "plugins",
+            "run",
+            wasm.to_str().unwrap(),
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+            "dialect",
+        ];
+        args.extend(call);
+        let out = poshub(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let items = write(
+        "items.json",
+        r#"{"method": "GET", "path": "/items", "query": "locationId=BLR"}"#,
+    );
+    let plan = run(&["plan", &items]);
+    assert_eq!(plan["call"], "plan-api");
+    assert_eq!(plan["result"]["command"], "list-items");
+    assert_eq!(plan["result"]["args"]["location"], "BLR");
+
+    let answer = write("answer.json", r#"{"items": [], "next_cursor": null}"#);
+    let rendered = run(&["render", &items, &answer, "--status", "200"]);
+    assert_eq!(rendered["result"]["status"], 200);
+    let body: Value = serde_json::from_str(rendered["result"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["items"], serde_json::json!([]), "{body}");
+
+    // A body it cannot read: the connector answers in the dialect itself.
+    let bad = write(
+        "bad.json",
+        r#"{"method": "POST", "path": "/salesOrders", "body": "{not json"}"#,
+    );
+    let plan = run(&["plan", &bad]);
+    assert_eq!(plan["result"]["command"], "respond");
+    assert!(
+        plan["result"]["args"]["status"].as_u64().unwrap() >= 400,
+        "{plan:#}"
+    );
+}
