@@ -54,6 +54,10 @@ mod wit_0_1 {
 }
 
 pub use host::{Host, LoadError, Source};
+
+/// The version of the connector world a new build is made for
+/// (`wit/connector.wit`; the `wit_versions` test holds them together).
+pub const WORLD: &str = "0.3.0";
 pub use limits::Limits;
 pub use plugin::{CallError, Called, LogLine, Plugin, Usage};
 pub use registry::{PluginSummary, Registry, ReloadReport};

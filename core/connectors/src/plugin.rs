@@ -307,7 +307,7 @@ impl Pre {
     /// The world version, as its package names it.
     pub(crate) fn world(&self) -> &'static str {
         match self {
-            Pre::Current(_) => "0.3.0",
+            Pre::Current(_) => crate::WORLD,
             Pre::V0_2(_) => "0.2.0",
             Pre::V0_1(_) => "0.1.0",
         }

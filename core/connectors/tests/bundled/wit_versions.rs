@@ -107,3 +107,59 @@ fn the_fingerprint_ignores_comments_and_layout_only() {
     assert_eq!(fingerprint(a), fingerprint(b));
     assert_ne!(fingerprint(b), fingerprint(c));
 }
+
+/// MAJOR.MINOR.PATCH of a world's version, to order them.
+fn numbers(v: &str) -> (u64, u64, u64) {
+    let parts: Vec<u64> = v
+        .split('.')
+        .map(|p| {
+            p.parse()
+                .unwrap_or_else(|_| panic!("version {v} is not N.N.N"))
+        })
+        .collect();
+    assert_eq!(parts.len(), 3, "version {v} is not N.N.N");
+    (parts[0], parts[1], parts[2])
+}
+
+/// The current world (`wit/connector.wit`) is newer than every kept one,
+/// the host binds every kept one (so components built for it still load),
+/// and the author's guide and the template name the current one.
+#[test]
+fn the_current_world_is_the_newest_and_every_world_is_bound() {
+    let current = version(&std::fs::read_to_string(wit_dir().join("connector.wit")).unwrap());
+    assert_eq!(
+        poshub_connectors::WORLD,
+        current,
+        "poshub_connectors::WORLD is not the current world's version"
+    );
+    let host =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    for (v, (_, file)) in worlds() {
+        if v == current {
+            continue;
+        }
+        assert!(
+            numbers(&v) < numbers(&current),
+            "{} keeps world {v}, which is not older than the current {current}: \
+             a new world takes a higher version",
+            file.display()
+        );
+        assert!(
+            host.contains(&format!("path: \"../../wit/{v}\"")),
+            "world {v} has no host binding in core/connectors/src/lib.rs: \
+             components built for it would no longer load"
+        );
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for doc in [
+        "docs/plugins.md",
+        "examples/connector-template/README.md",
+        "wit/README.md",
+    ] {
+        let text = std::fs::read_to_string(repo.join(doc)).unwrap();
+        assert!(
+            text.contains(&format!("poshub:connector@{current}")),
+            "{doc} does not name the current world, poshub:connector@{current}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::StoreSetup;
 
 /// The world a new build should be on (older ones load, with less).
-pub const CURRENT_WORLD: &str = "0.3.0";
+pub const CURRENT_WORLD: &str = poshub_connectors::WORLD;
 
 /// The most changes the sync worker hands a connector at once; a larger
 /// batch size has no effect.
