@@ -63,13 +63,8 @@ struct PluginArgs {
     /// Directory of extra connector plugins (`*.wasm`).
     #[arg(long, env = "POSHUB_PLUGINS_DIR")]
     plugins_dir: Option<PathBuf>,
-    /// Cache of compiled plugins.
-    #[arg(
-        long,
-        default_value = "poshub-plugin-cache",
-        env = "POSHUB_PLUGIN_CACHE"
-    )]
-    plugin_cache: PathBuf,
+    #[command(flatten)]
+    cache: plugins_cli::PluginCache,
 }
 
 #[derive(Parser)]
@@ -159,27 +154,10 @@ async fn main() -> anyhow::Result<()> {
         } => list_plugins(plugins).await,
         Command::Plugins {
             command: PluginsCommand::Check(check),
-        } => match plugins_cli::check(check).await {
-            Ok(true) => Ok(()),
-            Ok(false) => std::process::exit(1),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                std::process::exit(2)
-            }
-        },
+        } => plugins_cli::exit_with(plugins_cli::check(check).await),
         Command::Plugins {
             command: PluginsCommand::Run(run),
-        } => {
-            match plugins_cli::run(run).await {
-                Ok(true) => Ok(()),
-                // A fault, reported; or a build the hub would not load.
-                Ok(false) => std::process::exit(1),
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    std::process::exit(2)
-                }
-            }
-        }
+        } => plugins_cli::exit_with(plugins_cli::run(run).await),
         Command::Import { command } => {
             if !import_cli::run(command).await? {
                 // Some rows were refused (and reported); the others went in.
@@ -197,7 +175,7 @@ async fn list_plugins(args: PluginArgs) -> anyhow::Result<()> {
         default_country: CountryCode::default(),
         currency: None,
         plugins_dir: args.plugins_dir,
-        plugin_cache: Some(args.plugin_cache),
+        plugin_cache: Some(args.cache.plugin_cache),
         sync: None,
     };
     let registry = poshub_server::load_registry(&config).await?;
@@ -232,7 +210,7 @@ async fn serve(args: Serve) -> anyhow::Result<()> {
             .transpose()
             .map_err(|e| anyhow::anyhow!("--currency: {e}"))?,
         plugins_dir: args.plugins.plugins_dir.clone(),
-        plugin_cache: Some(args.plugins.plugin_cache.clone()),
+        plugin_cache: Some(args.plugins.cache.plugin_cache.clone()),
         sync: args.sync.config(),
     };
     let hub = poshub_server::build(&config).await?;

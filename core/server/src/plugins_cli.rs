@@ -25,13 +25,35 @@ pub struct StoreArgs {
     /// The time the call is told (RFC 3339); now by default.
     #[arg(long)]
     now: Option<String>,
+    #[command(flatten)]
+    cache: PluginCache,
+}
+
+/// Where compiled plugins are cached: `serve`'s cache, shared by the
+/// commands that load a build.
+#[derive(Parser)]
+pub struct PluginCache {
     /// Cache of compiled plugins.
     #[arg(
         long,
         default_value = "poshub-plugin-cache",
         env = "POSHUB_PLUGIN_CACHE"
     )]
-    plugin_cache: PathBuf,
+    pub plugin_cache: PathBuf,
+}
+
+/// The process's end for a command that checks or runs a build: 0 when it
+/// passed, 1 when the build failed (a fault, an error found, or a build the
+/// hub would not load, each reported), 2 on a bad argument or input file.
+pub fn exit_with(outcome: anyhow::Result<bool>) -> anyhow::Result<()> {
+    match outcome {
+        Ok(true) => Ok(()),
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2)
+        }
+    }
 }
 
 /// `plugins run FILE.wasm CALL`.
@@ -111,10 +133,14 @@ enum DialectCall {
     },
 }
 
+/// An input file.
+fn read(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
 /// A JSON input file.
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("{}", path.display()))
+    serde_json::from_slice(&read(path)?).with_context(|| format!("{}", path.display()))
 }
 
 /// `plugins check FILE.wasm`.
@@ -137,7 +163,7 @@ pub async fn check(args: Check) -> anyhow::Result<bool> {
         .then(|| toolkit::store_config(args.store.config_file.as_deref(), &args.store.config))
         .transpose()?
         .map(|config| StoreSetup::new(&args.store.store, config));
-    let report = toolkit::check(&args.store.plugin_cache, &args.file, store.as_ref()).await;
+    let report = toolkit::check(&args.store.cache.plugin_cache, &args.file, store.as_ref()).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -175,7 +201,7 @@ pub async fn run(args: Run) -> anyhow::Result<bool> {
             .with_context(|| format!("--now {now}: not an RFC 3339 time"))?;
         store.now = now;
     }
-    let plugin = match toolkit::load(&args.store.plugin_cache, &args.file).await {
+    let plugin = match toolkit::load(&args.store.cache.plugin_cache, &args.file).await {
         Ok(plugin) => plugin,
         Err(e) => {
             // The build's fault, not the command's.
@@ -189,8 +215,7 @@ pub async fn run(args: Run) -> anyhow::Result<bool> {
             body_file,
             headers,
         } => {
-            let body = std::fs::read(&body_file)
-                .with_context(|| format!("cannot read {}", body_file.display()))?;
+            let body = read(&body_file)?;
             let headers = headers
                 .iter()
                 .map(|h| {
@@ -233,8 +258,8 @@ pub async fn run(args: Run) -> anyhow::Result<bool> {
                     status,
                 },
         } => {
-            let answer = std::fs::read_to_string(&answer_file)
-                .with_context(|| format!("cannot read {}", answer_file.display()))?;
+            let answer = String::from_utf8(read(&answer_file)?)
+                .with_context(|| format!("{} is not UTF-8 text", answer_file.display()))?;
             toolkit::run_dialect_render(&plugin, &store, read_json(&request_file)?, status, answer)
                 .await
         }

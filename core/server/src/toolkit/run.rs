@@ -143,11 +143,18 @@ fn logs<T>(called: &Called<T>) -> Vec<LogView> {
 fn recorded(topic: &str, refusal: &Refusal) -> Fault {
     let mut event = NewConnectorEvent::new(0, Direction::Webhook, topic.to_string());
     poshub_ingest::refused(&mut event, refusal);
-    Fault {
-        outcome: event.outcome.as_str().to_string(),
-        http_status: Some(u16::try_from(event.http_status).unwrap_or(500)),
-        code: refusal.code().to_string(),
-        detail: event.detail.unwrap_or_default(),
+    Fault::of(event, refusal)
+}
+
+impl Fault {
+    /// The fault an event recorded for `refusal` shows.
+    fn of(event: NewConnectorEvent, refusal: &Refusal) -> Fault {
+        Fault {
+            outcome: event.outcome.as_str().to_string(),
+            http_status: Some(u16::try_from(event.http_status).unwrap_or(500)),
+            code: refusal.code().to_string(),
+            detail: event.detail.unwrap_or_default(),
+        }
     }
 }
 
@@ -247,25 +254,20 @@ pub async fn run_webhook(
     body: Vec<u8>,
 ) -> RunReport {
     let limits = store.limits();
-    let auth = plugin.webhook_auth(limits, topic.to_string()).await;
-    let auth_logs = logs(&auth);
-    let auth = match auth.result {
+    let called = plugin.webhook_auth(limits, topic.to_string()).await;
+    let mut auth_report = RunReport::of(plugin, "webhook-auth", &called, &limits);
+    let auth = match called.result {
         Ok(auth) => auth,
         Err(e) => {
-            let called = Called {
-                result: Err(e.clone()),
-                ..auth
-            };
-            let mut report = RunReport::of(plugin, "webhook-auth", &called, &limits);
-            report.fault = Some(recorded(topic, &auth_refusal(plugin, e)));
-            return report;
+            auth_report.fault = Some(recorded(topic, &auth_refusal(plugin, e)));
+            return auth_report;
         }
     };
     let translated = plugin
         .translate_webhook(limits, store.context(), topic.to_string(), headers, body)
         .await;
     let mut report = RunReport::of(plugin, "translate-webhook", &translated, &limits);
-    report.logs.splice(0..0, auth_logs);
+    report.logs.splice(0..0, auth_report.logs);
     match translated.result {
         Ok(documents) => report.result = Some(json!({"auth": auth, "documents": documents})),
         Err(e) => report.fault = Some(recorded(topic, &translation_refusal(plugin, e))),
@@ -278,12 +280,7 @@ fn dialect_fault(plugin: &Plugin, error: CallError) -> Fault {
     let refusal = dialect_refusal(plugin, error);
     let mut event = NewConnectorEvent::new(0, Direction::Api, String::new());
     dialect_failed(&mut event, &refusal);
-    Fault {
-        outcome: event.outcome.as_str().to_string(),
-        http_status: Some(refusal.status()),
-        code: refusal.code().to_string(),
-        detail: event.detail.unwrap_or_default(),
-    }
+    Fault::of(event, &refusal)
 }
 
 /// A request to the store's inbound API dialect (`/compat/{store}/PATH`)

@@ -81,16 +81,19 @@ fn plugins_run_translates_a_real_shopify_webhook() {
     // A body the build refuses: a fault as the hub records it, exit 1.
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "{not json").unwrap();
-    let out = poshub(&[
-        "plugins",
-        "run",
-        wasm.to_str().unwrap(),
-        "--plugin-cache",
-        cache.to_str().unwrap(),
-        "webhook",
-        "orders/create",
-        junk.to_str().unwrap(),
-    ]);
+    let run_junk = |build: &std::path::Path| {
+        poshub(&[
+            "plugins",
+            "run",
+            build.to_str().unwrap(),
+            "--plugin-cache",
+            cache.to_str().unwrap(),
+            "webhook",
+            "orders/create",
+            junk.to_str().unwrap(),
+        ])
+    };
+    let out = run_junk(&wasm);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], false);
@@ -113,16 +116,7 @@ fn plugins_run_translates_a_real_shopify_webhook() {
     // A file the hub would not load: exit 1, saying why.
     let broken = dir.path().join("broken.wasm");
     std::fs::write(&broken, b"\0asm not really").unwrap();
-    let out = poshub(&[
-        "plugins",
-        "run",
-        broken.to_str().unwrap(),
-        "--plugin-cache",
-        cache.to_str().unwrap(),
-        "webhook",
-        "orders/create",
-        junk.to_str().unwrap(),
-    ]);
+    let out = run_junk(&broken);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("would not load"), "{stderr}");
